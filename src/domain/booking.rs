@@ -1,0 +1,234 @@
+//! Bookings, their life cycle and the people who make them.
+
+use chrono::{DateTime, Utc};
+
+use super::error::DomainError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Pending,
+    Confirmed,
+    Rejected,
+    Cancelled,
+    Displaced,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [Status::Pending, Status::Confirmed, Status::Rejected, Status::Cancelled, Status::Displaced];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Confirmed => "confirmed",
+            Status::Rejected => "rejected",
+            Status::Cancelled => "cancelled",
+            Status::Displaced => "displaced",
+        }
+    }
+
+    /// The word in the user interface.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            Status::Pending => "til behandling",
+            Status::Confirmed => "bekreftet",
+            Status::Rejected => "avslått",
+            Status::Cancelled => "avbestilt",
+            Status::Displaced => "trukket tilbake",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Status, DomainError> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            DomainError::new(
+                "invalid_status",
+                format!("Ukjent status «{s}». Gyldige verdier: pending, confirmed, rejected, cancelled, displaced."),
+            )
+            .on("status")
+        })
+    }
+
+    /// Pending and confirmed bookings take part in the rules; the rest are history.
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Pending | Status::Confirmed)
+    }
+
+    /// The status life cycle: `pending → confirmed | rejected | cancelled`,
+    /// `confirmed → cancelled | displaced`. A requester may withdraw a pending request
+    /// (it becomes cancelled).
+    pub fn can_become(self, next: Status) -> bool {
+        matches!(
+            (self, next),
+            (Status::Pending, Status::Confirmed | Status::Rejected | Status::Cancelled)
+                | (Status::Confirmed, Status::Cancelled | Status::Displaced)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Requester,
+    Staff,
+    Coordinator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Requester => "requester",
+            Role::Staff => "staff",
+            Role::Coordinator => "coordinator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, DomainError> {
+        [Role::Requester, Role::Staff, Role::Coordinator, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| DomainError::new("invalid_role", format!("Ukjent rolle «{s}». Gyldige roller: requester, staff, coordinator, admin.")))
+    }
+
+    /// Coordinators and administrators act for every organisation and settle conflicts.
+    pub fn is_coordinator(self) -> bool {
+        matches!(self, Role::Coordinator | Role::Admin)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub org: String,
+    pub role: Role,
+}
+
+/// A booking title: trimmed, 1–200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingTitle(String);
+
+impl BookingTitle {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(DomainError::new("invalid_title", "Tittel må fylles ut.").on("title"));
+        }
+        if t.chars().count() > 200 {
+            return Err(DomainError::new("invalid_title", "Tittelen kan være høyst 200 tegn.").on("title"));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(DomainError::new("invalid_title", "Tittelen kan ikke inneholde linjeskift eller kontrolltegn.").on("title"));
+        }
+        Ok(Self(t.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A free-text description: at most 5,000 characters; CR is normalised away.
+pub fn parse_description(s: Option<&str>) -> Result<Option<String>, DomainError> {
+    let Some(s) = s.map(|s| s.replace("\r\n", "\n").replace('\r', "\n")) else { return Ok(None) };
+    let s = s.trim().to_string();
+    if s.chars().count() > 5000 {
+        return Err(DomainError::new("invalid_description", "Beskrivelsen kan være høyst 5 000 tegn.").on("description"));
+    }
+    Ok((!s.is_empty()).then_some(s))
+}
+
+/// An e-mail address: lower-cased, checked for shape.
+pub fn parse_email(s: &str) -> Result<String, DomainError> {
+    let s = s.trim().to_lowercase();
+    if email_address::EmailAddress::is_valid(&s) && s.contains('.') {
+        Ok(s)
+    } else {
+        Err(DomainError::new("invalid_email", format!("«{s}» er ikke en gyldig e-postadresse.")).on("email"))
+    }
+}
+
+/// A request as the requester made it, parsed and ready for the rules.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub room: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub title: BookingTitle,
+    pub description: Option<String>,
+    /// Show the title publicly; otherwise others see «Opptatt».
+    pub public: bool,
+    pub attendees: i64,
+    pub org: String,
+    pub contact: User,
+}
+
+/// A stored booking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub id: i64,
+    pub room: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub blocked_until: DateTime<Utc>,
+    pub title: String,
+    pub description: Option<String>,
+    pub public: bool,
+    pub attendees: i64,
+    pub org: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub status: Status,
+    pub status_reason: Option<String>,
+    /// iCalendar SEQUENCE: raised on every significant change.
+    pub sequence: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Booking {
+    /// The title others may see.
+    pub fn public_title(&self) -> &str {
+        if self.public { &self.title } else { "Opptatt" }
+    }
+}
+
+/// One line of a booking's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn life_cycle() {
+        use Status::*;
+        assert!(Pending.can_become(Confirmed) && Pending.can_become(Rejected) && Pending.can_become(Cancelled));
+        assert!(Confirmed.can_become(Cancelled) && Confirmed.can_become(Displaced));
+        assert!(!Confirmed.can_become(Rejected) && !Cancelled.can_become(Confirmed) && !Displaced.can_become(Confirmed));
+        assert!(!Rejected.can_become(Pending));
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Ok(s));
+        }
+        assert_eq!(Status::parse("done").unwrap_err().code, "invalid_status");
+    }
+
+    #[test]
+    fn titles_and_emails_parse() {
+        assert_eq!(BookingTitle::parse("  Arbeidsverksted  ").unwrap().as_str(), "Arbeidsverksted");
+        assert_eq!(BookingTitle::parse(" ").unwrap_err().code, "invalid_title");
+        assert_eq!(BookingTitle::parse("a\rb").unwrap_err().code, "invalid_title");
+        assert_eq!(BookingTitle::parse(&"x".repeat(201)).unwrap_err().code, "invalid_title");
+        assert_eq!(parse_email(" Kari.Nordmann@UiB.no ").unwrap(), "kari.nordmann@uib.no");
+        assert!(parse_email("kari").is_err());
+        assert!(parse_email("kari@").is_err());
+        assert_eq!(parse_description(Some("a\r\nb\r")).unwrap().as_deref(), Some("a\nb"));
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure types and rules: no I/O, no web, no database.
+
+pub mod booking;
+pub mod decision;
+pub mod error;
+pub mod holidays;
+pub mod policy;
+pub mod rules;
+pub mod time;
+
+pub use booking::{AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};
+pub use decision::{Decision, Held};
+pub use error::DomainError;
+pub use policy::Slot;
+pub use rules::{Closure, OpeningHours, Organisation, Room, Rules, Tier};

@@ -1,0 +1,186 @@
+//! The booking rules as data: rooms, priority tiers, organisations, closures.
+//! Built and validated from configuration by `crate::config`; read by the pure rules here.
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+
+use super::holidays::holiday_names;
+
+/// One priority tier («prioritetsgruppe»). Lower `rank` means higher priority.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tier {
+    pub key: String,
+    pub rank: usize,
+    /// Norwegian name, e.g. «klyngepartner».
+    pub name: String,
+    /// Norwegian plural used in sentences, e.g. «Klyngepartnere».
+    pub plural: String,
+    pub horizon_days: i64,
+    pub min_minutes: i64,
+    pub max_minutes: i64,
+    pub auto_confirm: bool,
+    pub monthly_quota_hours: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organisation {
+    pub key: String,
+    pub name: String,
+    pub tier: String,
+    pub email_domains: Vec<String>,
+}
+
+/// Opening hours per weekday (index 0 = Monday); `None` is closed all day.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OpeningHours(pub [Option<(NaiveTime, NaiveTime)>; 7]);
+
+impl OpeningHours {
+    pub fn on(&self, weekday: Weekday) -> Option<(NaiveTime, NaiveTime)> {
+        self.0[weekday.num_days_from_monday() as usize]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    pub key: String,
+    pub name: String,
+    pub address: String,
+    pub capacity: i64,
+    pub opening_hours: OpeningHours,
+    /// Rigging and cleaning time kept free after every booking.
+    pub buffer_minutes: i64,
+    /// Start and end must fall on this grid (minutes past the hour).
+    pub slot_minutes: i64,
+}
+
+/// A configured closed period, both dates included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closure {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub name: String,
+    /// `None` closes every room.
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    pub rooms: Vec<Room>,
+    /// In priority order: index = rank.
+    pub tiers: Vec<Tier>,
+    pub organisations: Vec<Organisation>,
+    /// Confirmed bookings that start within this many days are firm.
+    pub protection_window_days: i64,
+    pub closures: Vec<Closure>,
+    pub closed_on_public_holidays: bool,
+    /// How many alternatives a refusal offers.
+    pub alternatives: usize,
+}
+
+impl Rules {
+    pub fn room(&self, key: &str) -> Option<&Room> {
+        self.rooms.iter().find(|r| r.key == key)
+    }
+
+    pub fn tier(&self, key: &str) -> Option<&Tier> {
+        self.tiers.iter().find(|t| t.key == key)
+    }
+
+    pub fn organisation(&self, key: &str) -> Option<&Organisation> {
+        self.organisations.iter().find(|o| o.key == key)
+    }
+
+    /// The tier of an organisation. An organisation no longer in the configuration ranks below
+    /// every tier, so it never blocks a configured one.
+    pub fn tier_of_org(&self, org: &str) -> Option<&Tier> {
+        self.organisation(org).and_then(|o| self.tier(&o.tier))
+    }
+
+    pub fn rank_of_org(&self, org: &str) -> usize {
+        self.tier_of_org(org).map(|t| t.rank).unwrap_or(self.tiers.len())
+    }
+
+    /// Why `room` is closed all of `date`, if it is: holiday names, closure names, or the
+    /// weekday without opening hours.
+    pub fn closed_reason(&self, room: &Room, date: NaiveDate) -> Option<String> {
+        use chrono::Datelike;
+        let mut reasons: Vec<String> = Vec::new();
+        if self.closed_on_public_holidays {
+            reasons.extend(holiday_names(date).into_iter().map(String::from));
+        }
+        reasons.extend(
+            self.closures
+                .iter()
+                .filter(|c| c.from <= date && date <= c.to)
+                .filter(|c| c.room.as_deref().is_none_or(|r| r == room.key))
+                .map(|c| c.name.clone()),
+        );
+        if reasons.is_empty() && room.opening_hours.on(date.weekday()).is_none() {
+            reasons.push(format!("stengt på {}", super::time::weekday_plural(date.weekday())));
+        }
+        (!reasons.is_empty()).then(|| reasons.join(", "))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! The shipped defaults, for unit tests of the pure rules.
+    use super::*;
+
+    pub fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    pub fn rules() -> Rules {
+        let tier = |key: &str, rank, name: &str, horizon| Tier {
+            key: key.into(),
+            rank,
+            name: name.into(),
+            plural: format!("{name}e"),
+            horizon_days: horizon,
+            min_minutes: 30,
+            max_minutes: 12 * 60,
+            auto_confirm: true,
+            monthly_quota_hours: None,
+        };
+        let weekday = Some((hm(8, 0), hm(21, 0)));
+        let org = |key: &str, tier: &str| Organisation {
+            key: key.into(),
+            name: key.to_uppercase(),
+            tier: tier.into(),
+            email_domains: vec![],
+        };
+        Rules {
+            rooms: vec![Room {
+                key: "borgertun".into(),
+                name: "Borgertun".into(),
+                address: "Årstadveien 17, 5009 Bergen".into(),
+                capacity: 80,
+                opening_hours: OpeningHours([weekday, weekday, weekday, weekday, weekday, None, None]),
+                buffer_minutes: 15,
+                slot_minutes: 15,
+            }],
+            tiers: vec![
+                tier("owner", 0, "eier", 365),
+                tier("municipal", 1, "Bergen kommune", 180),
+                tier("partner", 2, "klyngepartner", 90),
+                tier("collaborator", 3, "samarbeidspartner", 60),
+            ],
+            organisations: vec![
+                org("beho", "owner"),
+                org("bbsm", "municipal"),
+                org("uib", "partner"),
+                org("hvl", "partner"),
+                org("skil", "collaborator"),
+            ],
+            protection_window_days: 14,
+            closures: vec![Closure {
+                from: NaiveDate::from_ymd_opt(2026, 7, 6).unwrap(),
+                to: NaiveDate::from_ymd_opt(2026, 8, 2).unwrap(),
+                name: "sommerstengt".into(),
+                room: None,
+            }],
+            closed_on_public_holidays: true,
+            alternatives: 5,
+        }
+    }
+}

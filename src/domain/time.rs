@@ -1,0 +1,125 @@
+//! Time in Europe/Oslo and Norwegian date formatting.
+
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Europe::Oslo;
+use chrono_tz::Tz;
+
+pub const TZ: Tz = Oslo;
+
+pub fn local(t: DateTime<Utc>) -> DateTime<Tz> {
+    t.with_timezone(&TZ)
+}
+
+/// The instant of a wall-clock time in Oslo. `None` in the spring-forward gap; the earlier
+/// instant in the autumn overlap.
+pub fn at_local(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+    match TZ.from_local_datetime(&NaiveDateTime::new(date, time)) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
+/// Midnight at the start of `date` in Oslo.
+pub fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
+    at_local(date, NaiveTime::MIN).expect("midnight exists in Europe/Oslo")
+}
+
+/// RFC 3339 in Europe/Oslo with its offset, as the API answers.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    local(t).to_rfc3339()
+}
+
+pub fn weekday_name(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "mandag",
+        Weekday::Tue => "tirsdag",
+        Weekday::Wed => "onsdag",
+        Weekday::Thu => "torsdag",
+        Weekday::Fri => "fredag",
+        Weekday::Sat => "lørdag",
+        Weekday::Sun => "søndag",
+    }
+}
+
+/// Plural form used in rules text: «mandager».
+pub fn weekday_plural(w: Weekday) -> String {
+    format!("{}er", weekday_name(w))
+}
+
+pub fn month_name(m: u32) -> &'static str {
+    [
+        "januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
+        "november", "desember",
+    ][(m as usize).saturating_sub(1) % 12]
+}
+
+/// «mandag 2. mars 2026»
+pub fn format_date(d: NaiveDate) -> String {
+    format!("{} {}. {} {}", weekday_name(d.weekday()), d.day(), month_name(d.month()), d.year())
+}
+
+/// «09.00»
+pub fn format_time(t: NaiveTime) -> String {
+    format!("{:02}.{:02}", t.hour(), t.minute())
+}
+
+/// «mandag 2. mars 2026 kl. 09.00»
+pub fn format_datetime(t: DateTime<Utc>) -> String {
+    let l = local(t);
+    format!("{} kl. {}", format_date(l.date_naive()), format_time(l.time()))
+}
+
+/// «mandag 2. mars 2026 kl. 09.00–11.00» (the end's date is given when it differs).
+pub fn format_range(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    let (s, e) = (local(start), local(end));
+    if s.date_naive() == e.date_naive() {
+        format!("{}–{}", format_datetime(start), format_time(e.time()))
+    } else {
+        format!("{} – {}", format_datetime(start), format_datetime(end))
+    }
+}
+
+/// «1,5 timer», «2 timer», «45 minutter»
+pub fn format_minutes(minutes: i64) -> String {
+    if minutes % 60 == 0 {
+        let h = minutes / 60;
+        if h == 1 { "1 time".into() } else { format!("{h} timer") }
+    } else if minutes < 60 {
+        format!("{minutes} minutter")
+    } else {
+        let text = format!("{:.2}", minutes as f64 / 60.0);
+        let text = text.trim_end_matches('0').trim_end_matches('.').replace('.', ",");
+        format!("{text} timer")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn norwegian_dates() {
+        let t = at_local(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), NaiveTime::from_hms_opt(9, 0, 0).unwrap()).unwrap();
+        assert_eq!(format_datetime(t), "mandag 2. mars 2026 kl. 09.00");
+        assert_eq!(format_range(t, t + chrono::Duration::hours(2)), "mandag 2. mars 2026 kl. 09.00–11.00");
+        assert_eq!(format_minutes(90), "1,5 timer");
+        assert_eq!(format_minutes(45), "45 minutter");
+        assert_eq!(format_minutes(120), "2 timer");
+        assert_eq!(format_minutes(75), "1,25 timer");
+    }
+
+    #[test]
+    fn nine_oclock_stays_nine_oclock_across_dst() {
+        // Monday after spring forward (29 March 2026) and after fall back (25 October 2026).
+        for (date, offset) in [((2026, 3, 27), 1), ((2026, 3, 30), 2), ((2026, 10, 23), 2), ((2026, 10, 26), 1)] {
+            let d = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
+            let t = at_local(d, NaiveTime::from_hms_opt(9, 0, 0).unwrap()).unwrap();
+            assert_eq!(t.hour(), 9 - offset, "{d}");
+            assert_eq!(local(t).hour(), 9);
+            assert!(rfc3339(t).ends_with(&format!("+0{offset}:00")), "{}", rfc3339(t));
+        }
+        // The spring-forward gap has no 02.30.
+        assert!(at_local(NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(), NaiveTime::from_hms_opt(2, 30, 0).unwrap()).is_none());
+    }
+}
