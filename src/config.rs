@@ -1,0 +1,438 @@
+//! Configuration: every `*.toml` in the config folder, then `BORGERTUN_*` environment
+//! variables, validated into the domain's `Rules` with precise messages (file and key).
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+use crate::domain::{Closure, OpeningHours, Organisation, Room, Rules, Tier};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// host:port
+    pub bind: String,
+    /// The address people reach the service at; defaults to `http://{bind}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    #[serde(default = "default_body_limit")]
+    pub max_body_bytes: usize,
+}
+
+fn default_body_limit() -> usize {
+    16 * 1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+fn default_max_connections() -> u32 {
+    10
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: ServerConfig,
+    database: DatabaseConfig,
+    rules: RawRules,
+    tiers: BTreeMap<String, RawTier>,
+    rooms: BTreeMap<String, RawRoom>,
+    #[serde(default)]
+    closures: Vec<RawClosure>,
+    organisations: BTreeMap<String, RawOrganisation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    tier_order: Vec<String>,
+    protection_window_days: i64,
+    #[serde(default = "yes")]
+    closed_on_public_holidays: bool,
+    #[serde(default = "default_alternatives")]
+    alternatives: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_alternatives() -> usize {
+    5
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    name: String,
+    plural: String,
+    horizon_days: i64,
+    min_duration_minutes: i64,
+    max_duration_minutes: i64,
+    auto_confirm: bool,
+    #[serde(default)]
+    monthly_quota_hours: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoom {
+    name: String,
+    address: String,
+    capacity: i64,
+    buffer_minutes: i64,
+    slot_minutes: i64,
+    #[serde(default)]
+    opening_hours: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClosure {
+    name: String,
+    from: String,
+    to: String,
+    #[serde(default)]
+    room: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrganisation {
+    name: String,
+    tier: String,
+    #[serde(default)]
+    email_domains: Vec<String>,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub rules: Rules,
+}
+
+impl Config {
+    pub fn public_url(&self) -> String {
+        self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.bind)).trim_end_matches('/').to_string()
+    }
+}
+
+/// Every problem found, each as «file: key: what is wrong».
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct ConfigErrors(pub Vec<String>);
+
+const SECTIONS: [&str; 7] = ["server", "database", "rules", "tiers", "rooms", "closures", "organisations"];
+
+/// The environment provider: `BORGERTUN_SECTION__KEY`, plus the short names
+/// `BORGERTUN_DATABASE_URL`, `BORGERTUN_BIND` and `BORGERTUN_PUBLIC_URL`. Other
+/// `BORGERTUN_*` variables (like `BORGERTUN_CONFIG`) are not settings and are ignored here.
+fn env_provider() -> Env {
+    Env::prefixed("BORGERTUN_").filter_map(|key| {
+        let key = key.as_str().to_ascii_lowercase();
+        let mapped = match key.as_str() {
+            "database_url" => "database.url".to_string(),
+            "bind" => "server.bind".to_string(),
+            "public_url" => "server.public_url".to_string(),
+            other => other.replace("__", "."),
+        };
+        let section = mapped.split('.').next().unwrap_or_default();
+        (SECTIONS.contains(&section) && mapped.contains('.')).then(|| mapped.into())
+    })
+}
+
+pub fn figment(dir: &Path) -> Result<Figment, ConfigErrors> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ConfigErrors(vec![format!("{}: cannot read the configuration folder: {e}", dir.display())]))?;
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ConfigErrors(vec![format!("{}: no *.toml files in the configuration folder", dir.display())]));
+    }
+    let mut fig = Figment::new();
+    for f in files {
+        fig = fig.merge(Toml::file_exact(f));
+    }
+    Ok(fig.merge(env_provider()))
+}
+
+/// Load and validate the configuration in `dir`.
+pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
+    let fig = figment(dir)?;
+    let raw: RawConfig = fig.extract().map_err(|e| {
+        ConfigErrors(
+            e.into_iter()
+                .map(|e| {
+                    let source = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| s.to_string()).unwrap_or_else(|| dir.display().to_string());
+                    let key = if e.path.is_empty() { "(top level)".to_string() } else { e.path.join(".") };
+                    format!("{source}: {key}: {}", e.kind)
+                })
+                .collect(),
+        )
+    })?;
+    let mut v = Validator { fig: &fig, dir, errors: Vec::new() };
+    let rules = v.rules(&raw);
+    v.server(&raw);
+    if v.errors.is_empty() {
+        Ok(Config { dir: dir.to_path_buf(), server: raw.server, database: raw.database, rules })
+    } else {
+        Err(ConfigErrors(v.errors))
+    }
+}
+
+struct Validator<'a> {
+    fig: &'a Figment,
+    dir: &'a Path,
+    errors: Vec<String>,
+}
+
+impl Validator<'_> {
+    /// Record a problem at `key`, naming the file (or variable) it came from.
+    fn err(&mut self, key: &str, msg: impl std::fmt::Display) {
+        let mut probe = key.to_string();
+        let source = loop {
+            if let Some(src) = self.fig.find_metadata(&probe).and_then(|m| m.source.as_ref().map(|s| s.to_string()).or_else(|| Some(m.name.to_string()))) {
+                break src;
+            }
+            match probe.rfind('.') {
+                Some(i) => probe.truncate(i),
+                None => break self.dir.display().to_string(),
+            }
+        };
+        self.errors.push(format!("{source}: {key}: {msg}"));
+    }
+
+    fn server(&mut self, raw: &RawConfig) {
+        if raw.server.bind.parse::<SocketAddr>().is_err() {
+            self.err("server.bind", format!("«{}» is not host:port with a numeric address, e.g. 127.0.0.1:8080", raw.server.bind));
+        }
+        let url = &raw.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            self.err("database.url", format!("«{url}» must start with sqlite:// or postgres://"));
+        }
+        if raw.database.max_connections == 0 {
+            self.err("database.max_connections", "must be at least 1");
+        }
+        if raw.server.max_body_bytes < 1024 {
+            self.err("server.max_body_bytes", "must be at least 1024");
+        }
+        if let Some(u) = &raw.server.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                self.err("server.public_url", format!("«{u}» must start with http:// or https://"));
+            }
+        }
+    }
+
+    fn rules(&mut self, raw: &RawConfig) -> Rules {
+        let mut tiers = Vec::new();
+        let mut seen = HashSet::new();
+        if raw.rules.tier_order.is_empty() {
+            self.err("rules.tier_order", "must name at least one tier");
+        }
+        for (rank, key) in raw.rules.tier_order.iter().enumerate() {
+            if !seen.insert(key.clone()) {
+                self.err("rules.tier_order", format!("tier «{key}» is listed twice"));
+                continue;
+            }
+            let Some(t) = raw.tiers.get(key) else {
+                self.err("rules.tier_order", format!("tier «{key}» has no [tiers.{key}] section"));
+                continue;
+            };
+            let k = format!("tiers.{key}");
+            if t.name.trim().is_empty() {
+                self.err(&format!("{k}.name"), "must not be empty");
+            }
+            if t.horizon_days < 1 {
+                self.err(&format!("{k}.horizon_days"), "must be at least 1");
+            }
+            if t.min_duration_minutes < 1 {
+                self.err(&format!("{k}.min_duration_minutes"), "must be at least 1");
+            }
+            if t.max_duration_minutes < t.min_duration_minutes {
+                self.err(&format!("{k}.max_duration_minutes"), format!("must not be below min_duration_minutes ({})", t.min_duration_minutes));
+            }
+            if t.monthly_quota_hours.is_some_and(|q| q < 1) {
+                self.err(&format!("{k}.monthly_quota_hours"), "must be at least 1 (leave it out for no quota)");
+            }
+            tiers.push(Tier {
+                key: key.clone(),
+                rank,
+                name: t.name.clone(),
+                plural: t.plural.clone(),
+                horizon_days: t.horizon_days,
+                min_minutes: t.min_duration_minutes,
+                max_minutes: t.max_duration_minutes,
+                auto_confirm: t.auto_confirm,
+                monthly_quota_hours: t.monthly_quota_hours,
+            });
+        }
+        for key in raw.tiers.keys() {
+            if !seen.contains(key) {
+                self.err(&format!("tiers.{key}"), "is not listed in rules.tier_order");
+            }
+        }
+        if raw.rules.protection_window_days < 0 {
+            self.err("rules.protection_window_days", "must not be negative");
+        }
+        if !(1..=20).contains(&raw.rules.alternatives) {
+            self.err("rules.alternatives", "must be between 1 and 20");
+        }
+
+        let rooms = self.rooms(raw);
+        let mut closures = Vec::new();
+        for (i, c) in raw.closures.iter().enumerate() {
+            let k = format!("closures[{i}]");
+            let from = self.date(&format!("{k}.from"), &c.from);
+            let to = self.date(&format!("{k}.to"), &c.to);
+            if let (Some(from), Some(to)) = (from, to) {
+                if to < from {
+                    self.err(&format!("{k}.to"), format!("{to} is before from ({from})"));
+                }
+                if let Some(r) = &c.room {
+                    if !raw.rooms.contains_key(r) {
+                        self.err(&format!("{k}.room"), format!("unknown room «{r}»"));
+                    }
+                }
+                closures.push(Closure { from, to, name: c.name.clone(), room: c.room.clone() });
+            }
+        }
+
+        let mut organisations = Vec::new();
+        let mut domains: BTreeMap<String, String> = BTreeMap::new();
+        for (key, o) in &raw.organisations {
+            let k = format!("organisations.{key}");
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                self.err(&k, "the key must be lower-case letters a–z, digits and «-»");
+            }
+            if o.name.trim().is_empty() {
+                self.err(&format!("{k}.name"), "must not be empty");
+            }
+            if !raw.tiers.contains_key(&o.tier) {
+                self.err(&format!("{k}.tier"), format!("unknown tier «{}» (known: {})", o.tier, raw.rules.tier_order.join(", ")));
+            }
+            for d in &o.email_domains {
+                if d.is_empty() || d != &d.to_lowercase() || !d.contains('.') || d.contains('@') {
+                    self.err(&format!("{k}.email_domains"), format!("«{d}» is not a lower-case domain like uib.no"));
+                }
+                if let Some(other) = domains.insert(d.clone(), key.clone()) {
+                    self.err(&format!("{k}.email_domains"), format!("«{d}» also belongs to organisation «{other}»"));
+                }
+            }
+            organisations.push(Organisation { key: key.clone(), name: o.name.clone(), tier: o.tier.clone(), email_domains: o.email_domains.clone() });
+        }
+        if organisations.is_empty() {
+            self.err("organisations", "at least one organisation is needed");
+        }
+        // Listing order: by tier, then name.
+        let rank = |t: &str| raw.rules.tier_order.iter().position(|x| x == t).unwrap_or(usize::MAX);
+        organisations.sort_by(|a, b| rank(&a.tier).cmp(&rank(&b.tier)).then_with(|| a.name.cmp(&b.name)));
+
+        Rules {
+            rooms,
+            tiers,
+            organisations,
+            protection_window_days: raw.rules.protection_window_days,
+            closures,
+            closed_on_public_holidays: raw.rules.closed_on_public_holidays,
+            alternatives: raw.rules.alternatives,
+        }
+    }
+
+    fn rooms(&mut self, raw: &RawConfig) -> Vec<Room> {
+        const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        if raw.rooms.is_empty() {
+            self.err("rooms", "at least one room is needed");
+        }
+        let mut rooms = Vec::new();
+        for (key, r) in &raw.rooms {
+            let k = format!("rooms.{key}");
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                self.err(&k, "the key must be lower-case letters a–z, digits and «-»");
+            }
+            if r.capacity < 1 {
+                self.err(&format!("{k}.capacity"), "must be at least 1");
+            }
+            if r.buffer_minutes < 0 {
+                self.err(&format!("{k}.buffer_minutes"), "must not be negative");
+            }
+            if r.slot_minutes < 1 || 60 % r.slot_minutes != 0 {
+                self.err(&format!("{k}.slot_minutes"), "must divide an hour: 5, 10, 15, 20, 30 or 60");
+            }
+            let mut hours = OpeningHours::default();
+            for (day, span) in &r.opening_hours {
+                let hk = format!("{k}.opening_hours.{day}");
+                let Some(i) = DAYS.iter().position(|d| d == day) else {
+                    self.err(&hk, format!("unknown weekday (use {})", DAYS.join(", ")));
+                    continue;
+                };
+                let parsed = span.split_once('-').and_then(|(a, b)| {
+                    Some((NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?, NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?))
+                });
+                match parsed {
+                    Some((open, close)) if open < close => {
+                        use chrono::Timelike;
+                        if r.slot_minutes > 0 && (open.minute() as i64 % r.slot_minutes != 0 || close.minute() as i64 % r.slot_minutes != 0) {
+                            self.err(&hk, format!("«{span}» is not on the {}-minute slot grid", r.slot_minutes));
+                        }
+                        hours.0[i] = Some((open, close));
+                    }
+                    Some(_) => self.err(&hk, format!("«{span}»: opening must be before closing")),
+                    None => self.err(&hk, format!("«{span}» is not like \"08:00-21:00\"")),
+                }
+            }
+            rooms.push(Room {
+                key: key.clone(),
+                name: r.name.clone(),
+                address: r.address.clone(),
+                capacity: r.capacity,
+                opening_hours: hours,
+                buffer_minutes: r.buffer_minutes,
+                slot_minutes: r.slot_minutes.max(1),
+            });
+        }
+        rooms
+    }
+
+    fn date(&mut self, key: &str, s: &str) -> Option<NaiveDate> {
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        if d.is_none() {
+            self.err(key, format!("«{s}» is not a date like 2026-12-24"));
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_configuration_is_valid_and_complete() {
+        let c = load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap();
+        let r = &c.rules;
+        assert_eq!(r.tiers.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(), ["owner", "municipal", "partner", "collaborator"]);
+        assert_eq!(r.tiers.iter().map(|t| t.horizon_days).collect::<Vec<_>>(), [365, 180, 90, 60]);
+        assert_eq!(r.protection_window_days, 14);
+        let room = r.room("borgertun").unwrap();
+        assert_eq!((room.capacity, room.buffer_minutes, room.slot_minutes), (80, 15, 15));
+        for key in ["beho", "bbsm", "uib", "norce", "haraldsplass", "vid", "vlfk", "helse-bergen", "fhi", "hvl", "nav-vestland"] {
+            assert!(r.organisation(key).is_some(), "{key}");
+        }
+        for key in ["vis", "idrettsklynge-vest", "polyfon", "kunnskapskommunen", "skil", "verdighetscenteret", "olaviken", "norway-health-tech"] {
+            assert_eq!(r.organisation(key).unwrap().tier, "collaborator", "{key}");
+        }
+        assert_eq!(r.organisation("beho").unwrap().tier, "owner");
+    }
+}

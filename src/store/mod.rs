@@ -1,0 +1,136 @@
+//! The database: one API (`Store`, `WriteTx`), with SQLite and PostgreSQL behind it.
+//!
+//! Writers that decide on a room go through `Store::write(room)`, which serialises them: a
+//! `BEGIN IMMEDIATE` transaction on SQLite, a transaction holding a per-room advisory lock on
+//! PostgreSQL. The database itself refuses overlapping confirmed bookings (a trigger on SQLite,
+//! an exclusion constraint on PostgreSQL) as a backstop.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{AuditEntry, Booking, NewBooking, Role, Status, User};
+
+mod sql;
+pub mod postgres;
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An overlapping confirmed booking exists (the database's own guard fired).
+    #[error("an overlapping confirmed booking exists")]
+    Overlap,
+    /// A unique value is taken; the name says which.
+    #[error("already exists: {0}")]
+    Duplicate(&'static str),
+    #[error("not found")]
+    NotFound,
+    /// A stored value the application cannot read.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// Database trouble. Shown to users only as a generic message.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.code().as_deref() == Some("23P01") || db.message().contains("booking_overlap") {
+                return StoreError::Overlap;
+            }
+            if db.is_unique_violation() {
+                let what = if db.message().contains("email") || db.constraint() == Some("users_email_key") {
+                    "email"
+                } else {
+                    "unique value"
+                };
+                return StoreError::Duplicate(what);
+            }
+        }
+        if matches!(e, sqlx::Error::RowNotFound) {
+            return StoreError::NotFound;
+        }
+        StoreError::Database(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A filter over bookings. Times select bookings that overlap `[from, to)`.
+#[derive(Debug, Clone, Default)]
+pub struct BookingQuery {
+    pub room: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub statuses: Vec<Status>,
+    pub org: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// What a new booking is written with.
+#[derive(Debug, Clone)]
+pub struct Insert<'a> {
+    pub booking: &'a NewBooking,
+    pub status: Status,
+    pub blocked_until: DateTime<Utc>,
+    pub reason: Option<&'a str>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// A status change, written with its audit line; raises the booking's SEQUENCE.
+#[derive(Debug, Clone)]
+pub struct Transition<'a> {
+    pub id: i64,
+    pub from: Status,
+    pub to: Status,
+    pub reason: Option<&'a str>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> Result<()>;
+    async fn ping(&self) -> Result<()>;
+
+    async fn add_user(&self, email: &str, name: &str, org: &str, role: Role, now: DateTime<Utc>) -> Result<User>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>>;
+
+    async fn booking(&self, id: i64) -> Result<Option<Booking>>;
+    async fn bookings(&self, q: &BookingQuery) -> Result<Vec<Booking>>;
+    async fn history(&self, id: i64) -> Result<Vec<AuditEntry>>;
+
+    /// Start a serialised write transaction for decisions about `room`.
+    async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>>;
+}
+
+/// A write transaction. Dropped without `commit`, it rolls back.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// Pending and confirmed bookings of `room` whose kept interval overlaps `[from, to)`.
+    async fn active_between(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>>;
+    async fn booking(&mut self, id: i64) -> Result<Option<Booking>>;
+    /// Minutes of pending and confirmed bookings of `org` that start in `[from, to)`.
+    async fn minutes_held(&mut self, org: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64>;
+    async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking>;
+    async fn transition(&mut self, t: Transition<'_>) -> Result<Booking>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Connect to the database the URL names: `sqlite:` or `postgres:`.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::connect(url, max_connections).await?))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url, max_connections).await?))
+    }
+}
