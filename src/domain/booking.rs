@@ -104,6 +104,18 @@ pub struct User {
     pub role: Role,
 }
 
+impl User {
+    /// A user manages the bookings of their own organisation; a coordinator manages all.
+    pub fn may_manage(&self, b: &Booking) -> bool {
+        self.role.is_coordinator() || self.org == b.org
+    }
+
+    /// Whether the user may see the booking in full (contact, description, history).
+    pub fn may_see_details(&self, b: &Booking) -> bool {
+        self.may_manage(b)
+    }
+}
+
 /// A booking title: trimmed, 1–200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingTitle(String);

@@ -1,0 +1,303 @@
+//! The booking operations: each loads what the rules need inside a serialised write
+//! transaction, applies the pure rules of `domain`, and writes the outcome with its audit line.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use crate::domain::decision::{self, blocked_until, Decision, Held};
+use crate::domain::policy::{self, Slot};
+use crate::domain::time::{local, start_of_day};
+use crate::domain::{Booking, DomainError, NewBooking, Room, Rules, Status, Tier, User};
+use crate::store::{Insert, Store, StoreError, Transition};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request breaks one or more rules (shown to the user).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Rules(Vec<DomainError>),
+    /// The booking is not in a state that allows this (e.g. approving a confirmed one).
+    #[error("{0}")]
+    Conflict(DomainError),
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        ServiceError::Rules(vec![e])
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// The answer to a booking request.
+#[derive(Debug, Clone)]
+pub enum BookOutcome {
+    /// Stored: confirmed, or pending for the coordinator; `conflicts` are the bookings a
+    /// pending request competes with.
+    Stored { booking: Booking, conflicts: Vec<i64> },
+    /// The slot is held: nothing stored; free alternatives of the same length.
+    Busy { held_by: Vec<i64>, protected: bool, alternatives: Vec<Slot> },
+}
+
+/// The answer to an approval: the booking, now confirmed, and the bookings it displaced with
+/// alternatives for their owners.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub booking: Booking,
+    pub displaced: Vec<(Booking, Vec<Slot>)>,
+}
+
+fn room_and_tier<'r>(rules: &'r Rules, room: &str, org: &str) -> Result<(&'r Room, &'r Tier)> {
+    let room = rules
+        .room(room)
+        .ok_or_else(|| DomainError::new("unknown_room", format!("Ukjent rom «{room}».")).on("room"))?;
+    let tier = rules
+        .tier_of_org(org)
+        .ok_or_else(|| DomainError::new("unknown_organisation", format!("Ukjent virksomhet «{org}».")).on("organisation"))?;
+    Ok((room, tier))
+}
+
+fn held(rules: &Rules, bookings: &[Booking]) -> Vec<Held> {
+    bookings
+        .iter()
+        .map(|b| Held { id: b.id, rank: rules.rank_of_org(&b.org), start: b.start, blocked_until: b.blocked_until, status: b.status })
+        .collect()
+}
+
+/// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
+pub async fn book(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str, now: DateTime<Utc>) -> Result<BookOutcome> {
+    let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
+    let slot = Slot { start: new.start, end: new.end };
+    let problems = policy::check(rules, room, tier, slot, new.attendees, now);
+    if !problems.is_empty() {
+        return Err(ServiceError::Rules(problems));
+    }
+    let until = blocked_until(room, slot.end);
+    // The database's own guard can only fire if a writer bypassed the lock; decide again then.
+    for _ in 0..3 {
+        let mut tx = store.write(&room.key).await?;
+        if tier.monthly_quota_hours.is_some() {
+            let (from, to) = month_bounds(local(slot.start).date_naive());
+            let used = tx.minutes_held(&new.org, from, to).await?;
+            let org_name = rules.organisation(&new.org).map(|o| o.name.as_str()).unwrap_or(&new.org);
+            if let Some(e) = policy::check_quota(tier, org_name, slot, used) {
+                return Err(e.into());
+            }
+        }
+        let existing = tx.active_between(&room.key, slot.start, until).await?;
+        let (status, conflicts) = match decision::decide(rules, room, tier, slot, &held(rules, &existing), now) {
+            Decision::Confirm => (Status::Confirmed, vec![]),
+            Decision::Pending { conflicts } => (Status::Pending, conflicts),
+            Decision::Busy { held_by, protected } => {
+                drop(tx);
+                let alternatives = alternatives_for(store, rules, room, tier, slot, new.attendees, now).await?;
+                return Ok(BookOutcome::Busy { held_by, protected, alternatives });
+            }
+        };
+        let reason = (!conflicts.is_empty()).then_some("Konflikt med en booking med lavere prioritet: koordinator avgjør.");
+        let inserted = tx.insert(Insert { booking: &new, status, blocked_until: until, reason, actor, now }).await;
+        match inserted {
+            Ok(booking) => {
+                tx.commit().await?;
+                tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
+                return Ok(BookOutcome::Stored { booking, conflicts });
+            }
+            Err(StoreError::Overlap) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let alternatives = alternatives_for(store, rules, room, tier, slot, new.attendees, now).await?;
+    Ok(BookOutcome::Busy { held_by: vec![], protected: false, alternatives })
+}
+
+/// The first and the day after the last of the month of `day`, as instants in Oslo.
+fn month_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let first = day.with_day(1).unwrap_or(day);
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    };
+    (start_of_day(first), start_of_day(next.unwrap_or(first)))
+}
+
+/// Free slots like `slot` for someone of `tier`, from the current state of the room.
+pub async fn alternatives_for(
+    store: &dyn Store,
+    rules: &Rules,
+    room: &Room,
+    tier: &Tier,
+    slot: Slot,
+    attendees: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>> {
+    let from = start_of_day(local(slot.start.max(now)).date_naive());
+    let to = now + Duration::days(tier.horizon_days + 1);
+    if to <= from {
+        return Ok(vec![]);
+    }
+    let q = crate::store::BookingQuery {
+        room: Some(room.key.clone()),
+        from: Some(from - Duration::days(1)),
+        to: Some(to),
+        statuses: vec![Status::Pending, Status::Confirmed],
+        ..Default::default()
+    };
+    let existing = store.bookings(&q).await?;
+    Ok(decision::alternatives(rules, room, tier, slot, attendees, &held(rules, &existing), now))
+}
+
+/// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
+pub async fn managed_booking(store: &dyn Store, user: &User, id: i64) -> Result<Booking> {
+    let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    if !user.may_manage(&b) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(b)
+}
+
+fn invalid_state(b: &Booking, action: &str) -> ServiceError {
+    ServiceError::Conflict(DomainError::new(
+        "invalid_state",
+        format!("Booking {} er {} og kan ikke {action}.", b.id, b.status.norwegian()),
+    ))
+}
+
+/// Approve a pending request (coordinator). Displaces the lower-tier confirmed bookings it
+/// overlaps; inside the protection window, or against the same or a higher tier, only with
+/// `force` (an override, which needs a reason).
+pub async fn approve(
+    store: &dyn Store,
+    rules: &Rules,
+    id: i64,
+    actor: &User,
+    reason: Option<&str>,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<Approval> {
+    if !actor.role.is_coordinator() {
+        return Err(ServiceError::Forbidden);
+    }
+    if force && reason.is_none() {
+        return Err(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason").into());
+    }
+    let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    let mut tx = store.write(&b.room).await?;
+    let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    if !b.status.can_become(Status::Confirmed) {
+        return Err(invalid_state(&b, "godkjennes"));
+    }
+    if b.start < now {
+        return Err(DomainError::new("in_past", "Forespørselen gjelder en tid som har passert, og kan ikke godkjennes.").into());
+    }
+    let overlapping: Vec<Booking> =
+        tx.active_between(&b.room, b.start, b.blocked_until).await?.into_iter().filter(|o| o.id != b.id && o.status == Status::Confirmed).collect();
+    let to_displace = decision::approval(rules, rules.rank_of_org(&b.org), &held(rules, &overlapping), force, now)
+        .map_err(ServiceError::Conflict)?;
+    let displace_reason = reason.unwrap_or("Rommet er tildelt en booking med høyere prioritet.");
+    let mut displaced = Vec::new();
+    for other in to_displace {
+        let d = tx
+            .transition(Transition { id: other, from: Status::Confirmed, to: Status::Displaced, reason: Some(displace_reason), actor: &actor.email, now })
+            .await?;
+        displaced.push(d);
+    }
+    let booking = tx.transition(Transition { id, from: Status::Pending, to: Status::Confirmed, reason, actor: &actor.email, now }).await?;
+    tx.commit().await?;
+    tracing::info!(booking = id, displaced = displaced.len(), "request approved");
+
+    let mut with_alternatives = Vec::new();
+    for d in displaced {
+        let alts = match room_and_tier(rules, &d.room, &d.org) {
+            Ok((room, tier)) => alternatives_for(store, rules, room, tier, Slot { start: d.start, end: d.end }, d.attendees, now).await?,
+            Err(_) => vec![],
+        };
+        with_alternatives.push((d, alts));
+    }
+    Ok(Approval { booking, displaced: with_alternatives })
+}
+
+/// Reject a pending request with a reason (coordinator); the answer carries alternatives.
+pub async fn reject(store: &dyn Store, rules: &Rules, id: i64, actor: &User, reason: &str, now: DateTime<Utc>) -> Result<(Booking, Vec<Slot>)> {
+    if !actor.role.is_coordinator() {
+        return Err(ServiceError::Forbidden);
+    }
+    let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    let mut tx = store.write(&b.room).await?;
+    let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    if !b.status.can_become(Status::Rejected) {
+        return Err(invalid_state(&b, "avslås"));
+    }
+    let booking = tx.transition(Transition { id, from: b.status, to: Status::Rejected, reason: Some(reason), actor: &actor.email, now }).await?;
+    tx.commit().await?;
+    let alternatives = match room_and_tier(rules, &booking.room, &booking.org) {
+        Ok((room, tier)) => alternatives_for(store, rules, room, tier, Slot { start: booking.start, end: booking.end }, booking.attendees, now).await?,
+        Err(_) => vec![],
+    };
+    Ok((booking, alternatives))
+}
+
+/// Cancel a pending or confirmed booking (its organisation or a coordinator), before it ends.
+pub async fn cancel(store: &dyn Store, id: i64, actor: &User, reason: Option<&str>, now: DateTime<Utc>) -> Result<Booking> {
+    let b = managed_booking(store, actor, id).await?;
+    let mut tx = store.write(&b.room).await?;
+    let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    if !b.status.can_become(Status::Cancelled) {
+        return Err(invalid_state(&b, "avbestilles"));
+    }
+    if b.end <= now {
+        return Err(ServiceError::Conflict(DomainError::new("already_ended", "Bookingen er allerede avsluttet og kan ikke avbestilles.")));
+    }
+    let booking = tx.transition(Transition { id, from: b.status, to: Status::Cancelled, reason, actor: &actor.email, now }).await?;
+    tx.commit().await?;
+    Ok(booking)
+}
+
+/// A pending request with what it competes with, for the coordinator.
+#[derive(Debug, Clone)]
+pub struct ConflictCase {
+    pub request: Booking,
+    pub others: Vec<Booking>,
+    /// Which of `others` are confirmed and firm (inside the protection window).
+    pub protected: Vec<i64>,
+    /// Whether approving without override is possible now.
+    pub approvable: bool,
+    /// The default suggestion: approve the higher tier, then the earlier request.
+    pub suggest_approve: bool,
+}
+
+pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Result<Vec<ConflictCase>> {
+    let pending = store
+        .bookings(&crate::store::BookingQuery { from: Some(now), statuses: vec![Status::Pending], ..Default::default() })
+        .await?;
+    let mut cases = Vec::new();
+    for request in pending {
+        let others: Vec<Booking> = store
+            .bookings(&crate::store::BookingQuery {
+                room: Some(request.room.clone()),
+                from: Some(request.start - Duration::days(1)),
+                to: Some(request.blocked_until),
+                statuses: vec![Status::Pending, Status::Confirmed],
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|o| o.id != request.id && o.start < request.blocked_until && request.start < o.blocked_until)
+            .collect();
+        let confirmed: Vec<Booking> = others.iter().filter(|o| o.status == Status::Confirmed).cloned().collect();
+        let rank = rules.rank_of_org(&request.org);
+        let approvable = decision::approval(rules, rank, &held(rules, &confirmed), false, now).is_ok();
+        let outranks = |o: &Booking| {
+            let r = rules.rank_of_org(&o.org);
+            rank < r || (rank == r && request.created_at <= o.created_at)
+        };
+        let suggest_approve = approvable && others.iter().filter(|o| o.status == Status::Pending).all(outranks);
+        let protected = confirmed.iter().filter(|o| decision::is_protected(rules, o.start, now)).map(|o| o.id).collect();
+        cases.push(ConflictCase { request, others, protected, approvable, suggest_approve });
+    }
+    Ok(cases)
+}

@@ -1,0 +1,493 @@
+//! The JSON API under `/api/v1`. Handlers parse into domain types, call one service function
+//! and render; the rules live in `domain`, the SQL in `store`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::ApiUser;
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::AppState;
+use crate::domain::policy::Slot;
+use crate::domain::time::{format_range, local, rfc3339, start_of_day};
+use crate::domain::{AuditEntry, Booking, BookingTitle, DomainError, NewBooking, Rules, Status, User};
+use crate::service::{self, BookOutcome};
+use crate::store::BookingQuery;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/rooms", get(rooms))
+        .route("/organisations", get(organisations))
+        .route("/rooms/{room}/availability", get(availability))
+        .route("/bookings", get(list_bookings).post(create_booking))
+        .route("/bookings/{id}", get(get_booking))
+        .route("/bookings/{id}/cancel", post(cancel_booking))
+        .route("/bookings/{id}/approve", post(approve_booking))
+        .route("/bookings/{id}/reject", post(reject_booking))
+        .route("/conflicts", get(conflicts))
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "database": state.store.backend() })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+        }
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+// ---------- rendering ----------
+
+fn org_json(rules: &Rules, key: &str) -> Value {
+    match rules.organisation(key) {
+        Some(o) => {
+            let tier = rules.tier(&o.tier);
+            json!({ "key": o.key, "name": o.name, "tier": o.tier, "tier_name": tier.map(|t| t.name.as_str()) })
+        }
+        None => json!({ "key": key, "name": key, "tier": null, "tier_name": null }),
+    }
+}
+
+fn slot_json(s: &Slot) -> Value {
+    json!({ "start": rfc3339(s.start), "end": rfc3339(s.end), "text": format_range(s.start, s.end) })
+}
+
+/// What anyone may see of a booking: times, organisation and public title, no contact data.
+fn public_json(rules: &Rules, b: &Booking) -> Value {
+    json!({
+        "id": b.id,
+        "room": b.room,
+        "start": rfc3339(b.start),
+        "end": rfc3339(b.end),
+        "blocked_until": rfc3339(b.blocked_until),
+        "title": b.public_title(),
+        "organisation": org_json(rules, &b.org),
+        "status": b.status.as_str(),
+    })
+}
+
+fn full_json(rules: &Rules, b: &Booking) -> Value {
+    json!({
+        "id": b.id,
+        "room": b.room,
+        "start": rfc3339(b.start),
+        "end": rfc3339(b.end),
+        "blocked_until": rfc3339(b.blocked_until),
+        "title": b.title,
+        "description": b.description,
+        "public": b.public,
+        "attendees": b.attendees,
+        "organisation": org_json(rules, &b.org),
+        "contact": { "name": b.contact_name, "email": b.contact_email },
+        "status": b.status.as_str(),
+        "status_text": b.status.norwegian(),
+        "status_reason": b.status_reason,
+        "sequence": b.sequence,
+        "created_at": rfc3339(b.created_at),
+        "updated_at": rfc3339(b.updated_at),
+    })
+}
+
+fn history_json(h: &[AuditEntry]) -> Value {
+    h.iter()
+        .map(|e| {
+            json!({
+                "at": rfc3339(e.at),
+                "actor": e.actor,
+                "from": e.from_status.map(|s| s.as_str()),
+                "to": e.to_status.as_str(),
+                "reason": e.reason,
+            })
+        })
+        .collect()
+}
+
+fn view_json(rules: &Rules, user: &User, b: &Booking) -> Value {
+    if user.may_see_details(b) {
+        full_json(rules, b)
+    } else {
+        public_json(rules, b)
+    }
+}
+
+// ---------- parsing ----------
+
+fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError> {
+    match DateTime::parse_from_rfc3339(s.trim()) {
+        Ok(t) => {
+            let t = t.with_timezone(&Utc);
+            use chrono::Datelike;
+            if !(2000..=2999).contains(&t.year()) {
+                return Err(DomainError::new("invalid_time", format!("«{s}» er utenfor gyldige datoer.")).on(field));
+            }
+            Ok(t)
+        }
+        Err(_) if chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()
+            || chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").is_ok() =>
+        {
+            Err(DomainError::new(
+                "missing_offset",
+                format!("«{s}» mangler tidssone. Skriv for eksempel 2026-03-02T09:00:00+01:00."),
+            )
+            .on(field))
+        }
+        Err(_) => Err(DomainError::new(
+            "invalid_time",
+            format!("«{s}» er ikke et gyldig tidspunkt (RFC 3339, for eksempel 2026-03-02T09:00:00+01:00)."),
+        )
+        .on(field)),
+    }
+}
+
+fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, DomainError> {
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2999).contains(&d.year()))
+        .ok_or_else(|| DomainError::new("invalid_date", format!("«{s}» er ikke en gyldig dato (ÅÅÅÅ-MM-DD).")).on(field))
+}
+
+/// A day range `[from, to]` from query strings, with a default span and a maximum.
+fn day_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    default_days: i64,
+    max_days: i64,
+    today: NaiveDate,
+) -> Result<(DateTime<Utc>, DateTime<Utc>, NaiveDate, NaiveDate), ApiError> {
+    let mut errors = Vec::new();
+    let from = from.map(|s| parse_date("from", s)).transpose().unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let to = to.map(|s| parse_date("to", s)).transpose().unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if !errors.is_empty() {
+        return Err(ApiError::rules(errors));
+    }
+    let from = from.unwrap_or(today);
+    let to = to.unwrap_or(from + Duration::days(default_days - 1));
+    if to < from {
+        return Err(DomainError::new("end_before_start", "«to» må være samme dag som eller etter «from».").on("to").into());
+    }
+    if (to - from).num_days() >= max_days {
+        return Err(DomainError::new("range_too_large", format!("Velg høyst {max_days} dager om gangen.")).on("to").into());
+    }
+    Ok((start_of_day(from), start_of_day(to + Duration::days(1)), from, to))
+}
+
+fn parse_id(s: &str) -> Result<i64, ApiError> {
+    s.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ApiError::not_found)
+}
+
+// ---------- handlers ----------
+
+async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
+    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let rooms: Vec<Value> = state
+        .config
+        .rules
+        .rooms
+        .iter()
+        .map(|r| {
+            let hours: serde_json::Map<String, Value> = DAYS
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| r.opening_hours.0[i].map(|(o, c)| (d.to_string(), json!(format!("{}-{}", o.format("%H:%M"), c.format("%H:%M"))))))
+                .collect();
+            json!({
+                "key": r.key, "name": r.name, "address": r.address, "capacity": r.capacity,
+                "buffer_minutes": r.buffer_minutes, "slot_minutes": r.slot_minutes, "opening_hours": hours,
+            })
+        })
+        .collect();
+    Json(json!({ "rooms": rooms }))
+}
+
+async fn organisations(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
+    let rules = &state.config.rules;
+    let orgs: Vec<Value> = rules.organisations.iter().map(|o| org_json(rules, &o.key)).collect();
+    let tiers: Vec<Value> = rules
+        .tiers
+        .iter()
+        .map(|t| json!({ "key": t.key, "rank": t.rank, "name": t.name, "horizon_days": t.horizon_days, "auto_confirm": t.auto_confirm }))
+        .collect();
+    Json(json!({ "organisations": orgs, "tiers": tiers }))
+}
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+}
+
+async fn availability(
+    State(state): State<AppState>,
+    ApiUser(_): ApiUser,
+    Path(room): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let rules = &state.config.rules;
+    let room = rules
+        .room(&room)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_room", format!("Ukjent rom «{room}».")))?;
+    let today = local(state.now()).date_naive();
+    let (from, to, from_day, to_day) = day_range(q.from.as_deref(), q.to.as_deref(), 7, 92, today)?;
+    let busy = state
+        .store
+        .bookings(&BookingQuery { room: Some(room.key.clone()), from: Some(from), to: Some(to), statuses: vec![Status::Confirmed], ..Default::default() })
+        .await?;
+    let busy: Vec<Value> = busy
+        .iter()
+        .map(|b| {
+            json!({
+                "start": rfc3339(b.start), "end": rfc3339(b.end), "blocked_until": rfc3339(b.blocked_until),
+                "title": b.public_title(), "organisation": org_json(rules, &b.org),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "room": room.key, "from": from_day.to_string(), "to": to_day.to_string(), "busy": busy })))
+}
+
+async fn list_bookings(State(state): State<AppState>, ApiUser(user): ApiUser, Query(q): Query<RangeQuery>) -> Result<Json<Value>, ApiError> {
+    let rules = &state.config.rules;
+    let today = local(state.now()).date_naive();
+    let (from, to, _, _) = day_range(q.from.as_deref(), q.to.as_deref(), 90, 366, today)?;
+    let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => s.split(',').map(|s| Status::parse(s.trim())).collect::<Result<Vec<_>, _>>()?,
+        None => vec![],
+    };
+    let all = state.store.bookings(&BookingQuery { from: Some(from), to: Some(to), statuses, ..Default::default() }).await?;
+    // Others' bookings: only confirmed ones, and only as the availability shows them.
+    let visible: Vec<Value> = all
+        .iter()
+        .filter(|b| user.may_see_details(b) || b.status == Status::Confirmed)
+        .map(|b| view_json(rules, &user, b))
+        .collect();
+    Ok(Json(json!({ "bookings": visible })))
+}
+
+async fn get_booking(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let rules = &state.config.rules;
+    let b = state.store.booking(parse_id(&id)?).await?.ok_or_else(ApiError::not_found)?;
+    if user.may_see_details(&b) {
+        let mut v = full_json(rules, &b);
+        v["history"] = history_json(&state.store.history(b.id).await?);
+        Ok(Json(v))
+    } else if b.status == Status::Confirmed {
+        Ok(Json(public_json(rules, &b)))
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BookingInput {
+    room: String,
+    start: String,
+    end: String,
+    title: String,
+    attendees: i64,
+    #[serde(default)]
+    organisation: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    public: Option<bool>,
+}
+
+impl BookingInput {
+    /// Parse every field, reporting all problems at once.
+    fn parse(self, user: &User, rules: &Rules) -> Result<NewBooking, ApiError> {
+        let mut errors = Vec::new();
+        let start = parse_time("start", &self.start).map_err(|e| errors.push(e)).ok();
+        let end = parse_time("end", &self.end).map_err(|e| errors.push(e)).ok();
+        let title = BookingTitle::parse(&self.title).map_err(|e| errors.push(e)).ok();
+        let description = crate::domain::booking::parse_description(self.description.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+        if rules.room(&self.room).is_none() {
+            errors.push(DomainError::new("unknown_room", format!("Ukjent rom «{}».", self.room)).on("room"));
+        }
+        let org = self.organisation.unwrap_or_else(|| user.org.clone());
+        if rules.organisation(&org).is_none() {
+            errors.push(DomainError::new("unknown_organisation", format!("Ukjent virksomhet «{org}».")).on("organisation"));
+        }
+        if let (Some(s), Some(e)) = (start, end) {
+            if e <= s {
+                errors.push(DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.").on("end"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::rules(errors));
+        }
+        if org != user.org && !user.role.is_coordinator() {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Du kan bare booke for din egen virksomhet."));
+        }
+        Ok(NewBooking {
+            room: self.room,
+            start: start.expect("parsed"),
+            end: end.expect("parsed"),
+            title: title.expect("parsed"),
+            description,
+            public: self.public.unwrap_or(true),
+            attendees: self.attendees,
+            org,
+            contact: user.clone(),
+        })
+    }
+}
+
+fn busy_message(alternatives: &[Slot], protected: bool, window: i64) -> String {
+    let head = if protected {
+        format!("Rommet er opptatt av en booking som starter innen beskyttelsesperioden på {window} dager.")
+    } else {
+        "Rommet er opptatt.".to_string()
+    };
+    if alternatives.is_empty() {
+        format!("{head} Vi fant ingen ledige alternativer innenfor bookingvinduet.")
+    } else {
+        let list: Vec<String> = alternatives.iter().map(|a| format_range(a.start, a.end)).collect();
+        format!("{head} Disse tidene er ledige: {}.", list.join("; "))
+    }
+}
+
+async fn create_booking(State(state): State<AppState>, ApiUser(user): ApiUser, ApiJson(input): ApiJson<BookingInput>) -> Result<Response, ApiError> {
+    let rules = &state.config.rules;
+    let new = input.parse(&user, rules)?;
+    match service::book(state.store.as_ref(), rules, new, &user.email, state.now()).await? {
+        BookOutcome::Stored { booking, conflicts } => {
+            let mut v = full_json(rules, &booking);
+            v["conflicts"] = json!(conflicts);
+            let code = if conflicts.is_empty() { StatusCode::CREATED } else { StatusCode::ACCEPTED };
+            let location = format!("/api/v1/bookings/{}", booking.id);
+            Ok((code, [(axum::http::header::LOCATION, location)], Json(v)).into_response())
+        }
+        BookOutcome::Busy { held_by, protected, alternatives } => {
+            let mut err = ApiError::new(StatusCode::CONFLICT, "busy", busy_message(&alternatives, protected, rules.protection_window_days));
+            let mut extra = serde_json::Map::new();
+            extra.insert("alternatives".into(), alternatives.iter().map(slot_json).collect());
+            extra.insert("held_by".into(), json!(held_by));
+            extra.insert("protected".into(), json!(protected));
+            err.extra = Some(extra);
+            Err(err)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReasonInput {
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default, rename = "override")]
+    force: bool,
+}
+
+impl ReasonInput {
+    fn reason(&self) -> Result<Option<String>, ApiError> {
+        let r = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(String::from);
+        if r.as_ref().is_some_and(|r| r.chars().count() > 1000) {
+            return Err(DomainError::new("invalid_reason", "Begrunnelsen kan være høyst 1 000 tegn.").on("reason").into());
+        }
+        Ok(r)
+    }
+}
+
+async fn cancel_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    // Others' pending requests are invisible: answer 404 rather than reveal them.
+    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    if !user.may_manage(&b) && b.status != Status::Confirmed {
+        return Err(ApiError::not_found());
+    }
+    let reason = input.reason()?;
+    let b = service::cancel(state.store.as_ref(), id, &user, reason.as_deref(), state.now()).await?;
+    Ok(Json(full_json(&state.config.rules, &b)))
+}
+
+async fn approve_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let reason = input.reason()?;
+    let rules = &state.config.rules;
+    let a = service::approve(state.store.as_ref(), rules, id, &user, reason.as_deref(), input.force, state.now()).await?;
+    let displaced: Vec<Value> = a
+        .displaced
+        .iter()
+        .map(|(b, alts)| json!({ "booking": full_json(rules, b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }))
+        .collect();
+    Ok(Json(json!({ "booking": full_json(rules, &a.booking), "displaced": displaced })))
+}
+
+async fn reject_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let reason = input
+        .reason()?
+        .ok_or_else(|| ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason")))?;
+    let rules = &state.config.rules;
+    let (b, alts) = service::reject(state.store.as_ref(), rules, id, &user, &reason, state.now()).await?;
+    Ok(Json(json!({ "booking": full_json(rules, &b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() })))
+}
+
+async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
+    if !user.role.is_coordinator() {
+        return Err(ApiError::forbidden());
+    }
+    let rules = &state.config.rules;
+    let cases = service::conflicts(state.store.as_ref(), rules, state.now()).await?;
+    let items: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            let others: Vec<Value> = c
+                .others
+                .iter()
+                .map(|o| {
+                    let mut v = full_json(rules, o);
+                    v["protected"] = json!(c.protected.contains(&o.id));
+                    v
+                })
+                .collect();
+            let suggestion = if c.suggest_approve { "approve" } else if c.approvable { "decide" } else { "reject" };
+            json!({
+                "request": full_json(rules, &c.request),
+                "conflicts_with": others,
+                "approvable": c.approvable,
+                "suggestion": suggestion,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "conflicts": items })))
+}
