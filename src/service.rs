@@ -38,7 +38,7 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 pub enum BookOutcome {
     /// Stored: confirmed, or pending for the coordinator; `conflicts` are the bookings a
     /// pending request competes with.
-    Stored { booking: Booking, conflicts: Vec<i64> },
+    Stored { booking: Booking, conflicts: Vec<i64>, displaced: Vec<Booking> },
     /// The slot is held: nothing stored; free alternatives of the same length.
     Busy { held_by: Vec<i64>, protected: bool, alternatives: Vec<Slot> },
 }
@@ -70,6 +70,23 @@ fn held(rules: &Rules, bookings: &[Booking]) -> Vec<Held> {
 
 /// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
 pub async fn book(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str, now: DateTime<Utc>) -> Result<BookOutcome> {
+    book_inner(store, rules, new, actor, None, now).await
+}
+
+/// A coordinator's override: book `new` even where the slot is held — by any tier, inside the
+/// protection window too — displacing the confirmed bookings it overlaps, with `reason`.
+/// Policy checks still apply.
+pub async fn book_override(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &User, reason: &str, now: DateTime<Utc>) -> Result<BookOutcome> {
+    if !actor.role.is_coordinator() {
+        return Err(ServiceError::Forbidden);
+    }
+    if reason.trim().is_empty() {
+        return Err(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason").into());
+    }
+    book_inner(store, rules, new, &actor.email, Some(reason), now).await
+}
+
+async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str, force: Option<&str>, now: DateTime<Utc>) -> Result<BookOutcome> {
     let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
     let slot = Slot { start: new.start, end: new.end };
     let problems = policy::check(rules, room, tier, slot, new.attendees, now);
@@ -89,6 +106,18 @@ pub async fn book(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str
             }
         }
         let existing = tx.active_between(&room.key, slot.start, until).await?;
+        if let Some(reason) = force {
+            let mut displaced = Vec::new();
+            for other in existing.iter().filter(|b| b.status == Status::Confirmed) {
+                let t = Transition { id: other.id, from: Status::Confirmed, to: Status::Displaced, reason: Some(reason), actor, now };
+                displaced.push(tx.transition(t).await?);
+            }
+            let booking = tx.insert(Insert { booking: &new, status: Status::Confirmed, blocked_until: until, reason: Some(reason), actor, now }).await?;
+            tx.commit().await?;
+            tracing::info!(booking = booking.id, displaced = displaced.len(), "booking stored by override");
+            let conflicts = existing.iter().filter(|b| b.status == Status::Pending).map(|b| b.id).collect();
+            return Ok(BookOutcome::Stored { booking, conflicts, displaced });
+        }
         let (status, conflicts) = match decision::decide(rules, room, tier, slot, &held(rules, &existing), now) {
             Decision::Confirm => (Status::Confirmed, vec![]),
             Decision::Pending { conflicts } => (Status::Pending, conflicts),
@@ -104,7 +133,7 @@ pub async fn book(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str
             Ok(booking) => {
                 tx.commit().await?;
                 tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
-                return Ok(BookOutcome::Stored { booking, conflicts });
+                return Ok(BookOutcome::Stored { booking, conflicts, displaced: vec![] });
             }
             Err(StoreError::Overlap) => continue,
             Err(e) => return Err(e.into()),

@@ -314,6 +314,12 @@ struct BookingInput {
     description: Option<String>,
     #[serde(default)]
     public: Option<bool>,
+    /// Coordinator only: book even where the slot is held, displacing what is there.
+    #[serde(default, rename = "override")]
+    force: bool,
+    /// Required with `override`.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 impl BookingInput {
@@ -372,12 +378,24 @@ fn busy_message(alternatives: &[Slot], protected: bool, window: i64) -> String {
 
 async fn create_booking(State(state): State<AppState>, ApiUser(user): ApiUser, ApiJson(input): ApiJson<BookingInput>) -> Result<Response, ApiError> {
     let rules = &state.config.rules;
+    let force = input.force;
+    let reason = ReasonInput { reason: input.reason.clone(), force }.reason()?;
+    if force && !user.role.is_coordinator() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Bare koordinator kan overstyre."));
+    }
     let new = input.parse(&user, rules)?;
-    match service::book(state.store.as_ref(), rules, new, &user.email, state.now()).await? {
-        BookOutcome::Stored { booking, conflicts } => {
+    let outcome = if force {
+        let reason = reason.ok_or_else(|| ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason")))?;
+        service::book_override(state.store.as_ref(), rules, new, &user, &reason, state.now()).await?
+    } else {
+        service::book(state.store.as_ref(), rules, new, &user.email, state.now()).await?
+    };
+    match outcome {
+        BookOutcome::Stored { booking, conflicts, displaced } => {
             let mut v = full_json(rules, &booking);
             v["conflicts"] = json!(conflicts);
-            let code = if conflicts.is_empty() { StatusCode::CREATED } else { StatusCode::ACCEPTED };
+            v["displaced"] = displaced.iter().map(|d| full_json(rules, d)).collect();
+            let code = if booking.status == Status::Pending && !conflicts.is_empty() { StatusCode::ACCEPTED } else { StatusCode::CREATED };
             let location = format!("/api/v1/bookings/{}", booking.id);
             Ok((code, [(axum::http::header::LOCATION, location)], Json(v)).into_response())
         }
