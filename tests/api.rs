@@ -1,0 +1,517 @@
+//! The JSON API against a real server and a real database, on SQLite and PostgreSQL.
+
+mod common;
+
+use borgertun::domain::Role;
+use chrono::{DateTime, Duration, FixedOffset, Timelike};
+use common::{at, booking, codes, Backend, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_backends!(
+    health_and_reference_data,
+    free_slot_is_confirmed_and_busy_slot_offers_bookable_alternatives,
+    higher_tier_request_becomes_a_conflict_and_approval_displaces,
+    protection_window_makes_a_lower_booking_firm_until_override,
+    reject_needs_a_reason_and_offers_alternatives,
+    overlapping_pending_requests_are_settled_by_the_coordinator,
+    every_policy_violation_has_its_code_and_changes_nothing,
+    monthly_quota_is_enforced,
+    bad_input_gets_a_clear_error_and_changes_nothing,
+    others_see_only_public_details,
+    cancelling_follows_the_life_cycle,
+    nine_oclock_stays_nine_oclock_across_dst,
+);
+
+fn t(v: &Value) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap()
+}
+
+async fn health_and_reference_data(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let res = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"));
+
+    let (s, v) = app.get("", "/api/v1/rooms").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(codes(&v), ["unauthorized"]);
+    let (s, _) = app.get("bt_not-a-real-token", "/api/v1/rooms").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let token = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let (s, v) = app.get(&token, "/api/v1/rooms").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["rooms"][0]["key"], "borgertun");
+    assert_eq!(v["rooms"][0]["capacity"], 80);
+    assert_eq!(v["rooms"][0]["opening_hours"]["monday"], "08:00-21:00");
+    assert!(v["rooms"][0]["opening_hours"].get("saturday").is_none());
+
+    let (s, v) = app.get(&token, "/api/v1/organisations").await;
+    assert_eq!(s, StatusCode::OK);
+    let orgs = v["organisations"].as_array().unwrap();
+    let find = |k: &str| orgs.iter().find(|o| o["key"] == k).unwrap_or_else(|| panic!("{k} missing")).clone();
+    assert_eq!(find("beho")["tier"], "owner");
+    assert_eq!(find("uib")["name"], "Universitetet i Bergen (UiB)");
+    assert_eq!(find("skil")["tier"], "collaborator");
+    assert!(orgs.len() >= 20);
+
+    let (s, v) = app.get(&token, "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    for path in ["/api/v1/bookings", "/api/v1/bookings/{id}/approve", "/api/v1/rooms/{room}/availability", "/api/v1/conflicts"] {
+        assert!(v["paths"].get(path).is_some(), "openapi lacks {path}");
+    }
+}
+
+async fn free_slot_is_confirmed_and_busy_slot_offers_bookable_alternatives(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let day = app.open_day(10);
+
+    let (s, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "12:00", "14:00", "Forskermøte")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "confirmed");
+    assert_eq!(t(&v["start"]).hour(), 12);
+    let first = v["id"].as_i64().unwrap();
+
+    // The availability shows the busy interval with organisation and title, no contact.
+    let (s, v) = app.get(&hvl, &format!("/api/v1/rooms/borgertun/availability?from={day}&to={day}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let busy = v["busy"].as_array().unwrap();
+    assert_eq!(busy.len(), 1);
+    assert_eq!(busy[0]["title"], "Forskermøte");
+    assert_eq!(busy[0]["organisation"]["key"], "uib");
+    assert!(!v.to_string().contains("kari@uib.no"));
+
+    // Same tier, overlapping (even only the buffer): busy, with alternatives of the same length.
+    let (s, v) = app.post(&hvl, "/api/v1/bookings", &booking(day, "14:00", "16:00", "Seminar")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(codes(&v), ["busy"]);
+    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("Rommet er opptatt. Disse tidene er ledige:"));
+    assert_eq!(v["held_by"], json!([first]));
+    let alts = v["alternatives"].as_array().unwrap();
+    assert!(alts.len() >= 3, "{v}");
+    for a in alts {
+        assert_eq!(t(&a["end"]) - t(&a["start"]), Duration::hours(2));
+    }
+    // Same day, nearest first: 14.15 is the first start after the booking and its buffer.
+    assert_eq!(alts[0]["start"], at(day, "14:15"));
+    // Nothing was stored for the refused request.
+    assert_eq!(app.snapshot().await.len(), 1);
+    // Every alternative is really free: book each one in turn... the first succeeds.
+    let (s, v) = app.post(&hvl, "/api/v1/bookings", &json!({"room": "borgertun", "start": alts[0]["start"], "end": alts[0]["end"], "title": "Seminar", "attendees": 40})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "confirmed");
+}
+
+async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
+    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let day = app.open_day(30);
+
+    let (s, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let partner = v["id"].as_i64().unwrap();
+
+    let (s, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "10:00", "12:00", "Arbeidsverksted")).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["conflicts"], json!([partner]));
+    let request = v["id"].as_i64().unwrap();
+
+    // The partner's booking still stands until the coordinator decides.
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{partner}")).await;
+    assert_eq!(v["status"], "confirmed");
+
+    // Only the coordinator sees and settles conflicts.
+    let (s, _) = app.get(&uib, "/api/v1/conflicts").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.post(&beho, &format!("/api/v1/bookings/{request}/approve"), &json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app.get(&coord, "/api/v1/conflicts").await;
+    assert_eq!(s, StatusCode::OK);
+    let c = &v["conflicts"][0];
+    assert_eq!(c["request"]["id"], request);
+    assert_eq!(c["request"]["organisation"]["tier"], "owner");
+    assert_eq!(c["conflicts_with"][0]["id"], partner);
+    assert_eq!(c["conflicts_with"][0]["organisation"]["tier"], "partner");
+    assert_eq!(c["conflicts_with"][0]["protected"], false);
+    assert_eq!(c["suggestion"], "approve");
+
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({"reason": "BEHO-verksted for handlingsplanen"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["booking"]["status"], "confirmed");
+    assert_eq!(v["displaced"][0]["booking"]["id"], partner);
+    assert!(v["displaced"][0]["alternatives"].as_array().unwrap().len() >= 3);
+
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{partner}")).await;
+    assert_eq!(v["status"], "displaced");
+    assert_eq!(v["status_reason"], "BEHO-verksted for handlingsplanen");
+    let history = v["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1]["from"], "confirmed");
+    assert_eq!(history[1]["to"], "displaced");
+    assert_eq!(history[1]["actor"], "koordinator@bergen.kommune.no");
+    assert_eq!(v["sequence"], 1);
+
+    // The room now shows only BEHO's booking; the queue is empty; approving again is refused.
+    let (_, v) = app.get(&uib, &format!("/api/v1/rooms/borgertun/availability?from={day}&to={day}")).await;
+    assert_eq!(v["busy"].as_array().unwrap().len(), 1);
+    assert_eq!(v["busy"][0]["organisation"]["key"], "beho");
+    let (_, v) = app.get(&coord, "/api/v1/conflicts").await;
+    assert_eq!(v["conflicts"], json!([]));
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(codes(&v), ["invalid_state"]);
+}
+
+async fn protection_window_makes_a_lower_booking_firm_until_override(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
+    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let day = app.open_day(2);
+    assert!((day - common::open_day(app.rules(), 0)).num_days() < 14);
+
+    let (s, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let partner = v["id"].as_i64().unwrap();
+
+    let (s, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "10:00", "12:00", "Arbeidsverksted")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["protected"], true);
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("beskyttelsesperioden på 14 dager"));
+
+    // An override needs the coordinator and a reason.
+    let mut req = booking(day, "10:00", "12:00", "Krisemøte");
+    req["override"] = json!(true);
+    let (s, _) = app.post(&beho, "/api/v1/bookings", &req).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    req["organisation"] = json!("beho");
+    let (s, v) = app.post(&coord, "/api/v1/bookings", &req).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(codes(&v), ["reason_required"]);
+    assert_eq!(app.snapshot().await.len(), 1);
+
+    req["reason"] = json!("Krisemøte om smittevern");
+    let (s, v) = app.post(&coord, "/api/v1/bookings", &req).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "confirmed");
+    assert_eq!(v["organisation"]["key"], "beho");
+    assert_eq!(v["displaced"][0]["id"], partner);
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{partner}")).await;
+    assert_eq!(v["status"], "displaced");
+    assert_eq!(v["status_reason"], "Krisemøte om smittevern");
+}
+
+async fn reject_needs_a_reason_and_offers_alternatives(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
+    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let day = app.open_day(30);
+    app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte")).await;
+    let (_, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Verksted")).await;
+    let request = v["id"].as_i64().unwrap();
+
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/reject"), &json!({"reason": "  "})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(codes(&v), ["reason_required"]);
+    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{request}/reject"), &json!({"reason": "nei"})).await;
+    assert_ne!(s, StatusCode::OK);
+
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/reject"), &json!({"reason": "Partneren har booket først"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["booking"]["status"], "rejected");
+    assert_eq!(v["booking"]["status_reason"], "Partneren har booket først");
+    assert!(v["alternatives"].as_array().unwrap().len() >= 3);
+
+    let (_, v) = app.get(&beho, &format!("/api/v1/bookings/{request}")).await;
+    assert_eq!(v["status"], "rejected");
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(codes(&v), ["invalid_state"]);
+}
+
+async fn overlapping_pending_requests_are_settled_by_the_coordinator(b: Backend) {
+    // Collaborators need approval here: two overlapping requests wait for the coordinator.
+    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].auto_confirm = false).await else { return };
+    let skil = app.user("a@skil.no", "skil", Role::Requester).await;
+    let vis = app.user("b@vis.no", "vis", Role::Requester).await;
+    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let day = app.open_day(20);
+
+    let (s, v) = app.post(&skil, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Nettverksmøte")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["conflicts"], json!([]));
+    let first = v["id"].as_i64().unwrap();
+    let (s, v) = app.post(&vis, "/api/v1/bookings", &booking(day, "10:00", "12:00", "Innovasjonsmøte")).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["conflicts"], json!([first]));
+    let second = v["id"].as_i64().unwrap();
+
+    // Same tier: the earlier request is suggested.
+    let (_, v) = app.get(&coord, "/api/v1/conflicts").await;
+    let cases = v["conflicts"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    let suggestion = |id: i64| cases.iter().find(|c| c["request"]["id"] == id).unwrap()["suggestion"].clone();
+    assert_eq!(suggestion(first), "approve");
+    assert_ne!(suggestion(second), "approve");
+
+    let (s, _) = app.post(&coord, &format!("/api/v1/bookings/{first}/approve"), &json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    // The second now overlaps a confirmed booking of the same tier: approval is refused.
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{second}/approve"), &json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(codes(&v), ["busy"]);
+    let (_, v) = app.get(&vis, &format!("/api/v1/bookings/{second}")).await;
+    assert_eq!(v["status"], "pending");
+}
+
+async fn every_policy_violation_has_its_code_and_changes_nothing(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let day = app.open_day(7);
+    let mut saturday = day;
+    while chrono::Datelike::weekday(&saturday) != chrono::Weekday::Sat {
+        saturday += Duration::days(1);
+    }
+    let far = app.open_day(100);
+    let mut yesterday = day - Duration::days(8);
+    while app.rules().closed_reason(&app.rules().rooms[0], yesterday).is_some() {
+        yesterday -= Duration::days(1);
+    }
+    let cases: Vec<(Value, &str)> = vec![
+        (booking(day, "07:00", "09:00", "Tidlig"), "outside_opening_hours"),
+        (booking(day, "20:00", "21:30", "Sent"), "outside_opening_hours"),
+        (booking(saturday, "10:00", "12:00", "Lørdag"), "closed_day"),
+        (booking(far, "10:00", "12:00", "Langt frem"), "beyond_horizon"),
+        (booking(day, "10:00", "10:15", "Kort"), "too_short"),
+        (booking(day, "08:00", "20:30", "Lang"), "too_long"),
+        (booking(yesterday, "10:00", "11:00", "Fortid"), "in_past"),
+        (booking(day, "10:10", "11:00", "Skjevt"), "not_on_slot_grid"),
+        (json!({"room": "borgertun", "start": at(day, "10:00"), "end": at(day, "11:00"), "title": "Stort", "attendees": 81}), "over_capacity"),
+    ];
+    for (req, code) in cases {
+        let (s, v) = app.post(&uib, "/api/v1/bookings", &req).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{code}: {v}");
+        assert_eq!(codes(&v), [code], "{v}");
+        let msg = v["errors"][0]["message"].as_str().unwrap();
+        assert!(!msg.is_empty() && v["errors"][0]["field"].is_string(), "{v}");
+    }
+    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(saturday, "10:00", "12:00", "Lørdag")).await;
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("stengt"), "{v}");
+    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(far, "10:00", "12:00", "Langt")).await;
+    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("Klyngepartnere kan booke inntil 90 dager"), "{v}");
+    assert!(app.snapshot().await.is_empty());
+}
+
+async fn monthly_quota_is_enforced(b: Backend) {
+    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].monthly_quota_hours = Some(3)).await else { return };
+    let skil = app.user("a@skil.no", "skil", Role::Requester).await;
+    let day = app.open_day(3);
+    let (s, _) = app.post(&skil, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Første")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app.post(&skil, "/api/v1/bookings", &booking(day, "12:00", "13:00", "Andre")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app.post(&skil, "/api/v1/bookings", &booking(day, "14:00", "14:30", "Tredje")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(codes(&v), ["quota_exceeded"]);
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("kvote på 3 timer"), "{v}");
+    assert_eq!(app.snapshot().await.len(), 2);
+}
+
+async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let day = app.open_day(10);
+    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Eksisterende")).await;
+    let existing = v["id"].as_i64().unwrap();
+    let mut pending_req = booking(day, "09:00", "10:00", "Forespørsel");
+    pending_req["organisation"] = json!("beho");
+    let day30 = app.open_day(30);
+    app.post(&uib, "/api/v1/bookings", &booking(day30, "09:00", "10:00", "Senere")).await;
+    let mut beho_req = booking(day30, "09:00", "10:00", "BEHO");
+    beho_req["organisation"] = json!("beho");
+    let (s, v) = app.post(&coord, "/api/v1/bookings", &beho_req).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let pending = v["id"].as_i64().unwrap();
+    let before = app.snapshot().await;
+
+    let ok = booking(day, "12:00", "13:00", "Gyldig");
+    let with = |k: &str, val: Value| {
+        let mut r = ok.clone();
+        r[k] = val;
+        r
+    };
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (with("room", json!("kantina")), StatusCode::UNPROCESSABLE_ENTITY, "unknown_room"),
+        (with("end", json!(at(day, "11:00"))), StatusCode::UNPROCESSABLE_ENTITY, "end_before_start"),
+        (with("start", json!(format!("{day}T12:00:00"))), StatusCode::UNPROCESSABLE_ENTITY, "missing_offset"),
+        (with("start", json!("99999-01-01T12:00:00+01:00")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"),
+        (with("start", json!("1900-01-01T12:00:00+01:00")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"),
+        (with("start", json!("i morgen")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"),
+        (with("title", json!("   ")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_title"),
+        (with("attendees", json!("mange")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        (with("colour", json!("blå")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        (with("organisation", json!("beho")), StatusCode::FORBIDDEN, "forbidden"),
+        (with("override", json!(true)), StatusCode::FORBIDDEN, "forbidden"),
+    ];
+    for (req, status, code) in cases {
+        let (s, v) = app.post(&uib, "/api/v1/bookings", &req).await;
+        assert_eq!((s, codes(&v)), (status, vec![code.to_string()]), "{req}: {v}");
+    }
+    let (s, v) = app.post(&coord, "/api/v1/bookings", &with("organisation", json!("ukjent"))).await;
+    assert_eq!((s, codes(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["unknown_organisation".to_string()]));
+
+    // Malformed JSON, wrong content type, an oversized body.
+    let (s, v) = app.post_raw(&uib, "/api/v1/bookings", "application/json", b"{\"room\": ".to_vec()).await;
+    assert_eq!((s, codes(&v)), (StatusCode::BAD_REQUEST, vec!["invalid_json".to_string()]));
+    let (s, v) = app.post_raw(&uib, "/api/v1/bookings", "text/plain", serde_json::to_vec(&ok).unwrap()).await;
+    assert_eq!((s, codes(&v)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, vec!["unsupported_media_type".to_string()]));
+    let (s, v) = app.post(&uib, "/api/v1/bookings", &with("description", json!("x".repeat(100_000)))).await;
+    assert_eq!((s, codes(&v)), (StatusCode::PAYLOAD_TOO_LARGE, vec!["payload_too_large".to_string()]));
+
+    // Acting on others' bookings.
+    let (s, _) = app.post(&hvl, &format!("/api/v1/bookings/{existing}/cancel"), &json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{pending}/cancel"), &json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "others' pending requests are not revealed");
+    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{pending}/approve"), &json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{existing}/reject"), &json!({"reason": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for path in ["/api/v1/bookings/999999", "/api/v1/bookings/abc", "/api/v1/nothing-here"] {
+        let (s, v) = app.get(&uib, path).await;
+        assert_eq!((s, codes(&v)), (StatusCode::NOT_FOUND, vec!["not_found".to_string()]), "{path}");
+    }
+    let (s, v) = app.post(&coord, "/api/v1/bookings/999999/approve", &json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Query strings.
+    for (q, code) in [
+        ("from=2027-13-01", "invalid_date"),
+        ("from=2027-03-10&to=2027-03-01", "end_before_start"),
+        ("from=2027-01-01&to=2027-12-31", "range_too_large"),
+    ] {
+        let (s, v) = app.get(&uib, &format!("/api/v1/rooms/borgertun/availability?{q}")).await;
+        assert_eq!((s, codes(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec![code.to_string()]), "{q}");
+    }
+    let (s, v) = app.get(&uib, "/api/v1/rooms/kantina/availability").await;
+    assert_eq!((s, codes(&v)), (StatusCode::NOT_FOUND, vec!["unknown_room".to_string()]));
+    let (s, v) = app.get(&uib, "/api/v1/bookings?status=done").await;
+    assert_eq!((s, codes(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["invalid_status".to_string()]));
+
+    assert_eq!(app.snapshot().await, before, "bad input changed nothing");
+    let _ = pending_req;
+}
+
+async fn others_see_only_public_details(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
+    let day = app.open_day(30);
+    let mut private = booking(day, "09:00", "10:00", "Personalsak");
+    private["public"] = json!(false);
+    private["description"] = json!("Fortrolig");
+    let (_, v) = app.post(&uib, "/api/v1/bookings", &private).await;
+    let id = v["id"].as_i64().unwrap();
+    // A pending request of BEHO's, invisible to others.
+    let (s, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "09:00", "10:00", "BEHO-møte")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let pending = v["id"].as_i64().unwrap();
+
+    let (s, v) = app.get(&hvl, &format!("/api/v1/bookings/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["title"], "Opptatt");
+    assert!(v.get("contact").is_none() && v.get("description").is_none() && v.get("history").is_none(), "{v}");
+    let (s, _) = app.get(&hvl, &format!("/api/v1/bookings/{pending}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (_, v) = app.get(&hvl, &format!("/api/v1/bookings?from={day}&to={day}")).await;
+    let list = v["bookings"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{v}");
+    assert_eq!(list[0]["title"], "Opptatt");
+    assert!(!v.to_string().contains("kari@uib.no") && !v.to_string().contains("Fortrolig"));
+
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings?from={day}&to={day}")).await;
+    let mine = v["bookings"].as_array().unwrap().iter().find(|b| b["id"] == id).unwrap().clone();
+    assert_eq!(mine["title"], "Personalsak");
+    assert_eq!(mine["contact"]["email"], "kari@uib.no");
+    assert_eq!(mine["description"], "Fortrolig");
+
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings?from={day}&to={day}&status=pending")).await;
+    assert_eq!(v["bookings"], json!([]));
+    let (_, v) = app.get(&beho, &format!("/api/v1/bookings?from={day}&to={day}&status=pending")).await;
+    assert_eq!(v["bookings"][0]["id"], pending);
+}
+
+async fn cancelling_follows_the_life_cycle(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let uib2 = app.user("nils@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let day = app.open_day(10);
+    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Møte")).await;
+    let id = v["id"].as_i64().unwrap();
+
+    // A colleague in the same organisation may cancel.
+    let (s, v) = app.post(&uib2, &format!("/api/v1/bookings/{id}/cancel"), &json!({"reason": "Flyttet til Teams"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "cancelled");
+    assert_eq!(v["sequence"], 1);
+    let (s, v) = app.post(&uib, &format!("/api/v1/bookings/{id}/cancel"), &json!({})).await;
+    assert_eq!((s, codes(&v)), (StatusCode::CONFLICT, vec!["invalid_state".to_string()]));
+
+    // The slot is free again for others.
+    let (s, v) = app.post(&hvl, "/api/v1/bookings", &booking(day, "09:00", "10:00", "HVL-møte")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let hvl_id = v["id"].as_i64().unwrap();
+    // The coordinator may cancel anyone's booking.
+    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{hvl_id}/cancel"), &json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "cancelled");
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{id}")).await;
+    let h = v["history"].as_array().unwrap();
+    assert_eq!((h[0]["to"].as_str(), h[1]["to"].as_str(), h[1]["reason"].as_str()), (Some("confirmed"), Some("cancelled"), Some("Flyttet til Teams")));
+}
+
+async fn nine_oclock_stays_nine_oclock_across_dst(b: Backend) {
+    use borgertun::domain::time::{local, TZ};
+    use chrono::{Offset, TimeZone};
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
+    // The next change of UTC offset in Oslo, and open days just before and after it.
+    let mut day = app.open_day(1);
+    let offset = |d: chrono::NaiveDate| TZ.offset_from_utc_date(&d).fix().local_minus_utc();
+    while offset(day) == offset(day + Duration::days(1)) {
+        day += Duration::days(1);
+    }
+    let before = {
+        let mut d = day;
+        while app.rules().closed_reason(&app.rules().rooms[0], d).is_some() {
+            d -= Duration::days(1);
+        }
+        d
+    };
+    let after = common::open_day(app.rules(), (day - local(chrono::Utc::now()).date_naive()).num_days() + 1);
+    for d in [before, after] {
+        // Sent in UTC, answered in Oslo time: 09.00 local whatever the offset.
+        let utc = borgertun::domain::time::at_local(d, chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap()).unwrap();
+        let req = json!({"room": "borgertun", "start": utc.to_rfc3339(), "end": (utc + Duration::hours(1)).to_rfc3339(), "title": "Morgenmøte", "attendees": 5});
+        let (s, v) = app.post(&beho, "/api/v1/bookings", &req).await;
+        assert_eq!(s, StatusCode::CREATED, "{d}: {v}");
+        let start = t(&v["start"]);
+        assert_eq!(start.hour(), 9, "{d}: {v}");
+        assert_eq!(start.offset().local_minus_utc(), offset(d), "{d}");
+    }
+    assert_ne!(offset(before), offset(after));
+}

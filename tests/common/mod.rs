@@ -1,0 +1,204 @@
+//! Test harness: the real router on a random port over a real, freshly migrated database
+//! (SQLite in a temp folder, or a fresh PostgreSQL database), driven over HTTP.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use borgertun::config::{self, Config};
+use borgertun::domain::time::{at_local, local, rfc3339};
+use borgertun::domain::{Role, Rules};
+use borgertun::store::{self, Store};
+use borgertun::web::{self, AppState};
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn shipped_config() -> Config {
+    config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).expect("shipped config is valid")
+}
+
+/// The PostgreSQL server tests create their databases on. Unset: skip, except under CI,
+/// where a missing PostgreSQL is a failure.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("BORGERTUN_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("CI=true but BORGERTUN_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI")
+        }
+        _ => {
+            eprintln!("BORGERTUN_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant");
+            None
+        }
+    }
+}
+
+static DB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty PostgreSQL database; returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("bt_t_{}_{}_{}", std::process::id(), DB_COUNTER.fetch_add(1, Ordering::SeqCst), rand_suffix());
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
+    let query = admin_url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{base}/{name}{query}")
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() % 100_000
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The app on `backend` with the shipped configuration; `None` when PostgreSQL is not
+    /// configured outside CI.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres => fresh_postgres_database(&postgres_admin_url()?).await,
+        };
+        let mut cfg = shipped_config();
+        cfg.database.url = db_url.clone();
+        tweak(&mut cfg);
+        let store = store::connect(&db_url, cfg.database.max_connections).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Arc::new(cfg);
+        let state = AppState { store: store.clone(), config: config.clone() };
+        tokio::spawn(async move { axum::serve(listener, web::app(state)).await.unwrap() });
+        Some(TestApp {
+            backend,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            store,
+            config,
+            db_url,
+            _dir: dir,
+        })
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.config.rules
+    }
+
+    /// Add a user and return a fresh API token for them.
+    pub async fn user(&self, email: &str, org: &str, role: Role) -> String {
+        let user = self.store.add_user(email, &format!("Navn {email}"), org, role, Utc::now()).await.expect("add user");
+        let (token, hash) = web::auth::new_api_token();
+        self.store.add_api_token(user.id, &hash, Utc::now()).await.unwrap();
+        token
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let res = self.client.get(format!("{}{}", self.base, path)).bearer_auth(token).send().await.unwrap();
+        read(res).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let res = self.client.post(format!("{}{}", self.base, path)).bearer_auth(token).json(body).send().await.unwrap();
+        read(res).await
+    }
+
+    pub async fn post_raw(&self, token: &str, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        read(res).await
+    }
+
+    /// Every booking in the database as (id, status), for "nothing changed" checks.
+    pub async fn snapshot(&self) -> Vec<(i64, String, i64)> {
+        let all = self.store.bookings(&Default::default()).await.unwrap();
+        all.into_iter().map(|b| (b.id, b.status.as_str().to_string(), b.sequence)).collect()
+    }
+
+    /// The first day at least `days_ahead` days from today on which `room` is open.
+    pub fn open_day(&self, days_ahead: i64) -> NaiveDate {
+        open_day(self.rules(), days_ahead)
+    }
+}
+
+pub fn open_day(rules: &Rules, days_ahead: i64) -> NaiveDate {
+    let room = &rules.rooms[0];
+    let mut day = local(Utc::now()).date_naive() + Duration::days(days_ahead);
+    while rules.closed_reason(room, day).is_some() {
+        day += Duration::days(1);
+    }
+    day
+}
+
+/// RFC 3339 (Oslo offset) for `hh:mm` local time on `day`.
+pub fn at(day: NaiveDate, hm: &str) -> String {
+    let t = NaiveTime::parse_from_str(hm, "%H:%M").unwrap();
+    rfc3339(at_local(day, t).unwrap())
+}
+
+pub fn booking(day: NaiveDate, from: &str, to: &str, title: &str) -> Value {
+    serde_json::json!({ "room": "borgertun", "start": at(day, from), "end": at(day, to), "title": title, "attendees": 10 })
+}
+
+async fn read(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// The error codes of an error answer.
+pub fn codes(v: &Value) -> Vec<String> {
+    v["errors"].as_array().map(|a| a.iter().map(|e| e["code"].as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+}
+
+/// Run async scenarios `fn(Backend)` on SQLite and on PostgreSQL, as separate tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
