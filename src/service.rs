@@ -33,12 +33,15 @@ impl From<DomainError> for ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
-/// The answer to a booking request.
+/// The answer to a booking request (one per request, so its size does not matter).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum BookOutcome {
     /// Stored: confirmed, or pending for the coordinator; `conflicts` are the bookings a
     /// pending request competes with.
-    Stored { booking: Booking, conflicts: Vec<i64>, displaced: Vec<Booking> },
+    /// `displaced` are the bookings a coordinator's override took the slot from, each with
+    /// alternatives for its owner.
+    Stored { booking: Booking, conflicts: Vec<i64>, displaced: Vec<(Booking, Vec<Slot>)> },
     /// The slot is held: nothing stored; free alternatives of the same length.
     Busy { held_by: Vec<i64>, protected: bool, alternatives: Vec<Slot> },
 }
@@ -116,6 +119,7 @@ async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &s
             tx.commit().await?;
             tracing::info!(booking = booking.id, displaced = displaced.len(), "booking stored by override");
             let conflicts = existing.iter().filter(|b| b.status == Status::Pending).map(|b| b.id).collect();
+            let displaced = with_alternatives(store, rules, displaced, now).await?;
             return Ok(BookOutcome::Stored { booking, conflicts, displaced });
         }
         let (status, conflicts) = match decision::decide(rules, room, tier, slot, &held(rules, &existing), now) {
@@ -127,7 +131,7 @@ async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &s
                 return Ok(BookOutcome::Busy { held_by, protected, alternatives });
             }
         };
-        let reason = (!conflicts.is_empty()).then_some("Konflikt med en booking med lavere prioritet: koordinator avgjør.");
+        let reason = (!conflicts.is_empty()).then_some("Overlapper med andre bookinger: koordinator avgjør.");
         let inserted = tx.insert(Insert { booking: &new, status, blocked_until: until, reason, actor, now }).await;
         match inserted {
             Ok(booking) => {
@@ -239,15 +243,22 @@ pub async fn approve(
     tx.commit().await?;
     tracing::info!(booking = id, displaced = displaced.len(), "request approved");
 
-    let mut with_alternatives = Vec::new();
-    for d in displaced {
-        let alts = match room_and_tier(rules, &d.room, &d.org) {
-            Ok((room, tier)) => alternatives_for(store, rules, room, tier, Slot { start: d.start, end: d.end }, d.attendees, now).await?,
+    let displaced = with_alternatives(store, rules, displaced, now).await?;
+    Ok(Approval { booking, displaced })
+}
+
+/// Each booking with free alternatives for its owner (none if its room or organisation is no
+/// longer configured).
+async fn with_alternatives(store: &dyn Store, rules: &Rules, bookings: Vec<Booking>, now: DateTime<Utc>) -> Result<Vec<(Booking, Vec<Slot>)>> {
+    let mut out = Vec::new();
+    for b in bookings {
+        let alts = match room_and_tier(rules, &b.room, &b.org) {
+            Ok((room, tier)) => alternatives_for(store, rules, room, tier, Slot { start: b.start, end: b.end }, b.attendees, now).await?,
             Err(_) => vec![],
         };
-        with_alternatives.push((d, alts));
+        out.push((b, alts));
     }
-    Ok(Approval { booking, displaced: with_alternatives })
+    Ok(out)
 }
 
 /// Reject a pending request with a reason (coordinator); the answer carries alternatives.
@@ -319,7 +330,7 @@ pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> 
             .collect();
         let confirmed: Vec<Booking> = others.iter().filter(|o| o.status == Status::Confirmed).cloned().collect();
         let rank = rules.rank_of_org(&request.org);
-        let approvable = decision::approval(rules, rank, &held(rules, &confirmed), false, now).is_ok();
+        let approvable = request.start > now && decision::approval(rules, rank, &held(rules, &confirmed), false, now).is_ok();
         let outranks = |o: &Booking| {
             let r = rules.rank_of_org(&o.org);
             rank < r || (rank == r && request.created_at <= o.created_at)

@@ -120,7 +120,7 @@ pub fn alternatives(rules: &Rules, room: &Room, tier: &Tier, wanted: Slot, atten
 
     let mut found = Vec::new();
     let first_day = local(wanted.start).date_naive().max(local(now).date_naive());
-    let last_day = local(now + Duration::days(tier.horizon_days)).date_naive();
+    let last_day = policy::last_bookable_day(tier, now);
 
     // Same day: nearest to the wanted start first.
     let mut same_day: Vec<Slot> = day_candidates(rules, room, first_day, length).into_iter().filter(|s| *s != wanted).collect();

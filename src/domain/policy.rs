@@ -32,8 +32,8 @@ pub fn check(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, attendees: i64
     }
     if slot.start < now {
         errors.push(DomainError::new("in_past", format!("Starttidspunktet ({}) har allerede passert.", format_datetime(slot.start))).on("start"));
-    } else if slot.start > now + Duration::days(tier.horizon_days) {
-        let last = local(now + Duration::days(tier.horizon_days)).date_naive();
+    } else if start.date_naive() > last_bookable_day(tier, now) {
+        let last = last_bookable_day(tier, now);
         errors.push(
             DomainError::new(
                 "beyond_horizon",
@@ -102,6 +102,11 @@ pub fn check(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, attendees: i64
         );
     }
     errors
+}
+
+/// The booking horizon counts whole days: `horizon_days` after today, that day included.
+pub fn last_bookable_day(tier: &Tier, now: DateTime<Utc>) -> chrono::NaiveDate {
+    local(now).date_naive() + Duration::days(tier.horizon_days)
 }
 
 /// The monthly quota check, given the minutes the organisation already holds (confirmed and

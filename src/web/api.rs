@@ -48,6 +48,10 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found()
 }
 
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Denne metoden støttes ikke her.")
+}
+
 async fn openapi() -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
 }
@@ -394,7 +398,14 @@ async fn create_booking(State(state): State<AppState>, ApiUser(user): ApiUser, A
         BookOutcome::Stored { booking, conflicts, displaced } => {
             let mut v = full_json(rules, &booking);
             v["conflicts"] = json!(conflicts);
-            v["displaced"] = displaced.iter().map(|d| full_json(rules, d)).collect();
+            v["displaced"] = displaced
+                .iter()
+                .map(|(d, alts)| {
+                    let mut v = full_json(rules, d);
+                    v["alternatives"] = alts.iter().map(slot_json).collect();
+                    v
+                })
+                .collect();
             let code = if booking.status == Status::Pending && !conflicts.is_empty() { StatusCode::ACCEPTED } else { StatusCode::CREATED };
             let location = format!("/api/v1/bookings/{}", booking.id);
             Ok((code, [(axum::http::header::LOCATION, location)], Json(v)).into_response())
@@ -472,6 +483,9 @@ async fn reject_booking(
     ApiJson(input): ApiJson<ReasonInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    if !user.role.is_coordinator() {
+        return Err(ApiError::forbidden());
+    }
     let reason = input
         .reason()?
         .ok_or_else(|| ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason")))?;

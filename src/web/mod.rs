@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api::router())
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             TraceLayer::new_for_http()
