@@ -201,7 +201,7 @@ async fn protection_window_makes_a_lower_booking_firm_until_override(b: Backend)
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["status"], "confirmed");
     assert_eq!(v["organisation"]["key"], "beho");
-    assert_eq!(v["displaced"][0]["id"], partner);
+    assert_eq!(v["displaced"][0]["booking"]["id"], partner);
     assert!(!v["displaced"][0]["alternatives"].as_array().unwrap().is_empty());
     let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{partner}")).await;
     assert_eq!(v["status"], "displaced");

@@ -108,6 +108,14 @@ fn full_json(rules: &Rules, b: &Booking) -> Value {
     })
 }
 
+/// Bookings taken away by an approval or override, each with alternatives for its owner.
+fn displaced_json(rules: &Rules, displaced: &[(Booking, Vec<Slot>)]) -> Value {
+    displaced
+        .iter()
+        .map(|(b, alts)| json!({ "booking": full_json(rules, b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }))
+        .collect()
+}
+
 fn history_json(h: &[AuditEntry]) -> Value {
     h.iter()
         .map(|e| {
@@ -398,14 +406,7 @@ async fn create_booking(State(state): State<AppState>, ApiUser(user): ApiUser, A
         BookOutcome::Stored { booking, conflicts, displaced } => {
             let mut v = full_json(rules, &booking);
             v["conflicts"] = json!(conflicts);
-            v["displaced"] = displaced
-                .iter()
-                .map(|(d, alts)| {
-                    let mut v = full_json(rules, d);
-                    v["alternatives"] = alts.iter().map(slot_json).collect();
-                    v
-                })
-                .collect();
+            v["displaced"] = displaced_json(rules, &displaced);
             let code = if booking.status == Status::Pending && !conflicts.is_empty() { StatusCode::ACCEPTED } else { StatusCode::CREATED };
             let location = format!("/api/v1/bookings/{}", booking.id);
             Ok((code, [(axum::http::header::LOCATION, location)], Json(v)).into_response())
@@ -465,15 +466,13 @@ async fn approve_booking(
     ApiJson(input): ApiJson<ReasonInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    if !user.role.is_coordinator() {
+        return Err(ApiError::forbidden());
+    }
     let reason = input.reason()?;
     let rules = &state.config.rules;
     let a = service::approve(state.store.as_ref(), rules, id, &user, reason.as_deref(), input.force, state.now()).await?;
-    let displaced: Vec<Value> = a
-        .displaced
-        .iter()
-        .map(|(b, alts)| json!({ "booking": full_json(rules, b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }))
-        .collect();
-    Ok(Json(json!({ "booking": full_json(rules, &a.booking), "displaced": displaced })))
+    Ok(Json(json!({ "booking": full_json(rules, &a.booking), "displaced": displaced_json(rules, &a.displaced) })))
 }
 
 async fn reject_booking(
