@@ -22,7 +22,13 @@ use crate::web::{self, AppState};
 )]
 pub struct Cli {
     /// Folder with the configuration (*.toml).
-    #[arg(long, global = true, env = "BORGERTUN_CONFIG", default_value = "config", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "BORGERTUN_CONFIG",
+        default_value = "config",
+        value_name = "DIR"
+    )]
     config: PathBuf,
 
     #[command(subcommand)]
@@ -128,18 +134,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
-            println!("database {} is up to date ({})", redact(&cfg.database.url), store.backend());
+            println!(
+                "database {} is up to date ({})",
+                redact(&cfg.database.url),
+                store.backend()
+            );
             Ok(())
         }
         Command::Serve => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
-            let listener = tokio::net::TcpListener::bind(&cfg.server.bind).await.with_context(|| format!("cannot listen on {}", cfg.server.bind))?;
+            let listener = tokio::net::TcpListener::bind(&cfg.server.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", cfg.server.bind))?;
             tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "borgertun listening");
-            web::serve(AppState { store, config: Arc::new(cfg) }, listener).await?;
+            web::serve(
+                AppState {
+                    store,
+                    config: Arc::new(cfg),
+                },
+                listener,
+            )
+            .await?;
             Ok(())
         }
-        Command::User { command: UserCommand::Add { email, name, org, role } } => {
+        Command::User {
+            command: UserCommand::Add { email, name, org, role },
+        } => {
             let cfg = load(&cli.config)?;
             let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
             let name = name.trim().to_string();
@@ -156,17 +177,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(store::StoreError::Duplicate(_)) => bail!("a user with the e-mail {email} already exists"),
                 other => other?,
             };
-            println!("added user {} <{}> in {} as {}", user.name, user.email, user.org, user.role.as_str());
+            println!(
+                "added user {} <{}> in {} as {}",
+                user.name,
+                user.email,
+                user.org,
+                user.role.as_str()
+            );
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { email } } => {
+        Command::Token {
+            command: TokenCommand::Create { email },
+        } => {
             let cfg = load(&cli.config)?;
             let store = open_store(&cfg).await?;
             let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            let user = store.user_by_email(&email).await?.with_context(|| format!("no user with the e-mail {email}; add one with `borgertun user add`"))?;
+            let user = store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user with the e-mail {email}; add one with `borgertun user add`"))?;
             let (token, hash) = web::auth::new_api_token();
             store.add_api_token(user.id, &hash, chrono::Utc::now()).await?;
-            eprintln!("API token for {} (shown once; send it as «Authorization: Bearer <token>»):", user.email);
+            eprintln!(
+                "API token for {} (shown once; send it as «Authorization: Bearer <token>»):",
+                user.email
+            );
             println!("{token}");
             Ok(())
         }

@@ -126,7 +126,12 @@ pub struct Config {
 
 impl Config {
     pub fn public_url(&self) -> String {
-        self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.bind)).trim_end_matches('/').to_string()
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.bind))
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 
@@ -135,7 +140,15 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 7] = ["server", "database", "rules", "tiers", "rooms", "closures", "organisations"];
+const SECTIONS: [&str; 7] = [
+    "server",
+    "database",
+    "rules",
+    "tiers",
+    "rooms",
+    "closures",
+    "organisations",
+];
 
 /// The environment provider: `BORGERTUN_SECTION__KEY`, plus the short names
 /// `BORGERTUN_DATABASE_URL`, `BORGERTUN_BIND` and `BORGERTUN_PUBLIC_URL`. Other
@@ -155,11 +168,22 @@ fn env_provider() -> Env {
 }
 
 pub fn figment(dir: &Path) -> Result<Figment, ConfigErrors> {
-    let entries = std::fs::read_dir(dir).map_err(|e| ConfigErrors(vec![format!("{}: cannot read the configuration folder: {e}", dir.display())]))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        ConfigErrors(vec![format!(
+            "{}: cannot read the configuration folder: {e}",
+            dir.display()
+        )])
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     files.sort();
     if files.is_empty() {
-        return Err(ConfigErrors(vec![format!("{}: no *.toml files in the configuration folder", dir.display())]));
+        return Err(ConfigErrors(vec![format!(
+            "{}: no *.toml files in the configuration folder",
+            dir.display()
+        )]));
     }
     let mut fig = Figment::new();
     for f in files {
@@ -175,18 +199,36 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         ConfigErrors(
             e.into_iter()
                 .map(|e| {
-                    let source = e.metadata.as_ref().and_then(|m| m.source.as_ref()).map(|s| s.to_string()).unwrap_or_else(|| dir.display().to_string());
-                    let key = if e.path.is_empty() { "(top level)".to_string() } else { e.path.join(".") };
+                    let source = e
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.source.as_ref())
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| dir.display().to_string());
+                    let key = if e.path.is_empty() {
+                        "(top level)".to_string()
+                    } else {
+                        e.path.join(".")
+                    };
                     format!("{source}: {key}: {}", e.kind)
                 })
                 .collect(),
         )
     })?;
-    let mut v = Validator { fig: &fig, dir, errors: Vec::new() };
+    let mut v = Validator {
+        fig: &fig,
+        dir,
+        errors: Vec::new(),
+    };
     let rules = v.rules(&raw);
     v.server(&raw);
     if v.errors.is_empty() {
-        Ok(Config { dir: dir.to_path_buf(), server: raw.server, database: raw.database, rules })
+        Ok(Config {
+            dir: dir.to_path_buf(),
+            server: raw.server,
+            database: raw.database,
+            rules,
+        })
     } else {
         Err(ConfigErrors(v.errors))
     }
@@ -203,7 +245,12 @@ impl Validator<'_> {
     fn err(&mut self, key: &str, msg: impl std::fmt::Display) {
         let mut probe = key.to_string();
         let source = loop {
-            if let Some(src) = self.fig.find_metadata(&probe).and_then(|m| m.source.as_ref().map(|s| s.to_string()).or_else(|| Some(m.name.to_string()))) {
+            if let Some(src) = self.fig.find_metadata(&probe).and_then(|m| {
+                m.source
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .or_else(|| Some(m.name.to_string()))
+            }) {
                 break src;
             }
             match probe.rfind('.') {
@@ -216,11 +263,20 @@ impl Validator<'_> {
 
     fn server(&mut self, raw: &RawConfig) {
         if raw.server.bind.parse::<SocketAddr>().is_err() {
-            self.err("server.bind", format!("«{}» is not host:port with a numeric address, e.g. 127.0.0.1:8080", raw.server.bind));
+            self.err(
+                "server.bind",
+                format!(
+                    "«{}» is not host:port with a numeric address, e.g. 127.0.0.1:8080",
+                    raw.server.bind
+                ),
+            );
         }
         let url = &raw.database.url;
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            self.err("database.url", format!("«{url}» must start with sqlite:// or postgres://"));
+            self.err(
+                "database.url",
+                format!("«{url}» must start with sqlite:// or postgres://"),
+            );
         }
         if raw.database.max_connections == 0 {
             self.err("database.max_connections", "must be at least 1");
@@ -230,7 +286,10 @@ impl Validator<'_> {
         }
         if let Some(u) = &raw.server.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                self.err("server.public_url", format!("«{u}» must start with http:// or https://"));
+                self.err(
+                    "server.public_url",
+                    format!("«{u}» must start with http:// or https://"),
+                );
             }
         }
     }
@@ -260,11 +319,20 @@ impl Validator<'_> {
             if t.min_duration_minutes < 1 {
                 self.err(&format!("{k}.min_duration_minutes"), "must be at least 1");
             }
+            if t.max_duration_minutes > 24 * 60 {
+                self.err(&format!("{k}.max_duration_minutes"), "must be at most 1440 (a day)");
+            }
             if t.max_duration_minutes < t.min_duration_minutes {
-                self.err(&format!("{k}.max_duration_minutes"), format!("must not be below min_duration_minutes ({})", t.min_duration_minutes));
+                self.err(
+                    &format!("{k}.max_duration_minutes"),
+                    format!("must not be below min_duration_minutes ({})", t.min_duration_minutes),
+                );
             }
             if t.monthly_quota_hours.is_some_and(|q| q < 1) {
-                self.err(&format!("{k}.monthly_quota_hours"), "must be at least 1 (leave it out for no quota)");
+                self.err(
+                    &format!("{k}.monthly_quota_hours"),
+                    "must be at least 1 (leave it out for no quota)",
+                );
             }
             tiers.push(Tier {
                 key: key.clone(),
@@ -305,7 +373,12 @@ impl Validator<'_> {
                         self.err(&format!("{k}.room"), format!("unknown room «{r}»"));
                     }
                 }
-                closures.push(Closure { from, to, name: c.name.clone(), room: c.room.clone() });
+                closures.push(Closure {
+                    from,
+                    to,
+                    name: c.name.clone(),
+                    room: c.room.clone(),
+                });
             }
         }
 
@@ -313,24 +386,42 @@ impl Validator<'_> {
         let mut domains: BTreeMap<String, String> = BTreeMap::new();
         for (key, o) in &raw.organisations {
             let k = format!("organisations.{key}");
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 self.err(&k, "the key must be lower-case letters a–z, digits and «-»");
             }
             if o.name.trim().is_empty() {
                 self.err(&format!("{k}.name"), "must not be empty");
             }
             if !raw.tiers.contains_key(&o.tier) {
-                self.err(&format!("{k}.tier"), format!("unknown tier «{}» (known: {})", o.tier, raw.rules.tier_order.join(", ")));
+                self.err(
+                    &format!("{k}.tier"),
+                    format!("unknown tier «{}» (known: {})", o.tier, raw.rules.tier_order.join(", ")),
+                );
             }
             for d in &o.email_domains {
                 if d.is_empty() || d != &d.to_lowercase() || !d.contains('.') || d.contains('@') {
-                    self.err(&format!("{k}.email_domains"), format!("«{d}» is not a lower-case domain like uib.no"));
+                    self.err(
+                        &format!("{k}.email_domains"),
+                        format!("«{d}» is not a lower-case domain like uib.no"),
+                    );
                 }
                 if let Some(other) = domains.insert(d.clone(), key.clone()) {
-                    self.err(&format!("{k}.email_domains"), format!("«{d}» also belongs to organisation «{other}»"));
+                    self.err(
+                        &format!("{k}.email_domains"),
+                        format!("«{d}» also belongs to organisation «{other}»"),
+                    );
                 }
             }
-            organisations.push(Organisation { key: key.clone(), name: o.name.clone(), tier: o.tier.clone(), email_domains: o.email_domains.clone() });
+            organisations.push(Organisation {
+                key: key.clone(),
+                name: o.name.clone(),
+                tier: o.tier.clone(),
+                email_domains: o.email_domains.clone(),
+            });
         }
         if organisations.is_empty() {
             self.err("organisations", "at least one organisation is needed");
@@ -351,24 +442,39 @@ impl Validator<'_> {
     }
 
     fn rooms(&mut self, raw: &RawConfig) -> Vec<Room> {
-        const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        const DAYS: [&str; 7] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
         if raw.rooms.is_empty() {
             self.err("rooms", "at least one room is needed");
         }
         let mut rooms = Vec::new();
         for (key, r) in &raw.rooms {
             let k = format!("rooms.{key}");
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 self.err(&k, "the key must be lower-case letters a–z, digits and «-»");
             }
             if r.capacity < 1 {
                 self.err(&format!("{k}.capacity"), "must be at least 1");
             }
-            if r.buffer_minutes < 0 {
-                self.err(&format!("{k}.buffer_minutes"), "must not be negative");
+            if !(0..=12 * 60).contains(&r.buffer_minutes) {
+                self.err(&format!("{k}.buffer_minutes"), "must be between 0 and 720 minutes");
             }
             if r.slot_minutes < 1 || 60 % r.slot_minutes != 0 {
-                self.err(&format!("{k}.slot_minutes"), "must divide an hour: 5, 10, 15, 20, 30 or 60");
+                self.err(
+                    &format!("{k}.slot_minutes"),
+                    "must divide an hour: 5, 10, 15, 20, 30 or 60",
+                );
             }
             let mut hours = OpeningHours::default();
             for (day, span) in &r.opening_hours {
@@ -378,13 +484,22 @@ impl Validator<'_> {
                     continue;
                 };
                 let parsed = span.split_once('-').and_then(|(a, b)| {
-                    Some((NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?, NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?))
+                    Some((
+                        NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?,
+                        NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?,
+                    ))
                 });
                 match parsed {
                     Some((open, close)) if open < close => {
                         use chrono::Timelike;
-                        if r.slot_minutes > 0 && (open.minute() as i64 % r.slot_minutes != 0 || close.minute() as i64 % r.slot_minutes != 0) {
-                            self.err(&hk, format!("«{span}» is not on the {}-minute slot grid", r.slot_minutes));
+                        if r.slot_minutes > 0
+                            && (open.minute() as i64 % r.slot_minutes != 0
+                                || close.minute() as i64 % r.slot_minutes != 0)
+                        {
+                            self.err(
+                                &hk,
+                                format!("«{span}» is not on the {}-minute slot grid", r.slot_minutes),
+                            );
                         }
                         hours.0[i] = Some((open, close));
                     }
@@ -422,15 +537,42 @@ mod tests {
     fn the_shipped_configuration_is_valid_and_complete() {
         let c = load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap();
         let r = &c.rules;
-        assert_eq!(r.tiers.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(), ["owner", "municipal", "partner", "collaborator"]);
-        assert_eq!(r.tiers.iter().map(|t| t.horizon_days).collect::<Vec<_>>(), [365, 180, 90, 60]);
+        assert_eq!(
+            r.tiers.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+            ["owner", "municipal", "partner", "collaborator"]
+        );
+        assert_eq!(
+            r.tiers.iter().map(|t| t.horizon_days).collect::<Vec<_>>(),
+            [365, 180, 90, 60]
+        );
         assert_eq!(r.protection_window_days, 14);
         let room = r.room("borgertun").unwrap();
         assert_eq!((room.capacity, room.buffer_minutes, room.slot_minutes), (80, 15, 15));
-        for key in ["beho", "bbsm", "uib", "norce", "haraldsplass", "vid", "vlfk", "helse-bergen", "fhi", "hvl", "nav-vestland"] {
+        for key in [
+            "beho",
+            "bbsm",
+            "uib",
+            "norce",
+            "haraldsplass",
+            "vid",
+            "vlfk",
+            "helse-bergen",
+            "fhi",
+            "hvl",
+            "nav-vestland",
+        ] {
             assert!(r.organisation(key).is_some(), "{key}");
         }
-        for key in ["vis", "idrettsklynge-vest", "polyfon", "kunnskapskommunen", "skil", "verdighetscenteret", "olaviken", "norway-health-tech"] {
+        for key in [
+            "vis",
+            "idrettsklynge-vest",
+            "polyfon",
+            "kunnskapskommunen",
+            "skil",
+            "verdighetscenteret",
+            "olaviken",
+            "norway-health-tech",
+        ] {
             assert_eq!(r.organisation(key).unwrap().tier, "collaborator", "{key}");
         }
         assert_eq!(r.organisation("beho").unwrap().tier, "owner");

@@ -41,9 +41,17 @@ pub enum BookOutcome {
     /// pending request competes with.
     /// `displaced` are the bookings a coordinator's override took the slot from, each with
     /// alternatives for its owner.
-    Stored { booking: Booking, conflicts: Vec<i64>, displaced: Vec<(Booking, Vec<Slot>)> },
+    Stored {
+        booking: Booking,
+        conflicts: Vec<i64>,
+        displaced: Vec<(Booking, Vec<Slot>)>,
+    },
     /// The slot is held: nothing stored; free alternatives of the same length.
-    Busy { held_by: Vec<i64>, protected: bool, alternatives: Vec<Slot> },
+    Busy {
+        held_by: Vec<i64>,
+        protected: bool,
+        alternatives: Vec<Slot>,
+    },
 }
 
 /// The answer to an approval: the booking, now confirmed, and the bookings it displaced with
@@ -58,40 +66,73 @@ fn room_and_tier<'r>(rules: &'r Rules, room: &str, org: &str) -> Result<(&'r Roo
     let room = rules
         .room(room)
         .ok_or_else(|| DomainError::new("unknown_room", format!("Ukjent rom «{room}».")).on("room"))?;
-    let tier = rules
-        .tier_of_org(org)
-        .ok_or_else(|| DomainError::new("unknown_organisation", format!("Ukjent virksomhet «{org}».")).on("organisation"))?;
+    let tier = rules.tier_of_org(org).ok_or_else(|| {
+        DomainError::new("unknown_organisation", format!("Ukjent virksomhet «{org}».")).on("organisation")
+    })?;
     Ok((room, tier))
 }
 
 fn held(rules: &Rules, bookings: &[Booking]) -> Vec<Held> {
     bookings
         .iter()
-        .map(|b| Held { id: b.id, rank: rules.rank_of_org(&b.org), start: b.start, blocked_until: b.blocked_until, status: b.status })
+        .map(|b| Held {
+            id: b.id,
+            rank: rules.rank_of_org(&b.org),
+            start: b.start,
+            blocked_until: b.blocked_until,
+            status: b.status,
+        })
         .collect()
 }
 
 /// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
-pub async fn book(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str, now: DateTime<Utc>) -> Result<BookOutcome> {
+pub async fn book(
+    store: &dyn Store,
+    rules: &Rules,
+    new: NewBooking,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<BookOutcome> {
     book_inner(store, rules, new, actor, None, now).await
 }
 
 /// A coordinator's override: book `new` even where the slot is held — by any tier, inside the
 /// protection window too — displacing the confirmed bookings it overlaps, with `reason`.
 /// Policy checks still apply.
-pub async fn book_override(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &User, reason: &str, now: DateTime<Utc>) -> Result<BookOutcome> {
+pub async fn book_override(
+    store: &dyn Store,
+    rules: &Rules,
+    new: NewBooking,
+    actor: &User,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<BookOutcome> {
     if !actor.role.is_coordinator() {
         return Err(ServiceError::Forbidden);
     }
     if reason.trim().is_empty() {
-        return Err(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason").into());
+        return Err(
+            DomainError::new("reason_required", "Overstyring krever en begrunnelse.")
+                .on("reason")
+                .into(),
+        );
     }
     book_inner(store, rules, new, &actor.email, Some(reason), now).await
 }
 
-async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &str, force: Option<&str>, now: DateTime<Utc>) -> Result<BookOutcome> {
+async fn book_inner(
+    store: &dyn Store,
+    rules: &Rules,
+    new: NewBooking,
+    actor: &str,
+    force: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<BookOutcome> {
     let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
-    let slot = Slot { start: new.start, end: new.end };
+    let slot = Slot {
+        start: new.start,
+        end: new.end,
+    };
     let problems = policy::check(rules, room, tier, slot, new.attendees, now);
     if !problems.is_empty() {
         return Err(ServiceError::Rules(problems));
@@ -103,7 +144,10 @@ async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &s
         if tier.monthly_quota_hours.is_some() {
             let (from, to) = month_bounds(local(slot.start).date_naive());
             let used = tx.minutes_held(&new.org, from, to).await?;
-            let org_name = rules.organisation(&new.org).map(|o| o.name.as_str()).unwrap_or(&new.org);
+            let org_name = rules
+                .organisation(&new.org)
+                .map(|o| o.name.as_str())
+                .unwrap_or(&new.org);
             if let Some(e) = policy::check_quota(tier, org_name, slot, used) {
                 return Err(e.into());
             }
@@ -112,15 +156,43 @@ async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &s
         if let Some(reason) = force {
             let mut displaced = Vec::new();
             for other in existing.iter().filter(|b| b.status == Status::Confirmed) {
-                let t = Transition { id: other.id, from: Status::Confirmed, to: Status::Displaced, reason: Some(reason), actor, now };
+                let t = Transition {
+                    id: other.id,
+                    from: Status::Confirmed,
+                    to: Status::Displaced,
+                    reason: Some(reason),
+                    actor,
+                    now,
+                };
                 displaced.push(tx.transition(t).await?);
             }
-            let booking = tx.insert(Insert { booking: &new, status: Status::Confirmed, blocked_until: until, reason: Some(reason), actor, now }).await?;
+            let booking = tx
+                .insert(Insert {
+                    booking: &new,
+                    status: Status::Confirmed,
+                    blocked_until: until,
+                    reason: Some(reason),
+                    actor,
+                    now,
+                })
+                .await?;
             tx.commit().await?;
-            tracing::info!(booking = booking.id, displaced = displaced.len(), "booking stored by override");
-            let conflicts = existing.iter().filter(|b| b.status == Status::Pending).map(|b| b.id).collect();
+            tracing::info!(
+                booking = booking.id,
+                displaced = displaced.len(),
+                "booking stored by override"
+            );
+            let conflicts = existing
+                .iter()
+                .filter(|b| b.status == Status::Pending)
+                .map(|b| b.id)
+                .collect();
             let displaced = with_alternatives(store, rules, displaced, now).await?;
-            return Ok(BookOutcome::Stored { booking, conflicts, displaced });
+            return Ok(BookOutcome::Stored {
+                booking,
+                conflicts,
+                displaced,
+            });
         }
         let (status, conflicts) = match decision::decide(rules, room, tier, slot, &held(rules, &existing), now) {
             Decision::Confirm => (Status::Confirmed, vec![]),
@@ -128,23 +200,44 @@ async fn book_inner(store: &dyn Store, rules: &Rules, new: NewBooking, actor: &s
             Decision::Busy { held_by, protected } => {
                 drop(tx);
                 let alternatives = alternatives_for(store, rules, room, tier, slot, new.attendees, now).await?;
-                return Ok(BookOutcome::Busy { held_by, protected, alternatives });
+                return Ok(BookOutcome::Busy {
+                    held_by,
+                    protected,
+                    alternatives,
+                });
             }
         };
         let reason = (!conflicts.is_empty()).then_some("Overlapper med andre bookinger: koordinator avgjør.");
-        let inserted = tx.insert(Insert { booking: &new, status, blocked_until: until, reason, actor, now }).await;
+        let inserted = tx
+            .insert(Insert {
+                booking: &new,
+                status,
+                blocked_until: until,
+                reason,
+                actor,
+                now,
+            })
+            .await;
         match inserted {
             Ok(booking) => {
                 tx.commit().await?;
                 tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
-                return Ok(BookOutcome::Stored { booking, conflicts, displaced: vec![] });
+                return Ok(BookOutcome::Stored {
+                    booking,
+                    conflicts,
+                    displaced: vec![],
+                });
             }
             Err(StoreError::Overlap) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     let alternatives = alternatives_for(store, rules, room, tier, slot, new.attendees, now).await?;
-    Ok(BookOutcome::Busy { held_by: vec![], protected: false, alternatives })
+    Ok(BookOutcome::Busy {
+        held_by: vec![],
+        protected: false,
+        alternatives,
+    })
 }
 
 /// The first and the day after the last of the month of `day`, as instants in Oslo.
@@ -181,7 +274,15 @@ pub async fn alternatives_for(
         ..Default::default()
     };
     let existing = store.bookings(&q).await?;
-    Ok(decision::alternatives(rules, room, tier, slot, attendees, &held(rules, &existing), now))
+    Ok(decision::alternatives(
+        rules,
+        room,
+        tier,
+        slot,
+        attendees,
+        &held(rules, &existing),
+        now,
+    ))
 }
 
 /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
@@ -216,7 +317,11 @@ pub async fn approve(
         return Err(ServiceError::Forbidden);
     }
     if force && reason.is_none() {
-        return Err(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason").into());
+        return Err(
+            DomainError::new("reason_required", "Overstyring krever en begrunnelse.")
+                .on("reason")
+                .into(),
+        );
     }
     let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
     let mut tx = store.write(&b.room).await?;
@@ -225,21 +330,45 @@ pub async fn approve(
         return Err(invalid_state(&b, "godkjennes"));
     }
     if b.start < now {
-        return Err(DomainError::new("in_past", "Forespørselen gjelder en tid som har passert, og kan ikke godkjennes.").into());
+        return Err(DomainError::new(
+            "in_past",
+            "Forespørselen gjelder en tid som har passert, og kan ikke godkjennes.",
+        )
+        .into());
     }
-    let overlapping: Vec<Booking> =
-        tx.active_between(&b.room, b.start, b.blocked_until).await?.into_iter().filter(|o| o.id != b.id && o.status == Status::Confirmed).collect();
+    let overlapping: Vec<Booking> = tx
+        .active_between(&b.room, b.start, b.blocked_until)
+        .await?
+        .into_iter()
+        .filter(|o| o.id != b.id && o.status == Status::Confirmed)
+        .collect();
     let to_displace = decision::approval(rules, rules.rank_of_org(&b.org), &held(rules, &overlapping), force, now)
         .map_err(ServiceError::Conflict)?;
     let displace_reason = reason.unwrap_or("Rommet er tildelt en booking med høyere prioritet.");
     let mut displaced = Vec::new();
     for other in to_displace {
         let d = tx
-            .transition(Transition { id: other, from: Status::Confirmed, to: Status::Displaced, reason: Some(displace_reason), actor: &actor.email, now })
+            .transition(Transition {
+                id: other,
+                from: Status::Confirmed,
+                to: Status::Displaced,
+                reason: Some(displace_reason),
+                actor: &actor.email,
+                now,
+            })
             .await?;
         displaced.push(d);
     }
-    let booking = tx.transition(Transition { id, from: Status::Pending, to: Status::Confirmed, reason, actor: &actor.email, now }).await?;
+    let booking = tx
+        .transition(Transition {
+            id,
+            from: Status::Pending,
+            to: Status::Confirmed,
+            reason,
+            actor: &actor.email,
+            now,
+        })
+        .await?;
     tx.commit().await?;
     tracing::info!(booking = id, displaced = displaced.len(), "request approved");
 
@@ -249,11 +378,30 @@ pub async fn approve(
 
 /// Each booking with free alternatives for its owner (none if its room or organisation is no
 /// longer configured).
-async fn with_alternatives(store: &dyn Store, rules: &Rules, bookings: Vec<Booking>, now: DateTime<Utc>) -> Result<Vec<(Booking, Vec<Slot>)>> {
+async fn with_alternatives(
+    store: &dyn Store,
+    rules: &Rules,
+    bookings: Vec<Booking>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Booking, Vec<Slot>)>> {
     let mut out = Vec::new();
     for b in bookings {
         let alts = match room_and_tier(rules, &b.room, &b.org) {
-            Ok((room, tier)) => alternatives_for(store, rules, room, tier, Slot { start: b.start, end: b.end }, b.attendees, now).await?,
+            Ok((room, tier)) => {
+                alternatives_for(
+                    store,
+                    rules,
+                    room,
+                    tier,
+                    Slot {
+                        start: b.start,
+                        end: b.end,
+                    },
+                    b.attendees,
+                    now,
+                )
+                .await?
+            }
             Err(_) => vec![],
         };
         out.push((b, alts));
@@ -262,7 +410,14 @@ async fn with_alternatives(store: &dyn Store, rules: &Rules, bookings: Vec<Booki
 }
 
 /// Reject a pending request with a reason (coordinator); the answer carries alternatives.
-pub async fn reject(store: &dyn Store, rules: &Rules, id: i64, actor: &User, reason: &str, now: DateTime<Utc>) -> Result<(Booking, Vec<Slot>)> {
+pub async fn reject(
+    store: &dyn Store,
+    rules: &Rules,
+    id: i64,
+    actor: &User,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(Booking, Vec<Slot>)> {
     if !actor.role.is_coordinator() {
         return Err(ServiceError::Forbidden);
     }
@@ -272,17 +427,46 @@ pub async fn reject(store: &dyn Store, rules: &Rules, id: i64, actor: &User, rea
     if !b.status.can_become(Status::Rejected) {
         return Err(invalid_state(&b, "avslås"));
     }
-    let booking = tx.transition(Transition { id, from: b.status, to: Status::Rejected, reason: Some(reason), actor: &actor.email, now }).await?;
+    let booking = tx
+        .transition(Transition {
+            id,
+            from: b.status,
+            to: Status::Rejected,
+            reason: Some(reason),
+            actor: &actor.email,
+            now,
+        })
+        .await?;
     tx.commit().await?;
     let alternatives = match room_and_tier(rules, &booking.room, &booking.org) {
-        Ok((room, tier)) => alternatives_for(store, rules, room, tier, Slot { start: booking.start, end: booking.end }, booking.attendees, now).await?,
+        Ok((room, tier)) => {
+            alternatives_for(
+                store,
+                rules,
+                room,
+                tier,
+                Slot {
+                    start: booking.start,
+                    end: booking.end,
+                },
+                booking.attendees,
+                now,
+            )
+            .await?
+        }
         Err(_) => vec![],
     };
     Ok((booking, alternatives))
 }
 
 /// Cancel a pending or confirmed booking (its organisation or a coordinator), before it ends.
-pub async fn cancel(store: &dyn Store, id: i64, actor: &User, reason: Option<&str>, now: DateTime<Utc>) -> Result<Booking> {
+pub async fn cancel(
+    store: &dyn Store,
+    id: i64,
+    actor: &User,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Booking> {
     let b = managed_booking(store, actor, id).await?;
     let mut tx = store.write(&b.room).await?;
     let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
@@ -290,9 +474,21 @@ pub async fn cancel(store: &dyn Store, id: i64, actor: &User, reason: Option<&st
         return Err(invalid_state(&b, "avbestilles"));
     }
     if b.end <= now {
-        return Err(ServiceError::Conflict(DomainError::new("already_ended", "Bookingen er allerede avsluttet og kan ikke avbestilles.")));
+        return Err(ServiceError::Conflict(DomainError::new(
+            "already_ended",
+            "Bookingen er allerede avsluttet og kan ikke avbestilles.",
+        )));
     }
-    let booking = tx.transition(Transition { id, from: b.status, to: Status::Cancelled, reason, actor: &actor.email, now }).await?;
+    let booking = tx
+        .transition(Transition {
+            id,
+            from: b.status,
+            to: Status::Cancelled,
+            reason,
+            actor: &actor.email,
+            now,
+        })
+        .await?;
     tx.commit().await?;
     Ok(booking)
 }
@@ -312,7 +508,11 @@ pub struct ConflictCase {
 
 pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Result<Vec<ConflictCase>> {
     let pending = store
-        .bookings(&crate::store::BookingQuery { from: Some(now), statuses: vec![Status::Pending], ..Default::default() })
+        .bookings(&crate::store::BookingQuery {
+            from: Some(now),
+            statuses: vec![Status::Pending],
+            ..Default::default()
+        })
         .await?;
     let mut cases = Vec::new();
     for request in pending {
@@ -328,16 +528,31 @@ pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> 
             .into_iter()
             .filter(|o| o.id != request.id && o.start < request.blocked_until && request.start < o.blocked_until)
             .collect();
-        let confirmed: Vec<Booking> = others.iter().filter(|o| o.status == Status::Confirmed).cloned().collect();
+        let confirmed: Vec<Booking> = others
+            .iter()
+            .filter(|o| o.status == Status::Confirmed)
+            .cloned()
+            .collect();
         let rank = rules.rank_of_org(&request.org);
-        let approvable = request.start > now && decision::approval(rules, rank, &held(rules, &confirmed), false, now).is_ok();
+        let approvable =
+            request.start > now && decision::approval(rules, rank, &held(rules, &confirmed), false, now).is_ok();
         let outranks = |o: &Booking| {
             let r = rules.rank_of_org(&o.org);
             rank < r || (rank == r && request.created_at <= o.created_at)
         };
         let suggest_approve = approvable && others.iter().filter(|o| o.status == Status::Pending).all(outranks);
-        let protected = confirmed.iter().filter(|o| decision::is_protected(rules, o.start, now)).map(|o| o.id).collect();
-        cases.push(ConflictCase { request, others, protected, approvable, suggest_approve });
+        let protected = confirmed
+            .iter()
+            .filter(|o| decision::is_protected(rules, o.start, now))
+            .map(|o| o.id)
+            .collect();
+        cases.push(ConflictCase {
+            request,
+            others,
+            protected,
+            approvable,
+            suggest_approve,
+        });
     }
     Ok(cases)
 }

@@ -50,7 +50,12 @@ async fn health_and_reference_data(b: Backend) {
     let (s, v) = app.get(&token, "/api/v1/organisations").await;
     assert_eq!(s, StatusCode::OK);
     let orgs = v["organisations"].as_array().unwrap();
-    let find = |k: &str| orgs.iter().find(|o| o["key"] == k).unwrap_or_else(|| panic!("{k} missing")).clone();
+    let find = |k: &str| {
+        orgs.iter()
+            .find(|o| o["key"] == k)
+            .unwrap_or_else(|| panic!("{k} missing"))
+            .clone()
+    };
     assert_eq!(find("beho")["tier"], "owner");
     assert_eq!(find("uib")["name"], "Universitetet i Bergen (UiB)");
     assert_eq!(find("skil")["tier"], "collaborator");
@@ -58,7 +63,12 @@ async fn health_and_reference_data(b: Backend) {
 
     let (s, v) = app.get(&token, "/api/v1/openapi.json").await;
     assert_eq!(s, StatusCode::OK);
-    for path in ["/api/v1/bookings", "/api/v1/bookings/{id}/approve", "/api/v1/rooms/{room}/availability", "/api/v1/conflicts"] {
+    for path in [
+        "/api/v1/bookings",
+        "/api/v1/bookings/{id}/approve",
+        "/api/v1/rooms/{room}/availability",
+        "/api/v1/conflicts",
+    ] {
         assert!(v["paths"].get(path).is_some(), "openapi lacks {path}");
     }
 }
@@ -69,14 +79,21 @@ async fn free_slot_is_confirmed_and_busy_slot_offers_bookable_alternatives(b: Ba
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let day = app.open_day(10);
 
-    let (s, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "12:00", "14:00", "Forskermøte")).await;
+    let (s, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(day, "12:00", "14:00", "Forskermøte"))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["status"], "confirmed");
     assert_eq!(t(&v["start"]).hour(), 12);
     let first = v["id"].as_i64().unwrap();
 
     // The availability shows the busy interval with organisation and title, no contact.
-    let (s, v) = app.get(&hvl, &format!("/api/v1/rooms/borgertun/availability?from={day}&to={day}")).await;
+    let (s, v) = app
+        .get(
+            &hvl,
+            &format!("/api/v1/rooms/borgertun/availability?from={day}&to={day}"),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let busy = v["busy"].as_array().unwrap();
     assert_eq!(busy.len(), 1);
@@ -85,10 +102,15 @@ async fn free_slot_is_confirmed_and_busy_slot_offers_bookable_alternatives(b: Ba
     assert!(!v.to_string().contains("kari@uib.no"));
 
     // Same tier, overlapping (even only the buffer): busy, with alternatives of the same length.
-    let (s, v) = app.post(&hvl, "/api/v1/bookings", &booking(day, "14:00", "16:00", "Seminar")).await;
+    let (s, v) = app
+        .post(&hvl, "/api/v1/bookings", &booking(day, "14:00", "16:00", "Seminar"))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(codes(&v), ["busy"]);
-    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("Rommet er opptatt. Disse tidene er ledige:"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Rommet er opptatt. Disse tidene er ledige:"));
     assert_eq!(v["held_by"], json!([first]));
     let alts = v["alternatives"].as_array().unwrap();
     assert!(alts.len() >= 3, "{v}");
@@ -109,14 +131,24 @@ async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backen
     let Some(app) = TestApp::spawn(b).await else { return };
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
-    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let coord = app
+        .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
+        .await;
     let day = app.open_day(30);
 
-    let (s, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte")).await;
+    let (s, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte"))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let partner = v["id"].as_i64().unwrap();
 
-    let (s, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "10:00", "12:00", "Arbeidsverksted")).await;
+    let (s, v) = app
+        .post(
+            &beho,
+            "/api/v1/bookings",
+            &booking(day, "10:00", "12:00", "Arbeidsverksted"),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["status"], "pending");
     assert_eq!(v["conflicts"], json!([partner]));
@@ -129,7 +161,9 @@ async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backen
     // Only the coordinator sees and settles conflicts.
     let (s, _) = app.get(&uib, "/api/v1/conflicts").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = app.post(&beho, &format!("/api/v1/bookings/{request}/approve"), &json!({})).await;
+    let (s, _) = app
+        .post(&beho, &format!("/api/v1/bookings/{request}/approve"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = app.get(&coord, "/api/v1/conflicts").await;
     assert_eq!(s, StatusCode::OK);
@@ -141,7 +175,13 @@ async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backen
     assert_eq!(c["conflicts_with"][0]["protected"], false);
     assert_eq!(c["suggestion"], "approve");
 
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({"reason": "BEHO-verksted for handlingsplanen"})).await;
+    let (s, v) = app
+        .post(
+            &coord,
+            &format!("/api/v1/bookings/{request}/approve"),
+            &json!({"reason": "BEHO-verksted for handlingsplanen"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["booking"]["status"], "confirmed");
     assert_eq!(v["displaced"][0]["booking"]["id"], partner);
@@ -158,12 +198,19 @@ async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backen
     assert_eq!(v["sequence"], 1);
 
     // The room now shows only BEHO's booking; the queue is empty; approving again is refused.
-    let (_, v) = app.get(&uib, &format!("/api/v1/rooms/borgertun/availability?from={day}&to={day}")).await;
+    let (_, v) = app
+        .get(
+            &uib,
+            &format!("/api/v1/rooms/borgertun/availability?from={day}&to={day}"),
+        )
+        .await;
     assert_eq!(v["busy"].as_array().unwrap().len(), 1);
     assert_eq!(v["busy"][0]["organisation"]["key"], "beho");
     let (_, v) = app.get(&coord, "/api/v1/conflicts").await;
     assert_eq!(v["conflicts"], json!([]));
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({})).await;
+    let (s, v) = app
+        .post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(codes(&v), ["invalid_state"]);
 }
@@ -172,18 +219,31 @@ async fn protection_window_makes_a_lower_booking_firm_until_override(b: Backend)
     let Some(app) = TestApp::spawn(b).await else { return };
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
-    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let coord = app
+        .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
+        .await;
     let day = app.open_day(2);
     assert!((day - common::open_day(app.rules(), 0)).num_days() < 14);
 
-    let (s, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte")).await;
+    let (s, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte"))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let partner = v["id"].as_i64().unwrap();
 
-    let (s, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "10:00", "12:00", "Arbeidsverksted")).await;
+    let (s, v) = app
+        .post(
+            &beho,
+            "/api/v1/bookings",
+            &booking(day, "10:00", "12:00", "Arbeidsverksted"),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["protected"], true);
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("beskyttelsesperioden på 14 dager"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("beskyttelsesperioden på 14 dager"));
 
     // An override needs the coordinator and a reason.
     let mut req = booking(day, "10:00", "12:00", "Krisemøte");
@@ -212,21 +272,46 @@ async fn reject_needs_a_reason_and_offers_alternatives(b: Backend) {
     let Some(app) = TestApp::spawn(b).await else { return };
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
-    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let coord = app
+        .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
+        .await;
     let day = app.open_day(30);
-    app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte")).await;
-    let (_, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Verksted")).await;
+    app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Forskermøte"))
+        .await;
+    let (_, v) = app
+        .post(&beho, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Verksted"))
+        .await;
     let request = v["id"].as_i64().unwrap();
 
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/reject"), &json!({"reason": "  "})).await;
+    let (s, v) = app
+        .post(
+            &coord,
+            &format!("/api/v1/bookings/{request}/reject"),
+            &json!({"reason": "  "}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(codes(&v), ["reason_required"]);
-    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{request}/reject"), &json!({"reason": "nei"})).await;
+    let (s, _) = app
+        .post(
+            &uib,
+            &format!("/api/v1/bookings/{request}/reject"),
+            &json!({"reason": "nei"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{request}/reject"), &json!({})).await;
+    let (s, _) = app
+        .post(&uib, &format!("/api/v1/bookings/{request}/reject"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the role is checked before the input");
 
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/reject"), &json!({"reason": "Partneren har booket først"})).await;
+    let (s, v) = app
+        .post(
+            &coord,
+            &format!("/api/v1/bookings/{request}/reject"),
+            &json!({"reason": "Partneren har booket først"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["booking"]["status"], "rejected");
     assert_eq!(v["booking"]["status_reason"], "Partneren har booket først");
@@ -234,25 +319,43 @@ async fn reject_needs_a_reason_and_offers_alternatives(b: Backend) {
 
     let (_, v) = app.get(&beho, &format!("/api/v1/bookings/{request}")).await;
     assert_eq!(v["status"], "rejected");
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({})).await;
+    let (s, v) = app
+        .post(&coord, &format!("/api/v1/bookings/{request}/approve"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(codes(&v), ["invalid_state"]);
 }
 
 async fn overlapping_pending_requests_are_settled_by_the_coordinator(b: Backend) {
     // Collaborators need approval here: two overlapping requests wait for the coordinator.
-    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].auto_confirm = false).await else { return };
+    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].auto_confirm = false).await else {
+        return;
+    };
     let skil = app.user("a@skil.no", "skil", Role::Requester).await;
     let vis = app.user("b@vis.no", "vis", Role::Requester).await;
-    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let coord = app
+        .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
+        .await;
     let day = app.open_day(20);
 
-    let (s, v) = app.post(&skil, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Nettverksmøte")).await;
+    let (s, v) = app
+        .post(
+            &skil,
+            "/api/v1/bookings",
+            &booking(day, "09:00", "11:00", "Nettverksmøte"),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["status"], "pending");
     assert_eq!(v["conflicts"], json!([]));
     let first = v["id"].as_i64().unwrap();
-    let (s, v) = app.post(&vis, "/api/v1/bookings", &booking(day, "10:00", "12:00", "Innovasjonsmøte")).await;
+    let (s, v) = app
+        .post(
+            &vis,
+            "/api/v1/bookings",
+            &booking(day, "10:00", "12:00", "Innovasjonsmøte"),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["conflicts"], json!([first]));
     let second = v["id"].as_i64().unwrap();
@@ -265,10 +368,14 @@ async fn overlapping_pending_requests_are_settled_by_the_coordinator(b: Backend)
     assert_eq!(suggestion(first), "approve");
     assert_ne!(suggestion(second), "approve");
 
-    let (s, _) = app.post(&coord, &format!("/api/v1/bookings/{first}/approve"), &json!({})).await;
+    let (s, _) = app
+        .post(&coord, &format!("/api/v1/bookings/{first}/approve"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     // The second now overlaps a confirmed booking of the same tier: approval is refused.
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{second}/approve"), &json!({})).await;
+    let (s, v) = app
+        .post(&coord, &format!("/api/v1/bookings/{second}/approve"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(codes(&v), ["busy"]);
     let (_, v) = app.get(&vis, &format!("/api/v1/bookings/{second}")).await;
@@ -297,7 +404,10 @@ async fn every_policy_violation_has_its_code_and_changes_nothing(b: Backend) {
         (booking(day, "08:00", "20:30", "Lang"), "too_long"),
         (booking(yesterday, "10:00", "11:00", "Fortid"), "in_past"),
         (booking(day, "10:10", "11:00", "Skjevt"), "not_on_slot_grid"),
-        (json!({"room": "borgertun", "start": at(day, "10:00"), "end": at(day, "11:00"), "title": "Stort", "attendees": 81}), "over_capacity"),
+        (
+            json!({"room": "borgertun", "start": at(day, "10:00"), "end": at(day, "11:00"), "title": "Stort", "attendees": 81}),
+            "over_capacity",
+        ),
     ];
     for (req, code) in cases {
         let (s, v) = app.post(&uib, "/api/v1/bookings", &req).await;
@@ -306,25 +416,46 @@ async fn every_policy_violation_has_its_code_and_changes_nothing(b: Backend) {
         let msg = v["errors"][0]["message"].as_str().unwrap();
         assert!(!msg.is_empty() && v["errors"][0]["field"].is_string(), "{v}");
     }
-    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(saturday, "10:00", "12:00", "Lørdag")).await;
+    let (_, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(saturday, "10:00", "12:00", "Lørdag"))
+        .await;
     assert!(v["errors"][0]["message"].as_str().unwrap().contains("stengt"), "{v}");
-    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(far, "10:00", "12:00", "Langt")).await;
-    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("Klyngepartnere kan booke inntil 90 dager"), "{v}");
+    let (_, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(far, "10:00", "12:00", "Langt"))
+        .await;
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Klyngepartnere kan booke inntil 90 dager"),
+        "{v}"
+    );
     assert!(app.snapshot().await.is_empty());
 }
 
 async fn monthly_quota_is_enforced(b: Backend) {
-    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].monthly_quota_hours = Some(3)).await else { return };
+    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].monthly_quota_hours = Some(3)).await else {
+        return;
+    };
     let skil = app.user("a@skil.no", "skil", Role::Requester).await;
     let day = app.open_day(3);
-    let (s, _) = app.post(&skil, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Første")).await;
+    let (s, _) = app
+        .post(&skil, "/api/v1/bookings", &booking(day, "09:00", "11:00", "Første"))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = app.post(&skil, "/api/v1/bookings", &booking(day, "12:00", "13:00", "Andre")).await;
+    let (s, _) = app
+        .post(&skil, "/api/v1/bookings", &booking(day, "12:00", "13:00", "Andre"))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = app.post(&skil, "/api/v1/bookings", &booking(day, "14:00", "14:30", "Tredje")).await;
+    let (s, v) = app
+        .post(&skil, "/api/v1/bookings", &booking(day, "14:00", "14:30", "Tredje"))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(codes(&v), ["quota_exceeded"]);
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("kvote på 3 timer"), "{v}");
+    assert!(
+        v["errors"][0]["message"].as_str().unwrap().contains("kvote på 3 timer"),
+        "{v}"
+    );
     assert_eq!(app.snapshot().await.len(), 2);
 }
 
@@ -332,14 +463,23 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
     let Some(app) = TestApp::spawn(b).await else { return };
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
-    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let coord = app
+        .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
+        .await;
     let day = app.open_day(10);
-    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Eksisterende")).await;
+    let (_, v) = app
+        .post(
+            &uib,
+            "/api/v1/bookings",
+            &booking(day, "09:00", "10:00", "Eksisterende"),
+        )
+        .await;
     let existing = v["id"].as_i64().unwrap();
     let mut pending_req = booking(day, "09:00", "10:00", "Forespørsel");
     pending_req["organisation"] = json!("beho");
     let day30 = app.open_day(30);
-    app.post(&uib, "/api/v1/bookings", &booking(day30, "09:00", "10:00", "Senere")).await;
+    app.post(&uib, "/api/v1/bookings", &booking(day30, "09:00", "10:00", "Senere"))
+        .await;
     let mut beho_req = booking(day30, "09:00", "10:00", "BEHO");
     beho_req["organisation"] = json!("beho");
     let (s, v) = app.post(&coord, "/api/v1/bookings", &beho_req).await;
@@ -354,15 +494,51 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
         r
     };
     let cases: Vec<(Value, StatusCode, &str)> = vec![
-        (with("room", json!("kantina")), StatusCode::UNPROCESSABLE_ENTITY, "unknown_room"),
-        (with("end", json!(at(day, "11:00"))), StatusCode::UNPROCESSABLE_ENTITY, "end_before_start"),
-        (with("start", json!(format!("{day}T12:00:00"))), StatusCode::UNPROCESSABLE_ENTITY, "missing_offset"),
-        (with("start", json!("99999-01-01T12:00:00+01:00")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"),
-        (with("start", json!("1900-01-01T12:00:00+01:00")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"),
-        (with("start", json!("i morgen")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"),
-        (with("title", json!("   ")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_title"),
-        (with("attendees", json!("mange")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
-        (with("colour", json!("blå")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        (
+            with("room", json!("kantina")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_room",
+        ),
+        (
+            with("end", json!(at(day, "11:00"))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "end_before_start",
+        ),
+        (
+            with("start", json!(format!("{day}T12:00:00"))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_offset",
+        ),
+        (
+            with("start", json!("99999-01-01T12:00:00+01:00")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_time",
+        ),
+        (
+            with("start", json!("1900-01-01T12:00:00+01:00")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_time",
+        ),
+        (
+            with("start", json!("i morgen")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_time",
+        ),
+        (
+            with("title", json!("   ")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_title",
+        ),
+        (
+            with("attendees", json!("mange")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+        ),
+        (
+            with("colour", json!("blå")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+        ),
         (with("organisation", json!("beho")), StatusCode::FORBIDDEN, "forbidden"),
         (with("override", json!(true)), StatusCode::FORBIDDEN, "forbidden"),
     ];
@@ -370,14 +546,35 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
         let (s, v) = app.post(&uib, "/api/v1/bookings", &req).await;
         assert_eq!((s, codes(&v)), (status, vec![code.to_string()]), "{req}: {v}");
     }
-    let (s, v) = app.post(&coord, "/api/v1/bookings", &with("organisation", json!("ukjent"))).await;
-    assert_eq!((s, codes(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["unknown_organisation".to_string()]));
+    let (s, v) = app
+        .post(&coord, "/api/v1/bookings", &with("organisation", json!("ukjent")))
+        .await;
+    assert_eq!(
+        (s, codes(&v)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["unknown_organisation".to_string()]
+        )
+    );
 
     // Malformed JSON, wrong content type, an oversized body.
-    let (s, v) = app.post_raw(&uib, "/api/v1/bookings", "application/json", b"{\"room\": ".to_vec()).await;
-    assert_eq!((s, codes(&v)), (StatusCode::BAD_REQUEST, vec!["invalid_json".to_string()]));
-    let (s, v) = app.post_raw(&uib, "/api/v1/bookings", "text/plain", serde_json::to_vec(&ok).unwrap()).await;
-    assert_eq!((s, codes(&v)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, vec!["unsupported_media_type".to_string()]));
+    let (s, v) = app
+        .post_raw(&uib, "/api/v1/bookings", "application/json", b"{\"room\": ".to_vec())
+        .await;
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::BAD_REQUEST, vec!["invalid_json".to_string()])
+    );
+    let (s, v) = app
+        .post_raw(&uib, "/api/v1/bookings", "text/plain", serde_json::to_vec(&ok).unwrap())
+        .await;
+    assert_eq!(
+        (s, codes(&v)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            vec!["unsupported_media_type".to_string()]
+        )
+    );
     // (On a connection of its own: the server answers before reading the body and closes it.)
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/bookings", app.base))
@@ -390,21 +587,47 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
     assert_eq!(codes(&res.json().await.unwrap()), ["payload_too_large"]);
 
     // Acting on others' bookings.
-    let (s, _) = app.post(&hvl, &format!("/api/v1/bookings/{existing}/cancel"), &json!({})).await;
+    let (s, _) = app
+        .post(&hvl, &format!("/api/v1/bookings/{existing}/cancel"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{pending}/cancel"), &json!({})).await;
+    let (s, _) = app
+        .post(&uib, &format!("/api/v1/bookings/{pending}/cancel"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "others' pending requests are not revealed");
-    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{pending}/approve"), &json!({})).await;
+    let (s, _) = app
+        .post(&uib, &format!("/api/v1/bookings/{pending}/approve"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = app.post(&uib, &format!("/api/v1/bookings/{existing}/reject"), &json!({"reason": "x"})).await;
+    let (s, _) = app
+        .post(
+            &uib,
+            &format!("/api/v1/bookings/{existing}/reject"),
+            &json!({"reason": "x"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    for path in ["/api/v1/bookings/999999", "/api/v1/bookings/abc", "/api/v1/nothing-here"] {
+    for path in [
+        "/api/v1/bookings/999999",
+        "/api/v1/bookings/abc",
+        "/api/v1/nothing-here",
+    ] {
         let (s, v) = app.get(&uib, path).await;
-        assert_eq!((s, codes(&v)), (StatusCode::NOT_FOUND, vec!["not_found".to_string()]), "{path}");
+        assert_eq!(
+            (s, codes(&v)),
+            (StatusCode::NOT_FOUND, vec!["not_found".to_string()]),
+            "{path}"
+        );
     }
     let (s, v) = app.post(&coord, "/api/v1/bookings/999999/approve", &json!({})).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    let res = app.client.delete(format!("{}/api/v1/bookings", app.base)).bearer_auth(&uib).send().await.unwrap();
+    let res = app
+        .client
+        .delete(format!("{}/api/v1/bookings", app.base))
+        .bearer_auth(&uib)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(codes(&res.json().await.unwrap()), ["method_not_allowed"]);
 
@@ -414,13 +637,25 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
         ("from=2027-03-10&to=2027-03-01", "end_before_start"),
         ("from=2027-01-01&to=2027-12-31", "range_too_large"),
     ] {
-        let (s, v) = app.get(&uib, &format!("/api/v1/rooms/borgertun/availability?{q}")).await;
-        assert_eq!((s, codes(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec![code.to_string()]), "{q}");
+        let (s, v) = app
+            .get(&uib, &format!("/api/v1/rooms/borgertun/availability?{q}"))
+            .await;
+        assert_eq!(
+            (s, codes(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec![code.to_string()]),
+            "{q}"
+        );
     }
     let (s, v) = app.get(&uib, "/api/v1/rooms/kantina/availability").await;
-    assert_eq!((s, codes(&v)), (StatusCode::NOT_FOUND, vec!["unknown_room".to_string()]));
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::NOT_FOUND, vec!["unknown_room".to_string()])
+    );
     let (s, v) = app.get(&uib, "/api/v1/bookings?status=done").await;
-    assert_eq!((s, codes(&v)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["invalid_status".to_string()]));
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["invalid_status".to_string()])
+    );
 
     assert_eq!(app.snapshot().await, before, "bad input changed nothing");
     let _ = pending_req;
@@ -438,14 +673,19 @@ async fn others_see_only_public_details(b: Backend) {
     let (_, v) = app.post(&uib, "/api/v1/bookings", &private).await;
     let id = v["id"].as_i64().unwrap();
     // A pending request of BEHO's, invisible to others.
-    let (s, v) = app.post(&beho, "/api/v1/bookings", &booking(day, "09:00", "10:00", "BEHO-møte")).await;
+    let (s, v) = app
+        .post(&beho, "/api/v1/bookings", &booking(day, "09:00", "10:00", "BEHO-møte"))
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let pending = v["id"].as_i64().unwrap();
 
     let (s, v) = app.get(&hvl, &format!("/api/v1/bookings/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["title"], "Opptatt");
-    assert!(v.get("contact").is_none() && v.get("description").is_none() && v.get("history").is_none(), "{v}");
+    assert!(
+        v.get("contact").is_none() && v.get("description").is_none() && v.get("history").is_none(),
+        "{v}"
+    );
     let (s, _) = app.get(&hvl, &format!("/api/v1/bookings/{pending}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
@@ -456,14 +696,24 @@ async fn others_see_only_public_details(b: Backend) {
     assert!(!v.to_string().contains("kari@uib.no") && !v.to_string().contains("Fortrolig"));
 
     let (_, v) = app.get(&uib, &format!("/api/v1/bookings?from={day}&to={day}")).await;
-    let mine = v["bookings"].as_array().unwrap().iter().find(|b| b["id"] == id).unwrap().clone();
+    let mine = v["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id)
+        .unwrap()
+        .clone();
     assert_eq!(mine["title"], "Personalsak");
     assert_eq!(mine["contact"]["email"], "kari@uib.no");
     assert_eq!(mine["description"], "Fortrolig");
 
-    let (_, v) = app.get(&uib, &format!("/api/v1/bookings?from={day}&to={day}&status=pending")).await;
+    let (_, v) = app
+        .get(&uib, &format!("/api/v1/bookings?from={day}&to={day}&status=pending"))
+        .await;
     assert_eq!(v["bookings"], json!([]));
-    let (_, v) = app.get(&beho, &format!("/api/v1/bookings?from={day}&to={day}&status=pending")).await;
+    let (_, v) = app
+        .get(&beho, &format!("/api/v1/bookings?from={day}&to={day}&status=pending"))
+        .await;
     assert_eq!(v["bookings"][0]["id"], pending);
 }
 
@@ -472,30 +722,52 @@ async fn cancelling_follows_the_life_cycle(b: Backend) {
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let uib2 = app.user("nils@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
-    let coord = app.user("koordinator@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let coord = app
+        .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
+        .await;
     let day = app.open_day(10);
-    let (_, v) = app.post(&uib, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Møte")).await;
+    let (_, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Møte"))
+        .await;
     let id = v["id"].as_i64().unwrap();
 
     // A colleague in the same organisation may cancel.
-    let (s, v) = app.post(&uib2, &format!("/api/v1/bookings/{id}/cancel"), &json!({"reason": "Flyttet til Teams"})).await;
+    let (s, v) = app
+        .post(
+            &uib2,
+            &format!("/api/v1/bookings/{id}/cancel"),
+            &json!({"reason": "Flyttet til Teams"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "cancelled");
     assert_eq!(v["sequence"], 1);
-    let (s, v) = app.post(&uib, &format!("/api/v1/bookings/{id}/cancel"), &json!({})).await;
-    assert_eq!((s, codes(&v)), (StatusCode::CONFLICT, vec!["invalid_state".to_string()]));
+    let (s, v) = app
+        .post(&uib, &format!("/api/v1/bookings/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::CONFLICT, vec!["invalid_state".to_string()])
+    );
 
     // The slot is free again for others.
-    let (s, v) = app.post(&hvl, "/api/v1/bookings", &booking(day, "09:00", "10:00", "HVL-møte")).await;
+    let (s, v) = app
+        .post(&hvl, "/api/v1/bookings", &booking(day, "09:00", "10:00", "HVL-møte"))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let hvl_id = v["id"].as_i64().unwrap();
     // The coordinator may cancel anyone's booking.
-    let (s, v) = app.post(&coord, &format!("/api/v1/bookings/{hvl_id}/cancel"), &json!({})).await;
+    let (s, v) = app
+        .post(&coord, &format!("/api/v1/bookings/{hvl_id}/cancel"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["status"], "cancelled");
     let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{id}")).await;
     let h = v["history"].as_array().unwrap();
-    assert_eq!((h[0]["to"].as_str(), h[1]["to"].as_str(), h[1]["reason"].as_str()), (Some("confirmed"), Some("cancelled"), Some("Flyttet til Teams")));
+    assert_eq!(
+        (h[0]["to"].as_str(), h[1]["to"].as_str(), h[1]["reason"].as_str()),
+        (Some("confirmed"), Some("cancelled"), Some("Flyttet til Teams"))
+    );
 }
 
 async fn nine_oclock_stays_nine_oclock_across_dst(b: Backend) {
@@ -516,7 +788,10 @@ async fn nine_oclock_stays_nine_oclock_across_dst(b: Backend) {
         }
         d
     };
-    let after = common::open_day(app.rules(), (day - local(chrono::Utc::now()).date_naive()).num_days() + 1);
+    let after = common::open_day(
+        app.rules(),
+        (day - local(chrono::Utc::now()).date_naive()).num_days() + 1,
+    );
     for d in [before, after] {
         // Sent in UTC, answered in Oslo time: 09.00 local whatever the offset.
         let utc = borgertun::domain::time::at_local(d, chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap()).unwrap();

@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 
 fn borgertun(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_borgertun"));
-    cmd.args(args).env("BORGERTUN_LOG", "warn").env_remove("BORGERTUN_DATABASE_URL").env_remove("BORGERTUN_BIND");
+    cmd.args(args)
+        .env("BORGERTUN_LOG", "warn")
+        .env_remove("BORGERTUN_DATABASE_URL")
+        .env_remove("BORGERTUN_BIND");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -13,7 +16,10 @@ fn borgertun(args: &[&str], envs: &[(&str, &str)]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config");
@@ -37,7 +43,10 @@ fn help_explains_every_command() {
         assert!(out.contains(word), "--help lacks {word}:\n{out}");
     }
     let (out, _) = text(&borgertun(&["user", "add", "--help"], &[]));
-    assert!(out.contains("--email") && out.contains("--org") && out.contains("coordinator"), "{out}");
+    assert!(
+        out.contains("--email") && out.contains("--org") && out.contains("coordinator"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -52,7 +61,9 @@ fn check_config_accepts_the_shipped_configuration() {
 fn check_config_reports_every_problem_with_file_and_key() {
     let dir = config_copy(|name, c| match name {
         "organisations.toml" => c.replacen("tier = \"partner\"", "tier = \"partnr\"", 1),
-        "rooms.toml" => c.replace("monday = \"08:00-21:00\"", "monday = \"21:00-08:00\"").replace("slot_minutes = 15", "slot_minutes = 7"),
+        "rooms.toml" => c
+            .replace("monday = \"08:00-21:00\"", "monday = \"21:00-08:00\"")
+            .replace("slot_minutes = 15", "slot_minutes = 7"),
         "rules.toml" => c.replacen("horizon_days = 365", "horizon_days = 0", 1),
         _ => c,
     });
@@ -65,30 +76,57 @@ fn check_config_reports_every_problem_with_file_and_key() {
         ("rooms.toml", "rooms.borgertun.slot_minutes"),
         ("rules.toml", "tiers.owner.horizon_days"),
     ] {
-        assert!(err.lines().any(|l| l.contains(file) && l.contains(key)), "no line names {file} and {key}:\n{err}");
+        assert!(
+            err.lines().any(|l| l.contains(file) && l.contains(key)),
+            "no line names {file} and {key}:\n{err}"
+        );
     }
     assert!(err.contains("4 problem(s)"), "{err}");
 }
 
 #[test]
 fn check_config_names_unknown_keys_and_bad_environment_values() {
-    let dir = config_copy(|name, c| if name == "rooms.toml" { c.replace("capacity = 80", "capacity = 80\ncolour = \"blå\"") } else { c });
-    let (_, err) = text(&borgertun(&["--config", dir.path().to_str().unwrap(), "check-config"], &[]));
+    let dir = config_copy(|name, c| {
+        if name == "rooms.toml" {
+            c.replace("capacity = 80", "capacity = 80\ncolour = \"blå\"")
+        } else {
+            c
+        }
+    });
+    let (_, err) = text(&borgertun(
+        &["--config", dir.path().to_str().unwrap(), "check-config"],
+        &[],
+    ));
     assert!(err.contains("rooms.toml") && err.contains("colour"), "{err}");
 
-    let o = borgertun(&["--config", CONFIG, "check-config"], &[("BORGERTUN_RULES__PROTECTION_WINDOW_DAYS", "-3")]);
+    let o = borgertun(
+        &["--config", CONFIG, "check-config"],
+        &[("BORGERTUN_RULES__PROTECTION_WINDOW_DAYS", "-3")],
+    );
     let (_, err) = text(&o);
     assert!(!o.status.success());
-    assert!(err.contains("BORGERTUN_") && err.contains("rules.protection_window_days"), "{err}");
+    assert!(
+        err.contains("BORGERTUN_") && err.contains("rules.protection_window_days"),
+        "{err}"
+    );
 
-    let o = borgertun(&["--config", CONFIG, "check-config"], &[("BORGERTUN_DATABASE_URL", "mysql://x")]);
+    let o = borgertun(
+        &["--config", CONFIG, "check-config"],
+        &[("BORGERTUN_DATABASE_URL", "mysql://x")],
+    );
     assert!(!o.status.success());
     assert!(text(&o).1.contains("database.url"));
 }
 
 #[test]
 fn environment_overrides_and_config_folder_work() {
-    let o = borgertun(&["check-config"], &[("BORGERTUN_CONFIG", CONFIG), ("BORGERTUN_DATABASE_URL", "postgres://db.example/borgertun")]);
+    let o = borgertun(
+        &["check-config"],
+        &[
+            ("BORGERTUN_CONFIG", CONFIG),
+            ("BORGERTUN_DATABASE_URL", "postgres://db.example/borgertun"),
+        ],
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("postgres://db.example/borgertun"), "{out}");
@@ -108,12 +146,33 @@ fn users_and_tokens_are_created_from_the_command_line() {
         borgertun(&all, &env)
     };
     assert!(run(&["migrate"]).status.success());
-    assert!(Path::new(&dir.path().join("data/cli.db")).exists(), "the database file is created with its folder");
+    assert!(
+        Path::new(&dir.path().join("data/cli.db")).exists(),
+        "the database file is created with its folder"
+    );
 
-    let o = run(&["user", "add", "--email", "Kari@UiB.no", "--name", "Kari Nordmann", "--org", "uib"]);
+    let o = run(&[
+        "user",
+        "add",
+        "--email",
+        "Kari@UiB.no",
+        "--name",
+        "Kari Nordmann",
+        "--org",
+        "uib",
+    ]);
     assert!(o.status.success(), "{:?}", text(&o));
     assert!(text(&o).0.contains("kari@uib.no"));
-    let dup = run(&["user", "add", "--email", "kari@uib.no", "--name", "Kari", "--org", "uib"]);
+    let dup = run(&[
+        "user",
+        "add",
+        "--email",
+        "kari@uib.no",
+        "--name",
+        "Kari",
+        "--org",
+        "uib",
+    ]);
     assert!(!dup.status.success());
     assert!(text(&dup).1.contains("already exists"));
     let bad_org = run(&["user", "add", "--email", "x@y.no", "--name", "X", "--org", "nasa"]);
@@ -121,7 +180,9 @@ fn users_and_tokens_are_created_from_the_command_line() {
     assert!(text(&bad_org).1.contains("unknown organisation «nasa»"));
     let bad_email = run(&["user", "add", "--email", "not-an-email", "--name", "X", "--org", "uib"]);
     assert!(!bad_email.status.success());
-    let bad_role = run(&["user", "add", "--email", "x@uib.no", "--name", "X", "--org", "uib", "--role", "king"]);
+    let bad_role = run(&[
+        "user", "add", "--email", "x@uib.no", "--name", "X", "--org", "uib", "--role", "king",
+    ]);
     assert!(!bad_role.status.success());
 
     let o = run(&["token", "create", "--email", "kari@uib.no"]);
@@ -138,7 +199,10 @@ fn users_and_tokens_are_created_from_the_command_line() {
     rt.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
-        let hashes: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM api_tokens").fetch_all(&mut conn).await.unwrap();
+        let hashes: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM api_tokens")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(hashes.len(), 2);
         assert!(hashes.iter().all(|(h,)| h != token && h.len() == 64));
     });

@@ -13,7 +13,11 @@ use common::{at, booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-on_both_backends!(fifty_clients_race_for_one_slot, the_database_refuses_overlapping_confirmed_bookings, two_server_processes_share_one_database);
+on_both_backends!(
+    fifty_clients_race_for_one_slot,
+    the_database_refuses_overlapping_confirmed_bookings,
+    two_server_processes_share_one_database
+);
 
 /// Fire `requests` at once (each `(base_url, token, body)`), return the statuses.
 async fn race(requests: Vec<(String, String, Value)>) -> Vec<StatusCode> {
@@ -25,7 +29,14 @@ async fn race(requests: Vec<(String, String, Value)>) -> Vec<StatusCode> {
             let (barrier, client) = (barrier.clone(), client.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                client.post(format!("{base}/api/v1/bookings")).bearer_auth(token).json(&body).send().await.unwrap().status()
+                client
+                    .post(format!("{base}/api/v1/bookings"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
             })
         })
         .collect();
@@ -50,7 +61,12 @@ fn assert_no_overlap(bookings: &[borgertun::domain::Booking]) {
     let confirmed: Vec<_> = bookings.iter().filter(|b| b.status == Status::Confirmed).collect();
     for (i, a) in confirmed.iter().enumerate() {
         for b in &confirmed[i + 1..] {
-            assert!(!(a.start < b.blocked_until && b.start < a.blocked_until), "overlap: {} and {}", a.id, b.id);
+            assert!(
+                !(a.start < b.blocked_until && b.start < a.blocked_until),
+                "overlap: {} and {}",
+                a.id,
+                b.id
+            );
         }
     }
 }
@@ -61,10 +77,21 @@ async fn fifty_clients_race_for_one_slot(b: Backend) {
     let day = app.open_day(10);
 
     // 50 partners, one slot: exactly one wins, 49 are told it is busy.
-    let reqs = tokens.iter().map(|t| (app.base.clone(), t.clone(), booking(day, "10:00", "12:00", "Kappløp"))).collect();
+    let reqs = tokens
+        .iter()
+        .map(|t| (app.base.clone(), t.clone(), booking(day, "10:00", "12:00", "Kappløp")))
+        .collect();
     let statuses = race(reqs).await;
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 49, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(),
+        49,
+        "{statuses:?}"
+    );
     let all = app.store.bookings(&Default::default()).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, Status::Confirmed);
@@ -84,7 +111,12 @@ async fn fifty_clients_race_for_one_slot(b: Backend) {
     let statuses = race(reqs).await;
     let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
     assert!(created >= 2, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
     let all = app.store.bookings(&Default::default()).await.unwrap();
     assert_eq!(all.len(), 1 + created);
     assert_no_overlap(&all);
@@ -93,7 +125,11 @@ async fn fifty_clients_race_for_one_slot(b: Backend) {
 async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
     // Bypass the rules and write straight through the store: the database itself says no.
     let Some(app) = TestApp::spawn(b).await else { return };
-    let user = app.store.add_user("kari@uib.no", "Kari", "uib", Role::Requester, Utc::now()).await.unwrap();
+    let user = app
+        .store
+        .add_user("kari@uib.no", "Kari", "uib", Role::Requester, Utc::now())
+        .await
+        .unwrap();
     let day = app.open_day(10);
     let mk = |from: &str, to: &str| NewBooking {
         room: "borgertun".into(),
@@ -111,20 +147,42 @@ async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
         async move {
             let mut tx = store.write("borgertun").await?;
             let until = nb.end + Duration::minutes(15);
-            let b = tx.insert(Insert { booking: &nb, status, blocked_until: until, reason: None, actor: "test", now: Utc::now() }).await?;
+            let b = tx
+                .insert(Insert {
+                    booking: &nb,
+                    status,
+                    blocked_until: until,
+                    reason: None,
+                    actor: "test",
+                    now: Utc::now(),
+                })
+                .await?;
             tx.commit().await?;
             Ok::<_, store::StoreError>(b)
         }
     };
     insert(mk("10:00", "11:00"), Status::Confirmed).await.unwrap();
     // Overlapping the buffer only (11.00–11.15) is an overlap too.
-    assert!(matches!(insert(mk("11:00", "12:00"), Status::Confirmed).await, Err(store::StoreError::Overlap)));
-    assert!(matches!(insert(mk("09:30", "10:30"), Status::Confirmed).await, Err(store::StoreError::Overlap)));
+    assert!(matches!(
+        insert(mk("11:00", "12:00"), Status::Confirmed).await,
+        Err(store::StoreError::Overlap)
+    ));
+    assert!(matches!(
+        insert(mk("09:30", "10:30"), Status::Confirmed).await,
+        Err(store::StoreError::Overlap)
+    ));
     // Pending requests may overlap; confirming one that overlaps is refused as well.
     let pending = insert(mk("10:30", "11:30"), Status::Pending).await.unwrap();
     let mut tx = app.store.write("borgertun").await.unwrap();
     let res = tx
-        .transition(store::Transition { id: pending.id, from: Status::Pending, to: Status::Confirmed, reason: None, actor: "test", now: Utc::now() })
+        .transition(store::Transition {
+            id: pending.id,
+            from: Status::Pending,
+            to: Status::Confirmed,
+            reason: None,
+            actor: "test",
+            now: Utc::now(),
+        })
         .await;
     assert!(matches!(res, Err(store::StoreError::Overlap)), "{res:?}");
     drop(tx);
@@ -146,7 +204,11 @@ impl Drop for Server {
 }
 
 async fn start_server(db_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(env!("CARGO_BIN_EXE_borgertun"))
         .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
         .env("BORGERTUN_DATABASE_URL", db_url)
@@ -155,7 +217,10 @@ async fn start_server(db_url: &str) -> Server {
         .stdout(Stdio::null())
         .spawn()
         .expect("start borgertun serve");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..200 {
         if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await {
             if r.status().is_success() {
@@ -183,8 +248,16 @@ async fn two_server_processes_share_one_database(b: Backend) {
         })
         .collect();
     let statuses = race(reqs).await;
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 49, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(),
+        49,
+        "{statuses:?}"
+    );
     let all = app.store.bookings(&Default::default()).await.unwrap();
     assert_eq!(all.iter().filter(|b| b.status == Status::Confirmed).count(), 1);
     assert_eq!(all.len(), 1);

@@ -12,7 +12,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use proptest::prelude::*;
 
 fn now() -> DateTime<Utc> {
-    at_local(NaiveDate::from_ymd_opt(2026, 2, 20).unwrap(), NaiveTime::from_hms_opt(12, 7, 0).unwrap()).unwrap()
+    at_local(
+        NaiveDate::from_ymd_opt(2026, 2, 20).unwrap(),
+        NaiveTime::from_hms_opt(12, 7, 0).unwrap(),
+    )
+    .unwrap()
 }
 
 /// The shipped rules with short horizons, so a brute-force search can check completeness.
@@ -43,7 +47,10 @@ fn op() -> impl Strategy<Value = Op> {
 fn slot_of(day: i64, slot: i64, len: i64) -> Slot {
     let date = local(now()).date_naive() + Duration::days(day);
     let start = at_local(date, NaiveTime::from_hms_opt(8, 0, 0).unwrap()).unwrap() + Duration::minutes(15 * slot);
-    Slot { start, end: start + Duration::minutes(15 * len) }
+    Slot {
+        start,
+        end: start + Duration::minutes(15 * len),
+    }
 }
 
 fn overlap(room: &borgertun::domain::Room, a: &Held, b: &Held) -> bool {
@@ -61,8 +68,14 @@ fn brute_force_free(r: &Rules, tier: usize, length: Duration, active: &[Held], w
         let date = first + Duration::days(d);
         for q in 0..(24 * 4) {
             let start = at_local(date, NaiveTime::MIN).unwrap() + Duration::minutes(15 * q);
-            let s = Slot { start, end: start + length };
-            if s != wanted && policy::check(r, room, t, s, 5, now()).is_empty() && active.iter().all(|h| !h.overlaps(room, s)) {
+            let s = Slot {
+                start,
+                end: start + length,
+            };
+            if s != wanted
+                && policy::check(r, room, t, s, 5, now()).is_empty()
+                && active.iter().all(|h| !h.overlaps(room, s))
+            {
                 count += 1;
             }
         }
@@ -170,15 +183,54 @@ proptest! {
 #[test]
 fn holidays_2025_to_2030_match_the_known_table() {
     let table: [(i32, [&str; 12]); 6] = [
-        (2025, ["01-01", "04-17", "04-18", "04-20", "04-21", "05-01", "05-17", "05-29", "06-08", "06-09", "12-25", "12-26"]),
-        (2026, ["01-01", "04-02", "04-03", "04-05", "04-06", "05-01", "05-14", "05-17", "05-24", "05-25", "12-25", "12-26"]),
-        (2027, ["01-01", "03-25", "03-26", "03-28", "03-29", "05-01", "05-06", "05-16", "05-17", "05-17", "12-25", "12-26"]),
-        (2028, ["01-01", "04-13", "04-14", "04-16", "04-17", "05-01", "05-17", "05-25", "06-04", "06-05", "12-25", "12-26"]),
-        (2029, ["01-01", "03-29", "03-30", "04-01", "04-02", "05-01", "05-10", "05-17", "05-20", "05-21", "12-25", "12-26"]),
-        (2030, ["01-01", "04-18", "04-19", "04-21", "04-22", "05-01", "05-17", "05-30", "06-09", "06-10", "12-25", "12-26"]),
+        (
+            2025,
+            [
+                "01-01", "04-17", "04-18", "04-20", "04-21", "05-01", "05-17", "05-29", "06-08", "06-09", "12-25",
+                "12-26",
+            ],
+        ),
+        (
+            2026,
+            [
+                "01-01", "04-02", "04-03", "04-05", "04-06", "05-01", "05-14", "05-17", "05-24", "05-25", "12-25",
+                "12-26",
+            ],
+        ),
+        (
+            2027,
+            [
+                "01-01", "03-25", "03-26", "03-28", "03-29", "05-01", "05-06", "05-16", "05-17", "05-17", "12-25",
+                "12-26",
+            ],
+        ),
+        (
+            2028,
+            [
+                "01-01", "04-13", "04-14", "04-16", "04-17", "05-01", "05-17", "05-25", "06-04", "06-05", "12-25",
+                "12-26",
+            ],
+        ),
+        (
+            2029,
+            [
+                "01-01", "03-29", "03-30", "04-01", "04-02", "05-01", "05-10", "05-17", "05-20", "05-21", "12-25",
+                "12-26",
+            ],
+        ),
+        (
+            2030,
+            [
+                "01-01", "04-18", "04-19", "04-21", "04-22", "05-01", "05-17", "05-30", "06-09", "06-10", "12-25",
+                "12-26",
+            ],
+        ),
     ];
     for (year, dates) in table {
-        let got: Vec<String> = holidays(year).iter().map(|(d, _)| d.format("%m-%d").to_string()).collect();
+        let got: Vec<String> = holidays(year)
+            .iter()
+            .map(|(d, _)| d.format("%m-%d").to_string())
+            .collect();
         assert_eq!(got, dates, "{year}");
     }
 }

@@ -14,7 +14,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [Status::Pending, Status::Confirmed, Status::Rejected, Status::Cancelled, Status::Displaced];
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Confirmed,
+        Status::Rejected,
+        Status::Cancelled,
+        Status::Displaced,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,8 +64,10 @@ impl Status {
     pub fn can_become(self, next: Status) -> bool {
         matches!(
             (self, next),
-            (Status::Pending, Status::Confirmed | Status::Rejected | Status::Cancelled)
-                | (Status::Confirmed, Status::Cancelled | Status::Displaced)
+            (
+                Status::Pending,
+                Status::Confirmed | Status::Rejected | Status::Cancelled
+            ) | (Status::Confirmed, Status::Cancelled | Status::Displaced)
         )
     }
 }
@@ -86,7 +94,12 @@ impl Role {
         [Role::Requester, Role::Staff, Role::Coordinator, Role::Admin]
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| DomainError::new("invalid_role", format!("Ukjent rolle «{s}». Gyldige roller: requester, staff, coordinator, admin.")))
+            .ok_or_else(|| {
+                DomainError::new(
+                    "invalid_role",
+                    format!("Ukjent rolle «{s}». Gyldige roller: requester, staff, coordinator, admin."),
+                )
+            })
     }
 
     /// Coordinators and administrators act for every organisation and settle conflicts.
@@ -130,7 +143,11 @@ impl BookingTitle {
             return Err(DomainError::new("invalid_title", "Tittelen kan være høyst 200 tegn.").on("title"));
         }
         if t.chars().any(char::is_control) {
-            return Err(DomainError::new("invalid_title", "Tittelen kan ikke inneholde linjeskift eller kontrolltegn.").on("title"));
+            return Err(DomainError::new(
+                "invalid_title",
+                "Tittelen kan ikke inneholde linjeskift eller kontrolltegn.",
+            )
+            .on("title"));
         }
         Ok(Self(t.to_string()))
     }
@@ -142,10 +159,14 @@ impl BookingTitle {
 
 /// A free-text description: at most 5,000 characters; CR is normalised away.
 pub fn parse_description(s: Option<&str>) -> Result<Option<String>, DomainError> {
-    let Some(s) = s.map(|s| s.replace("\r\n", "\n").replace('\r', "\n")) else { return Ok(None) };
+    let Some(s) = s.map(|s| s.replace("\r\n", "\n").replace('\r', "\n")) else {
+        return Ok(None);
+    };
     let s = s.trim().to_string();
     if s.chars().count() > 5000 {
-        return Err(DomainError::new("invalid_description", "Beskrivelsen kan være høyst 5 000 tegn.").on("description"));
+        return Err(
+            DomainError::new("invalid_description", "Beskrivelsen kan være høyst 5 000 tegn.").on("description"),
+        );
     }
     Ok((!s.is_empty()).then_some(s))
 }
@@ -201,7 +222,11 @@ pub struct Booking {
 impl Booking {
     /// The title others may see.
     pub fn public_title(&self) -> &str {
-        if self.public { &self.title } else { "Opptatt" }
+        if self.public {
+            &self.title
+        } else {
+            "Opptatt"
+        }
     }
 }
 
@@ -224,7 +249,9 @@ mod tests {
         use Status::*;
         assert!(Pending.can_become(Confirmed) && Pending.can_become(Rejected) && Pending.can_become(Cancelled));
         assert!(Confirmed.can_become(Cancelled) && Confirmed.can_become(Displaced));
-        assert!(!Confirmed.can_become(Rejected) && !Cancelled.can_become(Confirmed) && !Displaced.can_become(Confirmed));
+        assert!(
+            !Confirmed.can_become(Rejected) && !Cancelled.can_become(Confirmed) && !Displaced.can_become(Confirmed)
+        );
         assert!(!Rejected.can_become(Pending));
         for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Ok(s));
@@ -234,7 +261,10 @@ mod tests {
 
     #[test]
     fn titles_and_emails_parse() {
-        assert_eq!(BookingTitle::parse("  Arbeidsverksted  ").unwrap().as_str(), "Arbeidsverksted");
+        assert_eq!(
+            BookingTitle::parse("  Arbeidsverksted  ").unwrap().as_str(),
+            "Arbeidsverksted"
+        );
         assert_eq!(BookingTitle::parse(" ").unwrap_err().code, "invalid_title");
         assert_eq!(BookingTitle::parse("a\rb").unwrap_err().code, "invalid_title");
         assert_eq!(BookingTitle::parse(&"x".repeat(201)).unwrap_err().code, "invalid_title");

@@ -22,7 +22,12 @@ pub struct Held {
 impl Held {
     /// Does this booking overlap a request for `slot` in `room`, buffers included?
     pub fn overlaps(&self, room: &Room, slot: Slot) -> bool {
-        overlaps_blocked(self.start, self.blocked_until, slot.start, blocked_until(room, slot.end))
+        overlaps_blocked(
+            self.start,
+            self.blocked_until,
+            slot.start,
+            blocked_until(room, slot.end),
+        )
     }
 }
 
@@ -30,7 +35,12 @@ pub fn blocked_until(room: &Room, end: DateTime<Utc>) -> DateTime<Utc> {
     end + Duration::minutes(room.buffer_minutes)
 }
 
-fn overlaps_blocked(a_start: DateTime<Utc>, a_until: DateTime<Utc>, b_start: DateTime<Utc>, b_until: DateTime<Utc>) -> bool {
+fn overlaps_blocked(
+    a_start: DateTime<Utc>,
+    a_until: DateTime<Utc>,
+    b_start: DateTime<Utc>,
+    b_until: DateTime<Utc>,
+) -> bool {
     a_start < b_until && b_start < a_until
 }
 
@@ -49,19 +59,35 @@ pub enum Decision {
 /// bookings of the room near it. Policy checks come first and are not repeated here.
 pub fn decide(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, existing: &[Held], now: DateTime<Utc>) -> Decision {
     let overlapping: Vec<&Held> = existing.iter().filter(|h| h.overlaps(room, slot)).collect();
-    let confirmed: Vec<&Held> = overlapping.iter().copied().filter(|h| h.status == Status::Confirmed).collect();
+    let confirmed: Vec<&Held> = overlapping
+        .iter()
+        .copied()
+        .filter(|h| h.status == Status::Confirmed)
+        .collect();
     let stronger: Vec<i64> = confirmed.iter().filter(|h| h.rank <= tier.rank).map(|h| h.id).collect();
     if !stronger.is_empty() {
-        return Decision::Busy { held_by: stronger, protected: false };
+        return Decision::Busy {
+            held_by: stronger,
+            protected: false,
+        };
     }
-    let firm: Vec<i64> = confirmed.iter().filter(|h| is_protected(rules, h.start, now)).map(|h| h.id).collect();
+    let firm: Vec<i64> = confirmed
+        .iter()
+        .filter(|h| is_protected(rules, h.start, now))
+        .map(|h| h.id)
+        .collect();
     if !firm.is_empty() {
-        return Decision::Busy { held_by: firm, protected: true };
+        return Decision::Busy {
+            held_by: firm,
+            protected: true,
+        };
     }
     if !overlapping.is_empty() {
         // Lower-tier confirmed bookings outside the protection window, or other pending
         // requests: the coordinator decides.
-        return Decision::Pending { conflicts: overlapping.iter().map(|h| h.id).collect() };
+        return Decision::Pending {
+            conflicts: overlapping.iter().map(|h| h.id).collect(),
+        };
     }
     if tier.auto_confirm {
         Decision::Confirm
@@ -77,7 +103,13 @@ pub fn is_protected(rules: &Rules, start: DateTime<Utc>, now: DateTime<Utc>) -> 
 
 /// What approving a pending request does to the confirmed bookings it overlaps: the ids to
 /// displace, or why it cannot be approved. `force` is the coordinator's explicit override.
-pub fn approval(rules: &Rules, rank: usize, overlapping_confirmed: &[Held], force: bool, now: DateTime<Utc>) -> Result<Vec<i64>, super::DomainError> {
+pub fn approval(
+    rules: &Rules,
+    rank: usize,
+    overlapping_confirmed: &[Held],
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, super::DomainError> {
     use super::DomainError;
     if !force {
         if let Some(h) = overlapping_confirmed.iter().find(|h| h.rank <= rank) {
@@ -106,7 +138,15 @@ pub fn approval(rules: &Rules, rank: usize, overlapping_confirmed: &[Held], forc
 /// `tier`: on the same day first, nearest first; then later days, earliest first, up to the
 /// end of the tier's booking horizon. `existing` are the confirmed and pending bookings of the
 /// room from the requested day to the end of the horizon, in any order.
-pub fn alternatives(rules: &Rules, room: &Room, tier: &Tier, wanted: Slot, attendees: i64, existing: &[Held], now: DateTime<Utc>) -> Vec<Slot> {
+pub fn alternatives(
+    rules: &Rules,
+    room: &Room,
+    tier: &Tier,
+    wanted: Slot,
+    attendees: i64,
+    existing: &[Held],
+    now: DateTime<Utc>,
+) -> Vec<Slot> {
     let length = Duration::minutes(wanted.minutes().max(room.slot_minutes));
     let mut busy: Vec<(DateTime<Utc>, DateTime<Utc>)> = existing.iter().map(|h| (h.start, h.blocked_until)).collect();
     busy.sort();
@@ -114,7 +154,9 @@ pub fn alternatives(rules: &Rules, room: &Room, tier: &Tier, wanted: Slot, atten
         let until = blocked_until(room, slot.end);
         // Only intervals that start before our blocked end can overlap.
         let upto = busy.partition_point(|(s, _)| *s < until);
-        !busy[..upto].iter().any(|(s, u)| overlaps_blocked(*s, *u, slot.start, until))
+        !busy[..upto]
+            .iter()
+            .any(|(s, u)| overlaps_blocked(*s, *u, slot.start, until))
     };
     let passes = |slot: Slot| is_free(slot) && policy::check(rules, room, tier, slot, attendees, now).is_empty();
 
@@ -123,7 +165,10 @@ pub fn alternatives(rules: &Rules, room: &Room, tier: &Tier, wanted: Slot, atten
     let last_day = policy::last_bookable_day(tier, now);
 
     // Same day: nearest to the wanted start first.
-    let mut same_day: Vec<Slot> = day_candidates(rules, room, first_day, length).into_iter().filter(|s| *s != wanted).collect();
+    let mut same_day: Vec<Slot> = day_candidates(rules, room, first_day, length)
+        .into_iter()
+        .filter(|s| *s != wanted)
+        .collect();
     same_day.sort_by_key(|s| ((s.start - wanted.start).num_minutes().abs(), s.start));
     for slot in same_day {
         if found.len() >= rules.alternatives {
@@ -157,16 +202,23 @@ pub fn alternatives(rules: &Rules, room: &Room, tier: &Tier, wanted: Slot, atten
 /// Every slot of `length` on the room's grid within the opening hours of `day`.
 fn day_candidates(rules: &Rules, room: &Room, day: NaiveDate, length: Duration) -> Vec<Slot> {
     use chrono::Datelike;
-    let Some((open, close)) = room.opening_hours.on(day.weekday()) else { return vec![] };
+    let Some((open, close)) = room.opening_hours.on(day.weekday()) else {
+        return vec![];
+    };
     if rules.closed_reason(room, day).is_some() {
         return vec![];
     }
-    let (Some(open), Some(close)) = (at_local(day, open), at_local(day, close)) else { return vec![] };
+    let (Some(open), Some(close)) = (at_local(day, open), at_local(day, close)) else {
+        return vec![];
+    };
     let step = Duration::minutes(room.slot_minutes.max(1));
     let mut out = Vec::new();
     let mut start = open;
     while start + length <= close {
-        out.push(Slot { start, end: start + length });
+        out.push(Slot {
+            start,
+            end: start + length,
+        });
         start += step;
     }
     out
@@ -184,7 +236,13 @@ mod tests {
         at(2, 20, 12, 0)
     }
     fn held(id: i64, rank: usize, start: DateTime<Utc>, end: DateTime<Utc>, status: Status) -> Held {
-        Held { id, rank, start, blocked_until: end + Duration::minutes(15), status }
+        Held {
+            id,
+            rank,
+            start,
+            blocked_until: end + Duration::minutes(15),
+            status,
+        }
     }
     fn slot(a: DateTime<Utc>, b: DateTime<Utc>) -> Slot {
         Slot { start: a, end: b }
@@ -196,7 +254,10 @@ mod tests {
         let s = slot(at(3, 2, 9, 0), at(3, 2, 10, 0));
         assert_eq!(decide(&r, &r.rooms[0], &r.tiers[2], s, &[], now()), Decision::Confirm);
         r.tiers[2].auto_confirm = false;
-        assert_eq!(decide(&r, &r.rooms[0], &r.tiers[2], s, &[], now()), Decision::Pending { conflicts: vec![] });
+        assert_eq!(
+            decide(&r, &r.rooms[0], &r.tiers[2], s, &[], now()),
+            Decision::Pending { conflicts: vec![] }
+        );
     }
 
     #[test]
@@ -204,14 +265,26 @@ mod tests {
         let r = rules();
         let existing = [held(1, 2, at(3, 2, 9, 0), at(3, 2, 10, 0), Status::Confirmed)];
         let touching = slot(at(3, 2, 10, 0), at(3, 2, 11, 0));
-        assert!(matches!(decide(&r, &r.rooms[0], &r.tiers[2], touching, &existing, now()), Decision::Busy { .. }));
+        assert!(matches!(
+            decide(&r, &r.rooms[0], &r.tiers[2], touching, &existing, now()),
+            Decision::Busy { .. }
+        ));
         let after_buffer = slot(at(3, 2, 10, 15), at(3, 2, 11, 0));
-        assert_eq!(decide(&r, &r.rooms[0], &r.tiers[2], after_buffer, &existing, now()), Decision::Confirm);
+        assert_eq!(
+            decide(&r, &r.rooms[0], &r.tiers[2], after_buffer, &existing, now()),
+            Decision::Confirm
+        );
         // And before: our own buffer must end before theirs starts.
         let before = slot(at(3, 2, 8, 0), at(3, 2, 9, 0));
-        assert!(matches!(decide(&r, &r.rooms[0], &r.tiers[2], before, &existing, now()), Decision::Busy { .. }));
+        assert!(matches!(
+            decide(&r, &r.rooms[0], &r.tiers[2], before, &existing, now()),
+            Decision::Busy { .. }
+        ));
         let before_ok = slot(at(3, 2, 8, 0), at(3, 2, 8, 45));
-        assert_eq!(decide(&r, &r.rooms[0], &r.tiers[2], before_ok, &existing, now()), Decision::Confirm);
+        assert_eq!(
+            decide(&r, &r.rooms[0], &r.tiers[2], before_ok, &existing, now()),
+            Decision::Confirm
+        );
     }
 
     #[test]
@@ -220,7 +293,13 @@ mod tests {
         let s = slot(at(3, 20, 9, 0), at(3, 20, 10, 0));
         for holder in [0, 2] {
             let existing = [held(7, holder, s.start, s.end, Status::Confirmed)];
-            assert_eq!(decide(&r, &r.rooms[0], &r.tiers[2], s, &existing, now()), Decision::Busy { held_by: vec![7], protected: false });
+            assert_eq!(
+                decide(&r, &r.rooms[0], &r.tiers[2], s, &existing, now()),
+                Decision::Busy {
+                    held_by: vec![7],
+                    protected: false
+                }
+            );
         }
     }
 
@@ -229,10 +308,19 @@ mod tests {
         let r = rules();
         let far = slot(at(3, 20, 9, 0), at(3, 20, 10, 0));
         let existing = [held(7, 2, far.start, far.end, Status::Confirmed)];
-        assert_eq!(decide(&r, &r.rooms[0], &r.tiers[0], far, &existing, now()), Decision::Pending { conflicts: vec![7] });
+        assert_eq!(
+            decide(&r, &r.rooms[0], &r.tiers[0], far, &existing, now()),
+            Decision::Pending { conflicts: vec![7] }
+        );
         let near = slot(at(2, 27, 9, 0), at(2, 27, 10, 0));
         let existing = [held(8, 2, near.start, near.end, Status::Confirmed)];
-        assert_eq!(decide(&r, &r.rooms[0], &r.tiers[0], near, &existing, now()), Decision::Busy { held_by: vec![8], protected: true });
+        assert_eq!(
+            decide(&r, &r.rooms[0], &r.tiers[0], near, &existing, now()),
+            Decision::Busy {
+                held_by: vec![8],
+                protected: true
+            }
+        );
     }
 
     #[test]
@@ -240,7 +328,10 @@ mod tests {
         let r = rules();
         let s = slot(at(3, 20, 9, 0), at(3, 20, 10, 0));
         let existing = [held(3, 0, s.start, s.end, Status::Pending)];
-        assert_eq!(decide(&r, &r.rooms[0], &r.tiers[3], s, &existing, now()), Decision::Pending { conflicts: vec![3] });
+        assert_eq!(
+            decide(&r, &r.rooms[0], &r.tiers[3], s, &existing, now()),
+            Decision::Pending { conflicts: vec![3] }
+        );
     }
 
     #[test]
@@ -283,6 +374,8 @@ mod tests {
         assert_eq!(alts[0], slot(at(3, 30, 8, 0), at(3, 30, 21, 0)));
         assert_eq!(alts[1], slot(at(3, 31, 8, 0), at(3, 31, 21, 0)));
         // 2 April is skjærtorsdag.
-        assert!(alts.iter().all(|a| local(a.start).date_naive() != NaiveDate::from_ymd_opt(2026, 4, 2).unwrap()));
+        assert!(alts
+            .iter()
+            .all(|a| local(a.start).date_naive() != NaiveDate::from_ymd_opt(2026, 4, 2).unwrap()));
     }
 }

@@ -85,21 +85,87 @@ mod tests {
     #[test]
     fn moving_holidays_2025_to_2030_match_the_published_table() {
         let table = [
-            (2025, [d(2025, 4, 17), d(2025, 4, 18), d(2025, 4, 21), d(2025, 5, 29), d(2025, 6, 9)]),
-            (2026, [d(2026, 4, 2), d(2026, 4, 3), d(2026, 4, 6), d(2026, 5, 14), d(2026, 5, 25)]),
-            (2027, [d(2027, 3, 25), d(2027, 3, 26), d(2027, 3, 29), d(2027, 5, 6), d(2027, 5, 17)]),
-            (2028, [d(2028, 4, 13), d(2028, 4, 14), d(2028, 4, 17), d(2028, 5, 25), d(2028, 6, 5)]),
-            (2029, [d(2029, 3, 29), d(2029, 3, 30), d(2029, 4, 2), d(2029, 5, 10), d(2029, 5, 21)]),
-            (2030, [d(2030, 4, 18), d(2030, 4, 19), d(2030, 4, 22), d(2030, 5, 30), d(2030, 6, 10)]),
+            (
+                2025,
+                [
+                    d(2025, 4, 17),
+                    d(2025, 4, 18),
+                    d(2025, 4, 21),
+                    d(2025, 5, 29),
+                    d(2025, 6, 9),
+                ],
+            ),
+            (
+                2026,
+                [
+                    d(2026, 4, 2),
+                    d(2026, 4, 3),
+                    d(2026, 4, 6),
+                    d(2026, 5, 14),
+                    d(2026, 5, 25),
+                ],
+            ),
+            (
+                2027,
+                [
+                    d(2027, 3, 25),
+                    d(2027, 3, 26),
+                    d(2027, 3, 29),
+                    d(2027, 5, 6),
+                    d(2027, 5, 17),
+                ],
+            ),
+            (
+                2028,
+                [
+                    d(2028, 4, 13),
+                    d(2028, 4, 14),
+                    d(2028, 4, 17),
+                    d(2028, 5, 25),
+                    d(2028, 6, 5),
+                ],
+            ),
+            (
+                2029,
+                [
+                    d(2029, 3, 29),
+                    d(2029, 3, 30),
+                    d(2029, 4, 2),
+                    d(2029, 5, 10),
+                    d(2029, 5, 21),
+                ],
+            ),
+            (
+                2030,
+                [
+                    d(2030, 4, 18),
+                    d(2030, 4, 19),
+                    d(2030, 4, 22),
+                    d(2030, 5, 30),
+                    d(2030, 6, 10),
+                ],
+            ),
         ];
-        let names = ["skjærtorsdag", "langfredag", "2. påskedag", "Kristi himmelfartsdag", "2. pinsedag"];
+        let names = [
+            "skjærtorsdag",
+            "langfredag",
+            "2. påskedag",
+            "Kristi himmelfartsdag",
+            "2. pinsedag",
+        ];
         for (year, dates) in table {
             let all = holidays(year);
             assert_eq!(all.len(), 12, "{year} has twelve holidays");
             for (date, name) in dates.iter().zip(names) {
                 assert!(all.contains(&(*date, name)), "{year}: {name} on {date}");
             }
-            for fixed in [d(year, 1, 1), d(year, 5, 1), d(year, 5, 17), d(year, 12, 25), d(year, 12, 26)] {
+            for fixed in [
+                d(year, 1, 1),
+                d(year, 5, 1),
+                d(year, 5, 17),
+                d(year, 12, 25),
+                d(year, 12, 26),
+            ] {
                 assert!(!holiday_names(fixed).is_empty(), "{fixed} is a holiday");
             }
         }

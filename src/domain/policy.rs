@@ -22,7 +22,14 @@ impl Slot {
 
 /// Every policy problem of a request for `slot` in `room` by someone in `tier`, in the order a
 /// person would fix them. Empty when the request passes.
-pub fn check(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, attendees: i64, now: DateTime<Utc>) -> Vec<DomainError> {
+pub fn check(
+    rules: &Rules,
+    room: &Room,
+    tier: &Tier,
+    slot: Slot,
+    attendees: i64,
+    now: DateTime<Utc>,
+) -> Vec<DomainError> {
     let mut errors = Vec::new();
     let (start, end) = (local(slot.start), local(slot.end));
 
@@ -31,7 +38,16 @@ pub fn check(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, attendees: i64
         return errors;
     }
     if slot.start < now {
-        errors.push(DomainError::new("in_past", format!("Starttidspunktet ({}) har allerede passert.", format_datetime(slot.start))).on("start"));
+        errors.push(
+            DomainError::new(
+                "in_past",
+                format!(
+                    "Starttidspunktet ({}) har allerede passert.",
+                    format_datetime(slot.start)
+                ),
+            )
+            .on("start"),
+        );
     } else if start.date_naive() > last_bookable_day(tier, now) {
         let last = last_bookable_day(tier, now);
         errors.push(
@@ -65,16 +81,37 @@ pub fn check(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, attendees: i64
     }
     let minutes = slot.minutes();
     if minutes < tier.min_minutes {
-        errors.push(DomainError::new("too_short", format!("En booking må vare minst {}.", format_minutes(tier.min_minutes))).on("end"));
+        errors.push(
+            DomainError::new(
+                "too_short",
+                format!("En booking må vare minst {}.", format_minutes(tier.min_minutes)),
+            )
+            .on("end"),
+        );
     } else if minutes > tier.max_minutes {
-        errors.push(DomainError::new("too_long", format!("En booking kan vare høyst {}.", format_minutes(tier.max_minutes))).on("end"));
+        errors.push(
+            DomainError::new(
+                "too_long",
+                format!("En booking kan vare høyst {}.", format_minutes(tier.max_minutes)),
+            )
+            .on("end"),
+        );
     }
 
     let day = start.date_naive();
     if let Some(reason) = rules.closed_reason(room, day) {
-        errors.push(DomainError::new("closed_day", format!("{} er stengt {} ({}).", room.name, format_date(day), reason)).on("start"));
+        errors.push(
+            DomainError::new(
+                "closed_day",
+                format!("{} er stengt {} ({}).", room.name, format_date(day), reason),
+            )
+            .on("start"),
+        );
     } else if let Some((open, close)) = room.opening_hours.on(day.weekday()) {
-        let same_day = end.date_naive() == day || (end.date_naive() == day.succ_opt().unwrap_or(day) && end.time() == chrono::NaiveTime::MIN && close == chrono::NaiveTime::MIN);
+        let same_day = end.date_naive() == day
+            || (end.date_naive() == day.succ_opt().unwrap_or(day)
+                && end.time() == chrono::NaiveTime::MIN
+                && close == chrono::NaiveTime::MIN);
         if start.time() < open || !same_day || end.time() > close {
             errors.push(
                 DomainError::new(
@@ -96,7 +133,10 @@ pub fn check(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, attendees: i64
         errors.push(
             DomainError::new(
                 "over_capacity",
-                format!("{} har plass til {}. Du oppga {} deltakere.", room.name, room.capacity, attendees),
+                format!(
+                    "{} har plass til {}. Du oppga {} deltakere.",
+                    room.name, room.capacity, attendees
+                ),
             )
             .on("attendees"),
         );
@@ -145,7 +185,10 @@ mod tests {
     }
 
     fn codes(r: &Rules, tier: &str, slot: Slot, attendees: i64, now: DateTime<Utc>) -> Vec<&'static str> {
-        check(r, &r.rooms[0], r.tier(tier).unwrap(), slot, attendees, now).into_iter().map(|e| e.code).collect()
+        check(r, &r.rooms[0], r.tier(tier).unwrap(), slot, attendees, now)
+            .into_iter()
+            .map(|e| e.code)
+            .collect()
     }
 
     fn now() -> DateTime<Utc> {
@@ -155,7 +198,10 @@ mod tests {
     #[test]
     fn a_normal_request_passes() {
         let r = rules();
-        let slot = Slot { start: at(2026, 3, 2, 9, 0), end: at(2026, 3, 2, 11, 0) };
+        let slot = Slot {
+            start: at(2026, 3, 2, 9, 0),
+            end: at(2026, 3, 2, 11, 0),
+        };
         assert!(codes(&r, "partner", slot, 20, now()).is_empty());
     }
 
@@ -163,32 +209,121 @@ mod tests {
     fn each_rule_has_its_code() {
         let r = rules();
         let s = |a, b| Slot { start: a, end: b };
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 7, 0), at(2026, 3, 2, 9, 0)), 5, now()), ["outside_opening_hours"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 20, 0), at(2026, 3, 2, 21, 30)), 5, now()), ["outside_opening_hours"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 4, 3, 9, 0), at(2026, 4, 3, 10, 0)), 5, now()), ["closed_day"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 7, 9, 0), at(2026, 3, 7, 10, 0)), 5, now()), ["closed_day"]);
-        assert_eq!(codes(&r, "owner", s(at(2026, 7, 8, 9, 0), at(2026, 7, 8, 10, 0)), 5, now()), ["closed_day"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 6, 1, 9, 0), at(2026, 6, 1, 10, 0)), 5, now()), ["beyond_horizon"]);
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 7, 0), at(2026, 3, 2, 9, 0)), 5, now()),
+            ["outside_opening_hours"]
+        );
+        assert_eq!(
+            codes(
+                &r,
+                "partner",
+                s(at(2026, 3, 2, 20, 0), at(2026, 3, 2, 21, 30)),
+                5,
+                now()
+            ),
+            ["outside_opening_hours"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 4, 3, 9, 0), at(2026, 4, 3, 10, 0)), 5, now()),
+            ["closed_day"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 7, 9, 0), at(2026, 3, 7, 10, 0)), 5, now()),
+            ["closed_day"]
+        );
+        assert_eq!(
+            codes(&r, "owner", s(at(2026, 7, 8, 9, 0), at(2026, 7, 8, 10, 0)), 5, now()),
+            ["closed_day"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 6, 1, 9, 0), at(2026, 6, 1, 10, 0)), 5, now()),
+            ["beyond_horizon"]
+        );
         assert!(codes(&r, "owner", s(at(2026, 6, 1, 9, 0), at(2026, 6, 1, 10, 0)), 5, now()).is_empty());
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 9, 0), at(2026, 3, 2, 9, 15)), 5, now()), ["too_short"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 8, 0), at(2026, 3, 2, 20, 15)), 5, now()), ["too_long"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 9, 0), at(2026, 3, 2, 10, 0)), 81, now()), ["over_capacity"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 2, 19, 9, 0), at(2026, 2, 19, 10, 0)), 5, now()), ["in_past"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 9, 10), at(2026, 3, 2, 10, 0)), 5, now()), ["not_on_slot_grid"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 10, 0), at(2026, 3, 2, 9, 0)), 5, now()), ["end_before_start"]);
-        assert_eq!(codes(&r, "partner", s(at(2026, 3, 2, 9, 0), at(2026, 3, 2, 10, 0)), 0, now()), ["invalid_attendees"]);
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 9, 0), at(2026, 3, 2, 9, 15)), 5, now()),
+            ["too_short"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 8, 0), at(2026, 3, 2, 20, 15)), 5, now()),
+            ["too_long"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 9, 0), at(2026, 3, 2, 10, 0)), 81, now()),
+            ["over_capacity"]
+        );
+        assert_eq!(
+            codes(
+                &r,
+                "partner",
+                s(at(2026, 2, 19, 9, 0), at(2026, 2, 19, 10, 0)),
+                5,
+                now()
+            ),
+            ["in_past"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 9, 10), at(2026, 3, 2, 10, 0)), 5, now()),
+            ["not_on_slot_grid"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 10, 0), at(2026, 3, 2, 9, 0)), 5, now()),
+            ["end_before_start"]
+        );
+        assert_eq!(
+            codes(&r, "partner", s(at(2026, 3, 2, 9, 0), at(2026, 3, 2, 10, 0)), 0, now()),
+            ["invalid_attendees"]
+        );
     }
 
     #[test]
     fn messages_are_specific_and_norwegian() {
         let r = rules();
         let tier = r.tier("partner").unwrap();
-        let e = &check(&r, &r.rooms[0], tier, Slot { start: at(2027, 5, 17, 9, 0), end: at(2027, 5, 17, 10, 0) }, 5, at(2027, 4, 1, 8, 0))[0];
-        assert_eq!(e.message, "Borgertun er stengt mandag 17. mai 2027 (17. mai, 2. pinsedag).");
-        let e = &check(&r, &r.rooms[0], tier, Slot { start: at(2026, 3, 2, 9, 0), end: at(2026, 3, 2, 10, 0) }, 120, now())[0];
+        let e = &check(
+            &r,
+            &r.rooms[0],
+            tier,
+            Slot {
+                start: at(2027, 5, 17, 9, 0),
+                end: at(2027, 5, 17, 10, 0),
+            },
+            5,
+            at(2027, 4, 1, 8, 0),
+        )[0];
+        assert_eq!(
+            e.message,
+            "Borgertun er stengt mandag 17. mai 2027 (17. mai, 2. pinsedag)."
+        );
+        let e = &check(
+            &r,
+            &r.rooms[0],
+            tier,
+            Slot {
+                start: at(2026, 3, 2, 9, 0),
+                end: at(2026, 3, 2, 10, 0),
+            },
+            120,
+            now(),
+        )[0];
         assert_eq!(e.message, "Borgertun har plass til 80. Du oppga 120 deltakere.");
-        let e = &check(&r, &r.rooms[0], tier, Slot { start: at(2026, 6, 1, 9, 0), end: at(2026, 6, 1, 10, 0) }, 5, now())[0];
-        assert!(e.message.starts_with("klyngepartnere kan booke inntil 90 dager frem i tid"), "{}", e.message);
+        let e = &check(
+            &r,
+            &r.rooms[0],
+            tier,
+            Slot {
+                start: at(2026, 6, 1, 9, 0),
+                end: at(2026, 6, 1, 10, 0),
+            },
+            5,
+            now(),
+        )[0];
+        assert!(
+            e.message
+                .starts_with("klyngepartnere kan booke inntil 90 dager frem i tid"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -196,7 +331,10 @@ mod tests {
         let mut r = rules();
         r.tiers[2].monthly_quota_hours = Some(10);
         let tier = r.tier("partner").unwrap();
-        let slot = Slot { start: at(2026, 3, 2, 9, 0), end: at(2026, 3, 2, 11, 0) };
+        let slot = Slot {
+            start: at(2026, 3, 2, 9, 0),
+            end: at(2026, 3, 2, 11, 0),
+        };
         assert!(check_quota(tier, "UiB", slot, 8 * 60).is_none());
         let e = check_quota(tier, "UiB", slot, 8 * 60 + 15).unwrap();
         assert_eq!(e.code, "quota_exceeded");
@@ -208,7 +346,10 @@ mod tests {
     fn nine_oclock_on_both_sides_of_dst_passes_opening_hours() {
         let r = rules();
         for (m, d) in [(3, 27), (3, 30), (10, 23), (10, 26)] {
-            let slot = Slot { start: at(2026, m, d, 9, 0), end: at(2026, m, d, 21, 0) };
+            let slot = Slot {
+                start: at(2026, m, d, 9, 0),
+                end: at(2026, m, d, 21, 0),
+            };
             assert!(codes(&r, "owner", slot, 5, at(2026, 3, 1, 0, 0)).is_empty(), "{m}-{d}");
         }
     }

@@ -49,14 +49,30 @@ pub fn weekday_plural(w: Weekday) -> String {
 
 pub fn month_name(m: u32) -> &'static str {
     [
-        "januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-        "november", "desember",
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
     ][(m as usize).saturating_sub(1) % 12]
 }
 
 /// «mandag 2. mars 2026»
 pub fn format_date(d: NaiveDate) -> String {
-    format!("{} {}. {} {}", weekday_name(d.weekday()), d.day(), month_name(d.month()), d.year())
+    format!(
+        "{} {}. {} {}",
+        weekday_name(d.weekday()),
+        d.day(),
+        month_name(d.month()),
+        d.year()
+    )
 }
 
 /// «09.00»
@@ -84,7 +100,11 @@ pub fn format_range(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
 pub fn format_minutes(minutes: i64) -> String {
     if minutes % 60 == 0 {
         let h = minutes / 60;
-        if h == 1 { "1 time".into() } else { format!("{h} timer") }
+        if h == 1 {
+            "1 time".into()
+        } else {
+            format!("{h} timer")
+        }
     } else if minutes < 60 {
         format!("{minutes} minutter")
     } else {
@@ -100,9 +120,16 @@ mod tests {
 
     #[test]
     fn norwegian_dates() {
-        let t = at_local(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), NaiveTime::from_hms_opt(9, 0, 0).unwrap()).unwrap();
+        let t = at_local(
+            NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        )
+        .unwrap();
         assert_eq!(format_datetime(t), "mandag 2. mars 2026 kl. 09.00");
-        assert_eq!(format_range(t, t + chrono::Duration::hours(2)), "mandag 2. mars 2026 kl. 09.00–11.00");
+        assert_eq!(
+            format_range(t, t + chrono::Duration::hours(2)),
+            "mandag 2. mars 2026 kl. 09.00–11.00"
+        );
         assert_eq!(format_minutes(90), "1,5 timer");
         assert_eq!(format_minutes(45), "45 minutter");
         assert_eq!(format_minutes(120), "2 timer");
@@ -112,7 +139,12 @@ mod tests {
     #[test]
     fn nine_oclock_stays_nine_oclock_across_dst() {
         // Monday after spring forward (29 March 2026) and after fall back (25 October 2026).
-        for (date, offset) in [((2026, 3, 27), 1), ((2026, 3, 30), 2), ((2026, 10, 23), 2), ((2026, 10, 26), 1)] {
+        for (date, offset) in [
+            ((2026, 3, 27), 1),
+            ((2026, 3, 30), 2),
+            ((2026, 10, 23), 2),
+            ((2026, 10, 26), 1),
+        ] {
             let d = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
             let t = at_local(d, NaiveTime::from_hms_opt(9, 0, 0).unwrap()).unwrap();
             assert_eq!(t.hour(), 9 - offset, "{d}");
@@ -120,6 +152,10 @@ mod tests {
             assert!(rfc3339(t).ends_with(&format!("+0{offset}:00")), "{}", rfc3339(t));
         }
         // The spring-forward gap has no 02.30.
-        assert!(at_local(NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(), NaiveTime::from_hms_opt(2, 30, 0).unwrap()).is_none());
+        assert!(at_local(
+            NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap()
+        )
+        .is_none());
     }
 }

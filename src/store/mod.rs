@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{AuditEntry, Booking, NewBooking, Role, Status, User};
 
-mod sql;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,11 @@ impl From<sqlx::Error> for StoreError {
         StoreError::Database(e)
     }
 }
+
+/// No booking keeps more than this from its start to the end of its buffer (the configuration
+/// limits durations to a day and buffers to half a day). Queries use it as a lower bound on
+/// `starts_at`, so they read a short index range however long the history grows.
+pub const MAX_SPAN: chrono::TimeDelta = chrono::TimeDelta::days(2);
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -33,7 +33,10 @@ impl PgStore {
     /// sharing the database; the exclusion constraint `bookings_no_overlap` is the backstop.
     async fn begin_write(&self, room: &str) -> Result<Tx> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(format!("borgertun.room.{room}")).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("borgertun.room.{room}"))
+            .execute(&mut *tx)
+            .await?;
         Ok(Tx { tx })
     }
 }

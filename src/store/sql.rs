@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{Result, StoreError};
 use crate::domain::{AuditEntry, Booking, Role, Status, User};
 
-pub(super) const BOOKING_COLUMNS: &str = "id, room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
+pub(super) const BOOKING_COLUMNS: &str =
+    "id, room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
      contact_name, contact_email, status, status_reason, sequence, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -114,7 +115,7 @@ macro_rules! store_impl {
     ($db:ty, $store:ty, $backend:literal, $migrations:literal) => {
         use $crate::domain::Status;
         use $crate::store::sql::{bookings, AuditRow, BookingRow, UserRow, BOOKING_COLUMNS};
-        use $crate::store::StoreError;
+        use $crate::store::{StoreError, MAX_SPAN};
 
         async fn q_add_user<'e, E: sqlx::Executor<'e, Database = $db>>(
             e: E,
@@ -153,7 +154,9 @@ macro_rules! store_impl {
                 b.push(" AND starts_at < ").push_bind(to);
             }
             if let Some(from) = q.from {
+                // The lower bound on starts_at keeps the index range short.
                 b.push(" AND ends_at > ").push_bind(from);
+                b.push(" AND starts_at > ").push_bind(from - MAX_SPAN);
             }
             if let Some(org) = &q.org {
                 b.push(" AND org = ").push_bind(org.clone());
@@ -181,12 +184,13 @@ macro_rules! store_impl {
             to: DateTime<Utc>,
         ) -> Result<Vec<Booking>> {
             let rows: Vec<BookingRow> = sqlx::query_as(&format!(
-                "SELECT {BOOKING_COLUMNS} FROM bookings WHERE room = $1 AND starts_at < $2 AND blocked_until > $3 \
+                "SELECT {BOOKING_COLUMNS} FROM bookings WHERE room = $1 AND starts_at < $2 AND blocked_until > $3 AND starts_at > $4 \
                  AND status IN ('pending', 'confirmed') ORDER BY starts_at, id"
             ))
             .bind(room)
             .bind(to)
             .bind(from)
+            .bind(from - MAX_SPAN)
             .fetch_all(e)
             .await?;
             bookings(rows)

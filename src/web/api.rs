@@ -39,7 +39,11 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({ "status": "ok", "database": state.store.backend() })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+                .into_response()
         }
     }
 }
@@ -49,11 +53,19 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Denne metoden støttes ikke her.")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Denne metoden støttes ikke her.",
+    )
 }
 
 async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
 }
 
 // ---------- rendering ----------
@@ -150,8 +162,9 @@ fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError
             }
             Ok(t)
         }
-        Err(_) if chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()
-            || chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").is_ok() =>
+        Err(_)
+            if chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()
+                || chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").is_ok() =>
         {
             Err(DomainError::new(
                 "missing_offset",
@@ -172,7 +185,9 @@ fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, DomainError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .ok()
         .filter(|d| (2000..=2999).contains(&d.year()))
-        .ok_or_else(|| DomainError::new("invalid_date", format!("«{s}» er ikke en gyldig dato (ÅÅÅÅ-MM-DD).")).on(field))
+        .ok_or_else(|| {
+            DomainError::new("invalid_date", format!("«{s}» er ikke en gyldig dato (ÅÅÅÅ-MM-DD).")).on(field)
+        })
 }
 
 /// A day range `[from, to]` from query strings, with a default span and a maximum.
@@ -198,10 +213,18 @@ fn day_range(
     let from = from.unwrap_or(today);
     let to = to.unwrap_or(from + Duration::days(default_days - 1));
     if to < from {
-        return Err(DomainError::new("end_before_start", "«to» må være samme dag som eller etter «from».").on("to").into());
+        return Err(
+            DomainError::new("end_before_start", "«to» må være samme dag som eller etter «from».")
+                .on("to")
+                .into(),
+        );
     }
     if (to - from).num_days() >= max_days {
-        return Err(DomainError::new("range_too_large", format!("Velg høyst {max_days} dager om gangen.")).on("to").into());
+        return Err(
+            DomainError::new("range_too_large", format!("Velg høyst {max_days} dager om gangen."))
+                .on("to")
+                .into(),
+        );
     }
     Ok((start_of_day(from), start_of_day(to + Duration::days(1)), from, to))
 }
@@ -213,7 +236,15 @@ fn parse_id(s: &str) -> Result<i64, ApiError> {
 // ---------- handlers ----------
 
 async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
-    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     let rooms: Vec<Value> = state
         .config
         .rules
@@ -223,7 +254,14 @@ async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value
             let hours: serde_json::Map<String, Value> = DAYS
                 .iter()
                 .enumerate()
-                .filter_map(|(i, d)| r.opening_hours.0[i].map(|(o, c)| (d.to_string(), json!(format!("{}-{}", o.format("%H:%M"), c.format("%H:%M"))))))
+                .filter_map(|(i, d)| {
+                    r.opening_hours.0[i].map(|(o, c)| {
+                        (
+                            d.to_string(),
+                            json!(format!("{}-{}", o.format("%H:%M"), c.format("%H:%M"))),
+                        )
+                    })
+                })
                 .collect();
             json!({
                 "key": r.key, "name": r.name, "address": r.address, "capacity": r.capacity,
@@ -266,7 +304,13 @@ async fn availability(
     let (from, to, from_day, to_day) = day_range(q.from.as_deref(), q.to.as_deref(), 7, 92, today)?;
     let busy = state
         .store
-        .bookings(&BookingQuery { room: Some(room.key.clone()), from: Some(from), to: Some(to), statuses: vec![Status::Confirmed], ..Default::default() })
+        .bookings(&BookingQuery {
+            room: Some(room.key.clone()),
+            from: Some(from),
+            to: Some(to),
+            statuses: vec![Status::Confirmed],
+            ..Default::default()
+        })
         .await?;
     let busy: Vec<Value> = busy
         .iter()
@@ -277,18 +321,35 @@ async fn availability(
             })
         })
         .collect();
-    Ok(Json(json!({ "room": room.key, "from": from_day.to_string(), "to": to_day.to_string(), "busy": busy })))
+    Ok(Json(
+        json!({ "room": room.key, "from": from_day.to_string(), "to": to_day.to_string(), "busy": busy }),
+    ))
 }
 
-async fn list_bookings(State(state): State<AppState>, ApiUser(user): ApiUser, Query(q): Query<RangeQuery>) -> Result<Json<Value>, ApiError> {
+async fn list_bookings(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Value>, ApiError> {
     let rules = &state.config.rules;
     let today = local(state.now()).date_naive();
     let (from, to, _, _) = day_range(q.from.as_deref(), q.to.as_deref(), 90, 366, today)?;
     let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => s.split(',').map(|s| Status::parse(s.trim())).collect::<Result<Vec<_>, _>>()?,
+        Some(s) => s
+            .split(',')
+            .map(|s| Status::parse(s.trim()))
+            .collect::<Result<Vec<_>, _>>()?,
         None => vec![],
     };
-    let all = state.store.bookings(&BookingQuery { from: Some(from), to: Some(to), statuses, ..Default::default() }).await?;
+    let all = state
+        .store
+        .bookings(&BookingQuery {
+            from: Some(from),
+            to: Some(to),
+            statuses,
+            ..Default::default()
+        })
+        .await?;
     // Others' bookings: only confirmed ones, and only as the availability shows them.
     let visible: Vec<Value> = all
         .iter()
@@ -298,9 +359,17 @@ async fn list_bookings(State(state): State<AppState>, ApiUser(user): ApiUser, Qu
     Ok(Json(json!({ "bookings": visible })))
 }
 
-async fn get_booking(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let rules = &state.config.rules;
-    let b = state.store.booking(parse_id(&id)?).await?.ok_or_else(ApiError::not_found)?;
+    let b = state
+        .store
+        .booking(parse_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     if user.may_see_details(&b) {
         let mut v = full_json(rules, &b);
         v["history"] = history_json(&state.store.history(b.id).await?);
@@ -341,24 +410,35 @@ impl BookingInput {
         let start = parse_time("start", &self.start).map_err(|e| errors.push(e)).ok();
         let end = parse_time("end", &self.end).map_err(|e| errors.push(e)).ok();
         let title = BookingTitle::parse(&self.title).map_err(|e| errors.push(e)).ok();
-        let description = crate::domain::booking::parse_description(self.description.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+        let description = crate::domain::booking::parse_description(self.description.as_deref())
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
         if rules.room(&self.room).is_none() {
             errors.push(DomainError::new("unknown_room", format!("Ukjent rom «{}».", self.room)).on("room"));
         }
         let org = self.organisation.unwrap_or_else(|| user.org.clone());
         if rules.organisation(&org).is_none() {
-            errors.push(DomainError::new("unknown_organisation", format!("Ukjent virksomhet «{org}».")).on("organisation"));
+            errors.push(
+                DomainError::new("unknown_organisation", format!("Ukjent virksomhet «{org}».")).on("organisation"),
+            );
         }
         if let (Some(s), Some(e)) = (start, end) {
             if e <= s {
-                errors.push(DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.").on("end"));
+                errors.push(
+                    DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.").on("end"),
+                );
             }
         }
         if !errors.is_empty() {
             return Err(ApiError::rules(errors));
         }
         if org != user.org && !user.role.is_coordinator() {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Du kan bare booke for din egen virksomhet."));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Du kan bare booke for din egen virksomhet.",
+            ));
         }
         Ok(NewBooking {
             room: self.room,
@@ -388,31 +468,61 @@ fn busy_message(alternatives: &[Slot], protected: bool, window: i64) -> String {
     }
 }
 
-async fn create_booking(State(state): State<AppState>, ApiUser(user): ApiUser, ApiJson(input): ApiJson<BookingInput>) -> Result<Response, ApiError> {
+async fn create_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<BookingInput>,
+) -> Result<Response, ApiError> {
     let rules = &state.config.rules;
     let force = input.force;
-    let reason = ReasonInput { reason: input.reason.clone(), force }.reason()?;
+    let reason = ReasonInput {
+        reason: input.reason.clone(),
+        force,
+    }
+    .reason()?;
     if force && !user.role.is_coordinator() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Bare koordinator kan overstyre."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Bare koordinator kan overstyre.",
+        ));
     }
     let new = input.parse(&user, rules)?;
     let outcome = if force {
-        let reason = reason.ok_or_else(|| ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason")))?;
+        let reason = reason.ok_or_else(|| {
+            ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason"))
+        })?;
         service::book_override(state.store.as_ref(), rules, new, &user, &reason, state.now()).await?
     } else {
         service::book(state.store.as_ref(), rules, new, &user.email, state.now()).await?
     };
     match outcome {
-        BookOutcome::Stored { booking, conflicts, displaced } => {
+        BookOutcome::Stored {
+            booking,
+            conflicts,
+            displaced,
+        } => {
             let mut v = full_json(rules, &booking);
             v["conflicts"] = json!(conflicts);
             v["displaced"] = displaced_json(rules, &displaced);
-            let code = if booking.status == Status::Pending && !conflicts.is_empty() { StatusCode::ACCEPTED } else { StatusCode::CREATED };
+            let code = if booking.status == Status::Pending && !conflicts.is_empty() {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::CREATED
+            };
             let location = format!("/api/v1/bookings/{}", booking.id);
             Ok((code, [(axum::http::header::LOCATION, location)], Json(v)).into_response())
         }
-        BookOutcome::Busy { held_by, protected, alternatives } => {
-            let mut err = ApiError::new(StatusCode::CONFLICT, "busy", busy_message(&alternatives, protected, rules.protection_window_days));
+        BookOutcome::Busy {
+            held_by,
+            protected,
+            alternatives,
+        } => {
+            let mut err = ApiError::new(
+                StatusCode::CONFLICT,
+                "busy",
+                busy_message(&alternatives, protected, rules.protection_window_days),
+            );
             let mut extra = serde_json::Map::new();
             extra.insert("alternatives".into(), alternatives.iter().map(slot_json).collect());
             extra.insert("held_by".into(), json!(held_by));
@@ -434,9 +544,18 @@ struct ReasonInput {
 
 impl ReasonInput {
     fn reason(&self) -> Result<Option<String>, ApiError> {
-        let r = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(String::from);
+        let r = self
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(String::from);
         if r.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-            return Err(DomainError::new("invalid_reason", "Begrunnelsen kan være høyst 1 000 tegn.").on("reason").into());
+            return Err(
+                DomainError::new("invalid_reason", "Begrunnelsen kan være høyst 1 000 tegn.")
+                    .on("reason")
+                    .into(),
+            );
         }
         Ok(r)
     }
@@ -471,8 +590,19 @@ async fn approve_booking(
     }
     let reason = input.reason()?;
     let rules = &state.config.rules;
-    let a = service::approve(state.store.as_ref(), rules, id, &user, reason.as_deref(), input.force, state.now()).await?;
-    Ok(Json(json!({ "booking": full_json(rules, &a.booking), "displaced": displaced_json(rules, &a.displaced) })))
+    let a = service::approve(
+        state.store.as_ref(),
+        rules,
+        id,
+        &user,
+        reason.as_deref(),
+        input.force,
+        state.now(),
+    )
+    .await?;
+    Ok(Json(
+        json!({ "booking": full_json(rules, &a.booking), "displaced": displaced_json(rules, &a.displaced) }),
+    ))
 }
 
 async fn reject_booking(
@@ -485,12 +615,14 @@ async fn reject_booking(
     if !user.role.is_coordinator() {
         return Err(ApiError::forbidden());
     }
-    let reason = input
-        .reason()?
-        .ok_or_else(|| ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason")))?;
+    let reason = input.reason()?.ok_or_else(|| {
+        ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason"))
+    })?;
     let rules = &state.config.rules;
     let (b, alts) = service::reject(state.store.as_ref(), rules, id, &user, &reason, state.now()).await?;
-    Ok(Json(json!({ "booking": full_json(rules, &b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "booking": full_json(rules, &b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }),
+    ))
 }
 
 async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
@@ -511,7 +643,13 @@ async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Res
                     v
                 })
                 .collect();
-            let suggestion = if c.suggest_approve { "approve" } else if c.approvable { "decide" } else { "reject" };
+            let suggestion = if c.suggest_approve {
+                "approve"
+            } else if c.approvable {
+                "decide"
+            } else {
+                "reject"
+            };
             json!({
                 "request": full_json(rules, &c.request),
                 "conflicts_with": others,

@@ -30,9 +30,21 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
-        let token = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or_else(ApiError::unauthorized)?;
-        let user = state.store.user_by_api_token(&hash_token(token)).await?.ok_or_else(ApiError::unauthorized)?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        let user = state
+            .store
+            .user_by_api_token(&hash_token(token))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         tracing::Span::current().record("user", user.id);
         Ok(ApiUser(user))
     }

@@ -29,19 +29,38 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, errors: vec![ErrorItem { code, message: message.into(), field: None }], extra: None }
+        Self {
+            status,
+            errors: vec![ErrorItem {
+                code,
+                message: message.into(),
+                field: None,
+            }],
+            extra: None,
+        }
     }
 
     pub fn rules(errors: Vec<DomainError>) -> Self {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            errors: errors.into_iter().map(|e| ErrorItem { code: e.code, message: e.message, field: e.field }).collect(),
+            errors: errors
+                .into_iter()
+                .map(|e| ErrorItem {
+                    code: e.code,
+                    message: e.message,
+                    field: e.field,
+                })
+                .collect(),
             extra: None,
         }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Mangler eller ugyldig tilgangsnøkkel (Authorization: Bearer …).")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Mangler eller ugyldig tilgangsnøkkel (Authorization: Bearer …).",
+        )
     }
 
     pub fn forbidden() -> Self {
@@ -64,10 +83,16 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::not_found(),
             StoreError::Overlap => Self::new(StatusCode::CONFLICT, "busy", "Rommet er opptatt."),
-            StoreError::Duplicate(what) => Self::new(StatusCode::CONFLICT, "duplicate", format!("Finnes allerede ({what}).")),
+            StoreError::Duplicate(what) => {
+                Self::new(StatusCode::CONFLICT, "duplicate", format!("Finnes allerede ({what})."))
+            }
             other => {
                 tracing::error!(error = %other, "store error");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "internal_error", "Noe gikk galt hos oss. Prøv igjen om litt.")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "internal_error",
+                    "Noe gikk galt hos oss. Prøv igjen om litt.",
+                )
             }
         }
     }
@@ -95,7 +120,8 @@ impl IntoResponse for ApiError {
         body.insert("errors".into(), json!(self.errors));
         let mut res = (self.status, Json(serde_json::Value::Object(body))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         res
     }

@@ -45,11 +45,24 @@ static DB_COUNTER: AtomicU32 = AtomicU32::new(0);
 /// A fresh, empty PostgreSQL database; returns its URL.
 pub async fn fresh_postgres_database(admin_url: &str) -> String {
     use sqlx::Connection;
-    let name = format!("bt_t_{}_{}_{}", std::process::id(), DB_COUNTER.fetch_add(1, Ordering::SeqCst), rand_suffix());
-    let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let name = format!(
+        "bt_t_{}_{}_{}",
+        std::process::id(),
+        DB_COUNTER.fetch_add(1, Ordering::SeqCst),
+        rand_suffix()
+    );
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
-    let query = admin_url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let query = admin_url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{base}/{name}{query}")
 }
 
@@ -84,12 +97,17 @@ impl TestApp {
         let mut cfg = shipped_config();
         cfg.database.url = db_url.clone();
         tweak(&mut cfg);
-        let store = store::connect(&db_url, cfg.database.max_connections).await.expect("connect");
+        let store = store::connect(&db_url, cfg.database.max_connections)
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Arc::new(cfg);
-        let state = AppState { store: store.clone(), config: config.clone() };
+        let state = AppState {
+            store: store.clone(),
+            config: config.clone(),
+        };
         tokio::spawn(async move { axum::serve(listener, web::app(state)).await.unwrap() });
         Some(TestApp {
             backend,
@@ -108,19 +126,36 @@ impl TestApp {
 
     /// Add a user and return a fresh API token for them.
     pub async fn user(&self, email: &str, org: &str, role: Role) -> String {
-        let user = self.store.add_user(email, &format!("Navn {email}"), org, role, Utc::now()).await.expect("add user");
+        let user = self
+            .store
+            .add_user(email, &format!("Navn {email}"), org, role, Utc::now())
+            .await
+            .expect("add user");
         let (token, hash) = web::auth::new_api_token();
         self.store.add_api_token(user.id, &hash, Utc::now()).await.unwrap();
         token
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let res = self.client.get(format!("{}{}", self.base, path)).bearer_auth(token).send().await.unwrap();
+        let res = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         read(res).await
     }
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-        let res = self.client.post(format!("{}{}", self.base, path)).bearer_auth(token).json(body).send().await.unwrap();
+        let res = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         read(res).await
     }
 
@@ -140,7 +175,9 @@ impl TestApp {
     /// Every booking in the database as (id, status), for "nothing changed" checks.
     pub async fn snapshot(&self) -> Vec<(i64, String, i64)> {
         let all = self.store.bookings(&Default::default()).await.unwrap();
-        all.into_iter().map(|b| (b.id, b.status.as_str().to_string(), b.sequence)).collect()
+        all.into_iter()
+            .map(|b| (b.id, b.status.as_str().to_string(), b.sequence))
+            .collect()
     }
 
     /// The first day at least `days_ahead` days from today on which `room` is open.
@@ -177,7 +214,14 @@ async fn read(res: reqwest::Response) -> (StatusCode, Value) {
 
 /// The error codes of an error answer.
 pub fn codes(v: &Value) -> Vec<String> {
-    v["errors"].as_array().map(|a| a.iter().map(|e| e["code"].as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+    v["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["code"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Run async scenarios `fn(Backend)` on SQLite and on PostgreSQL, as separate tests.
