@@ -17,9 +17,9 @@
 //! `config/` folder, unchanged; the requests come from «uib» (tier partner, horizon 90 days).
 //!
 //! Seeding writes straight into `SqliteStore.pool` with multi-row INSERTs in large transactions.
-//! The overlap trigger `bookings_no_overlap_insert` has no lower time bound (it scans every
-//! earlier booking of the room), so it is dropped while seeding and recreated from its own stored
-//! SQL afterwards; the seeded data is checked for overlaps with one window query instead.
+//! The overlap trigger `bookings_no_overlap_insert` is dropped while seeding (a check per row
+//! would only slow the seeding down) and recreated from its own stored SQL afterwards; the
+//! seeded data is checked for overlaps with one window query instead.
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;

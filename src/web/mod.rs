@@ -1,7 +1,6 @@
 //! HTTP: the JSON API (and, later, the pages). `app(state)` builds the whole router.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -72,5 +71,4 @@ async fn shutdown() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
