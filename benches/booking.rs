@@ -475,6 +475,11 @@ async fn bench_size(
     budget: StdDuration,
 ) -> AnyResult<SizeResult> {
     let rules = &cfg.rules;
+    let composer = borgertun::mail::Composer {
+        rules,
+        mail: &cfg.mail,
+        public_url: "http://127.0.0.1:8080",
+    };
     let room = rules.room(ROOM).ok_or("room borgertun missing from config")?.clone();
     let tier = rules
         .tier_of_org(REQUESTER_ORG)
@@ -584,7 +589,7 @@ async fn bench_size(
             let (store, rules, user, unexpected) = (&store, rules, &user, &unexpected);
             async move {
                 let t = Instant::now();
-                let out = service::book(dyn_store, rules, new, &user.email, now).await?;
+                let out = service::book(dyn_store, &composer, new, &user.email, now).await?;
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 match out {
                     BookOutcome::Stored { booking, .. } => {
@@ -618,7 +623,7 @@ async fn bench_size(
             let (store, rules, user, unexpected, alts) = (&store, rules, &user, &unexpected, &alts);
             async move {
                 let t = Instant::now();
-                let out = service::book(dyn_store, rules, new, &user.email, now).await?;
+                let out = service::book(dyn_store, &composer, new, &user.email, now).await?;
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 match out {
                     BookOutcome::Busy { alternatives, .. } => {

@@ -91,21 +91,9 @@ fn load(dir: &std::path::Path) -> anyhow::Result<Config> {
 async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn store::Store>> {
     let store = store::connect(&cfg.database.url, cfg.database.max_connections)
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&cfg.database.url)))?;
+        .with_context(|| format!("cannot open the database {}", config::redact_url(&cfg.database.url)))?;
     store.migrate().await.context("cannot apply the database migrations")?;
     Ok(store)
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            let user = creds.split(':').next().unwrap_or_default();
-            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -120,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     r.tiers.len(),
                     r.organisations.len(),
                     r.closures.len(),
-                    redact(&cfg.database.url)
+                    config::redact_url(&cfg.database.url)
                 );
                 Ok(())
             }
@@ -136,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cfg).await?;
             println!(
                 "database {} is up to date ({})",
-                redact(&cfg.database.url),
+                config::redact_url(&cfg.database.url),
                 store.backend()
             );
             Ok(())
@@ -148,14 +136,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", cfg.server.bind))?;
             tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "borgertun listening");
-            web::serve(
-                AppState {
-                    store,
-                    config: Arc::new(cfg),
-                },
-                listener,
-            )
-            .await?;
+            let transport = crate::mail::transport::Transport::from_config(&cfg.mail)?;
+            let worker = tokio::spawn(crate::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
+            web::serve(AppState::new(store, cfg), listener).await?;
+            worker.abort();
             Ok(())
         }
         Command::User {

@@ -42,9 +42,49 @@ fn default_max_connections() -> u32 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawMail {
+    from: String,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
+    smtp_url: Option<String>,
+    file_dir: String,
+    poll_interval_ms: u64,
+    retry_base_ms: u64,
+    max_retry_ms: u64,
+    max_attempts: i64,
+    uid_domain: String,
+}
+
+/// Mail settings, validated.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub from: lettre::message::Mailbox,
+    pub reply_to: Option<lettre::message::Mailbox>,
+    /// `None`: write `.eml` files to `file_dir`.
+    pub smtp_url: Option<String>,
+    pub file_dir: PathBuf,
+    pub poll_interval: std::time::Duration,
+    pub retry_base: std::time::Duration,
+    pub max_retry: std::time::Duration,
+    pub max_attempts: i64,
+    pub uid_domain: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedsConfig {
+    pub past_days: i64,
+    pub refresh_minutes: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     server: ServerConfig,
     database: DatabaseConfig,
+    mail: RawMail,
+    feeds: FeedsConfig,
     rules: RawRules,
     tiers: BTreeMap<String, RawTier>,
     rooms: BTreeMap<String, RawRoom>,
@@ -121,6 +161,8 @@ pub struct Config {
     pub dir: PathBuf,
     pub server: ServerConfig,
     pub database: DatabaseConfig,
+    pub mail: MailConfig,
+    pub feeds: FeedsConfig,
     pub rules: Rules,
 }
 
@@ -151,7 +193,7 @@ const SECTIONS: [&str; 7] = [
 ];
 
 /// The environment provider: `BORGERTUN_SECTION__KEY`, plus the short names
-/// `BORGERTUN_DATABASE_URL`, `BORGERTUN_BIND` and `BORGERTUN_PUBLIC_URL`. Other
+/// `BORGERTUN_DATABASE_URL`, `BORGERTUN_BIND`, `BORGERTUN_PUBLIC_URL` and `BORGERTUN_SMTP_URL`. Other
 /// `BORGERTUN_*` variables (like `BORGERTUN_CONFIG`) are not settings and are ignored here.
 fn env_provider() -> Env {
     Env::prefixed("BORGERTUN_").filter_map(|key| {
@@ -160,6 +202,7 @@ fn env_provider() -> Env {
             "database_url" => "database.url".to_string(),
             "bind" => "server.bind".to_string(),
             "public_url" => "server.public_url".to_string(),
+            "smtp_url" => "mail.smtp_url".to_string(),
             other => other.replace("__", "."),
         };
         let section = mapped.split('.').next().unwrap_or_default();
@@ -222,15 +265,23 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
     };
     let rules = v.rules(&raw);
     v.server(&raw);
-    if v.errors.is_empty() {
-        Ok(Config {
+    let mail = v.mail(&raw.mail);
+    if raw.feeds.past_days < 0 {
+        v.err("feeds.past_days", "must not be negative");
+    }
+    if raw.feeds.refresh_minutes < 1 {
+        v.err("feeds.refresh_minutes", "must be at least 1");
+    }
+    match mail {
+        Some(mail) if v.errors.is_empty() => Ok(Config {
             dir: dir.to_path_buf(),
             server: raw.server,
             database: raw.database,
+            mail,
+            feeds: raw.feeds,
             rules,
-        })
-    } else {
-        Err(ConfigErrors(v.errors))
+        }),
+        _ => Err(ConfigErrors(v.errors)),
     }
 }
 
@@ -259,6 +310,60 @@ impl Validator<'_> {
             }
         };
         self.errors.push(format!("{source}: {key}: {msg}"));
+    }
+
+    fn mail(&mut self, raw: &RawMail) -> Option<MailConfig> {
+        use lettre::message::Mailbox;
+        let from = raw
+            .from
+            .parse::<Mailbox>()
+            .map_err(|e| self.err("mail.from", format!("«{}» is not an address: {e}", raw.from)))
+            .ok();
+        let reply_to = match &raw.reply_to {
+            Some(r) => match r.parse::<Mailbox>() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    self.err("mail.reply_to", format!("«{r}» is not an address: {e}"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let smtp_url = raw.smtp_url.clone().filter(|u| !u.trim().is_empty());
+        if let Some(u) = &smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                self.err(
+                    "mail.smtp_url",
+                    format!("«{}» must start with smtp:// or smtps://", redact_url(u)),
+                );
+            }
+        }
+        if raw.poll_interval_ms < 10 {
+            self.err("mail.poll_interval_ms", "must be at least 10");
+        }
+        if raw.retry_base_ms < 10 || raw.max_retry_ms < raw.retry_base_ms {
+            self.err("mail.retry_base_ms", "must be at least 10 and not above max_retry_ms");
+        }
+        if raw.max_attempts < 1 {
+            self.err("mail.max_attempts", "must be at least 1");
+        }
+        if raw.uid_domain.is_empty() || raw.uid_domain.contains(['@', ' ', '/']) {
+            self.err(
+                "mail.uid_domain",
+                "must be a domain name like borgertun.bergen.kommune.no",
+            );
+        }
+        Some(MailConfig {
+            from: from?,
+            reply_to,
+            smtp_url,
+            file_dir: PathBuf::from(&raw.file_dir),
+            poll_interval: std::time::Duration::from_millis(raw.poll_interval_ms),
+            retry_base: std::time::Duration::from_millis(raw.retry_base_ms),
+            max_retry: std::time::Duration::from_millis(raw.max_retry_ms),
+            max_attempts: raw.max_attempts,
+            uid_domain: raw.uid_domain.clone(),
+        })
     }
 
     fn server(&mut self, raw: &RawConfig) {
@@ -526,6 +631,18 @@ impl Validator<'_> {
             self.err(key, format!("«{s}» is not a date like 2026-12-24"));
         }
         d
+    }
+}
+
+/// A URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
     }
 }
 

@@ -1,13 +1,15 @@
 //! The booking operations: each loads what the rules need inside a serialised write
-//! transaction, applies the pure rules of `domain`, and writes the outcome with its audit line.
+//! transaction, applies the pure rules of `domain`, and writes the outcome with its audit line
+//! and the messages it causes (outbox) — all or nothing.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::domain::decision::{self, blocked_until, Decision, Held};
 use crate::domain::policy::{self, Slot};
-use crate::domain::time::{local, start_of_day};
+use crate::domain::time::{format_range, local, start_of_day};
 use crate::domain::{Booking, DomainError, NewBooking, Room, Rules, Status, Tier, User};
-use crate::store::{Insert, Store, StoreError, Transition};
+use crate::mail::Composer;
+use crate::store::{Insert, Reschedule, Store, StoreError, Transition, WriteTx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -38,9 +40,8 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 #[allow(clippy::large_enum_variant)]
 pub enum BookOutcome {
     /// Stored: confirmed, or pending for the coordinator; `conflicts` are the bookings a
-    /// pending request competes with.
-    /// `displaced` are the bookings a coordinator's override took the slot from, each with
-    /// alternatives for its owner.
+    /// pending request competes with. `displaced` are the bookings a coordinator's override
+    /// took the slot from, each with alternatives for its owner.
     Stored {
         booking: Booking,
         conflicts: Vec<i64>,
@@ -85,15 +86,119 @@ fn held(rules: &Rules, bookings: &[Booking]) -> Vec<Held> {
         .collect()
 }
 
+/// The window of bookings the alternatives for `slot` are searched in.
+fn alternatives_window(tier: &Tier, slot: Slot, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = start_of_day(local(slot.start.max(now)).date_naive()) - Duration::days(1);
+    (from, now + Duration::days(tier.horizon_days + 1))
+}
+
+/// Free slots like `slot` for someone of `tier`, from the committed state of the room.
+pub async fn alternatives_for(
+    store: &dyn Store,
+    rules: &Rules,
+    room: &Room,
+    tier: &Tier,
+    slot: Slot,
+    attendees: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>> {
+    let (from, to) = alternatives_window(tier, slot, now);
+    let q = crate::store::BookingQuery {
+        room: Some(room.key.clone()),
+        from: Some(from),
+        to: Some(to),
+        statuses: vec![Status::Pending, Status::Confirmed],
+        ..Default::default()
+    };
+    let existing = store.bookings(&q).await?;
+    Ok(decision::alternatives(
+        rules,
+        room,
+        tier,
+        slot,
+        attendees,
+        &held(rules, &existing),
+        now,
+    ))
+}
+
+/// Free slots like booking `b` for its owner, as the transaction sees the room.
+async fn alternatives_in(tx: &mut dyn WriteTx, rules: &Rules, b: &Booking, now: DateTime<Utc>) -> Result<Vec<Slot>> {
+    let Ok((room, tier)) = room_and_tier(rules, &b.room, &b.org) else {
+        return Ok(vec![]);
+    };
+    let slot = Slot {
+        start: b.start,
+        end: b.end,
+    };
+    let (from, to) = alternatives_window(tier, slot, now);
+    let existing = tx.active_between(&room.key, from, to).await?;
+    Ok(decision::alternatives(
+        rules,
+        room,
+        tier,
+        slot,
+        b.attendees,
+        &held(rules, &existing),
+        now,
+    ))
+}
+
+/// Displace `ids` (confirmed) with `reason`, telling each owner, inside `tx`.
+async fn displace(
+    tx: &mut dyn WriteTx,
+    c: &Composer<'_>,
+    ids: &[i64],
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Booking, Vec<Slot>)>> {
+    let mut out = Vec::new();
+    for &id in ids {
+        let d = tx
+            .transition(Transition {
+                id,
+                from: Status::Confirmed,
+                to: Status::Displaced,
+                reason: Some(reason),
+                actor,
+                now,
+            })
+            .await?;
+        out.push(d);
+    }
+    let mut with_alternatives = Vec::new();
+    for d in out {
+        let alts = alternatives_in(tx, c.rules, &d, now).await?;
+        tx.enqueue(&c.displaced(&d, reason, &alts, now), now).await?;
+        with_alternatives.push((d, alts));
+    }
+    Ok(with_alternatives)
+}
+
+/// The contact's address must be deliverable; checked when the booking is made, not when the
+/// mail is sent.
+fn check_contact(user: &User) -> Result<()> {
+    if user.email.parse::<lettre::Address>().is_err() || crate::domain::booking::parse_email(&user.email).is_err() {
+        return Err(DomainError::new(
+            "invalid_email",
+            format!("Kontaktpersonens e-postadresse «{}» er ugyldig.", user.email),
+        )
+        .on("contact")
+        .into());
+    }
+    Ok(())
+}
+
 /// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
 pub async fn book(
     store: &dyn Store,
-    rules: &Rules,
+    c: &Composer<'_>,
     new: NewBooking,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<BookOutcome> {
-    book_inner(store, rules, new, actor, None, now).await
+    book_inner(store, c, new, actor, None, now).await
 }
 
 /// A coordinator's override: book `new` even where the slot is held — by any tier, inside the
@@ -101,7 +206,7 @@ pub async fn book(
 /// Policy checks still apply.
 pub async fn book_override(
     store: &dyn Store,
-    rules: &Rules,
+    c: &Composer<'_>,
     new: NewBooking,
     actor: &User,
     reason: &str,
@@ -117,17 +222,18 @@ pub async fn book_override(
                 .into(),
         );
     }
-    book_inner(store, rules, new, &actor.email, Some(reason), now).await
+    book_inner(store, c, new, &actor.email, Some(reason), now).await
 }
 
 async fn book_inner(
     store: &dyn Store,
-    rules: &Rules,
+    c: &Composer<'_>,
     new: NewBooking,
     actor: &str,
     force: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<BookOutcome> {
+    let rules = c.rules;
     let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
     let slot = Slot {
         start: new.start,
@@ -137,6 +243,7 @@ async fn book_inner(
     if !problems.is_empty() {
         return Err(ServiceError::Rules(problems));
     }
+    check_contact(&new.contact)?;
     let until = blocked_until(room, slot.end);
     // The database's own guard can only fire if a writer bypassed the lock; decide again then.
     for _ in 0..3 {
@@ -154,18 +261,12 @@ async fn book_inner(
         }
         let existing = tx.active_between(&room.key, slot.start, until).await?;
         if let Some(reason) = force {
-            let mut displaced = Vec::new();
-            for other in existing.iter().filter(|b| b.status == Status::Confirmed) {
-                let t = Transition {
-                    id: other.id,
-                    from: Status::Confirmed,
-                    to: Status::Displaced,
-                    reason: Some(reason),
-                    actor,
-                    now,
-                };
-                displaced.push(tx.transition(t).await?);
-            }
+            let confirmed: Vec<i64> = existing
+                .iter()
+                .filter(|b| b.status == Status::Confirmed)
+                .map(|b| b.id)
+                .collect();
+            let displaced = displace(tx.as_mut(), c, &confirmed, reason, actor, now).await?;
             let booking = tx
                 .insert(Insert {
                     booking: &new,
@@ -176,6 +277,7 @@ async fn book_inner(
                     now,
                 })
                 .await?;
+            tx.enqueue(&c.confirmed(&booking, now), now).await?;
             tx.commit().await?;
             tracing::info!(
                 booking = booking.id,
@@ -187,7 +289,6 @@ async fn book_inner(
                 .filter(|b| b.status == Status::Pending)
                 .map(|b| b.id)
                 .collect();
-            let displaced = with_alternatives(store, rules, displaced, now).await?;
             return Ok(BookOutcome::Stored {
                 booking,
                 conflicts,
@@ -208,7 +309,7 @@ async fn book_inner(
             }
         };
         let reason = (!conflicts.is_empty()).then_some("Overlapper med andre bookinger: koordinator avgjør.");
-        let inserted = tx
+        let booking = match tx
             .insert(Insert {
                 booking: &new,
                 status,
@@ -217,20 +318,30 @@ async fn book_inner(
                 actor,
                 now,
             })
-            .await;
-        match inserted {
-            Ok(booking) => {
-                tx.commit().await?;
-                tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
-                return Ok(BookOutcome::Stored {
-                    booking,
-                    conflicts,
-                    displaced: vec![],
-                });
-            }
+            .await
+        {
+            Ok(b) => b,
             Err(StoreError::Overlap) => continue,
             Err(e) => return Err(e.into()),
+        };
+        if status == Status::Confirmed {
+            tx.enqueue(&c.confirmed(&booking, now), now).await?;
+        } else {
+            tx.enqueue(&c.pending(&booking, !conflicts.is_empty()), now).await?;
+            if !conflicts.is_empty() {
+                let others: Vec<Booking> = existing.iter().filter(|b| conflicts.contains(&b.id)).cloned().collect();
+                for coordinator in tx.coordinator_emails().await? {
+                    tx.enqueue(&c.conflict(&booking, &others, &coordinator), now).await?;
+                }
+            }
         }
+        tx.commit().await?;
+        tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
+        return Ok(BookOutcome::Stored {
+            booking,
+            conflicts,
+            displaced: vec![],
+        });
     }
     let alternatives = alternatives_for(store, rules, room, tier, slot, new.attendees, now).await?;
     Ok(BookOutcome::Busy {
@@ -249,40 +360,6 @@ fn month_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
         NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
     };
     (start_of_day(first), start_of_day(next.unwrap_or(first)))
-}
-
-/// Free slots like `slot` for someone of `tier`, from the current state of the room.
-pub async fn alternatives_for(
-    store: &dyn Store,
-    rules: &Rules,
-    room: &Room,
-    tier: &Tier,
-    slot: Slot,
-    attendees: i64,
-    now: DateTime<Utc>,
-) -> Result<Vec<Slot>> {
-    let from = start_of_day(local(slot.start.max(now)).date_naive());
-    let to = now + Duration::days(tier.horizon_days + 1);
-    if to <= from {
-        return Ok(vec![]);
-    }
-    let q = crate::store::BookingQuery {
-        room: Some(room.key.clone()),
-        from: Some(from - Duration::days(1)),
-        to: Some(to),
-        statuses: vec![Status::Pending, Status::Confirmed],
-        ..Default::default()
-    };
-    let existing = store.bookings(&q).await?;
-    Ok(decision::alternatives(
-        rules,
-        room,
-        tier,
-        slot,
-        attendees,
-        &held(rules, &existing),
-        now,
-    ))
 }
 
 /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
@@ -306,13 +383,14 @@ fn invalid_state(b: &Booking, action: &str) -> ServiceError {
 /// `force` (an override, which needs a reason).
 pub async fn approve(
     store: &dyn Store,
-    rules: &Rules,
+    c: &Composer<'_>,
     id: i64,
     actor: &User,
     reason: Option<&str>,
     force: bool,
     now: DateTime<Utc>,
 ) -> Result<Approval> {
+    let rules = c.rules;
     if !actor.role.is_coordinator() {
         return Err(ServiceError::Forbidden);
     }
@@ -345,20 +423,7 @@ pub async fn approve(
     let to_displace = decision::approval(rules, rules.rank_of_org(&b.org), &held(rules, &overlapping), force, now)
         .map_err(ServiceError::Conflict)?;
     let displace_reason = reason.unwrap_or("Rommet er tildelt en booking med høyere prioritet.");
-    let mut displaced = Vec::new();
-    for other in to_displace {
-        let d = tx
-            .transition(Transition {
-                id: other,
-                from: Status::Confirmed,
-                to: Status::Displaced,
-                reason: Some(displace_reason),
-                actor: &actor.email,
-                now,
-            })
-            .await?;
-        displaced.push(d);
-    }
+    let displaced = displace(tx.as_mut(), c, &to_displace, displace_reason, &actor.email, now).await?;
     let booking = tx
         .transition(Transition {
             id,
@@ -369,50 +434,16 @@ pub async fn approve(
             now,
         })
         .await?;
+    tx.enqueue(&c.approved(&booking, now), now).await?;
     tx.commit().await?;
     tracing::info!(booking = id, displaced = displaced.len(), "request approved");
-
-    let displaced = with_alternatives(store, rules, displaced, now).await?;
     Ok(Approval { booking, displaced })
-}
-
-/// Each booking with free alternatives for its owner (none if its room or organisation is no
-/// longer configured).
-async fn with_alternatives(
-    store: &dyn Store,
-    rules: &Rules,
-    bookings: Vec<Booking>,
-    now: DateTime<Utc>,
-) -> Result<Vec<(Booking, Vec<Slot>)>> {
-    let mut out = Vec::new();
-    for b in bookings {
-        let alts = match room_and_tier(rules, &b.room, &b.org) {
-            Ok((room, tier)) => {
-                alternatives_for(
-                    store,
-                    rules,
-                    room,
-                    tier,
-                    Slot {
-                        start: b.start,
-                        end: b.end,
-                    },
-                    b.attendees,
-                    now,
-                )
-                .await?
-            }
-            Err(_) => vec![],
-        };
-        out.push((b, alts));
-    }
-    Ok(out)
 }
 
 /// Reject a pending request with a reason (coordinator); the answer carries alternatives.
 pub async fn reject(
     store: &dyn Store,
-    rules: &Rules,
+    c: &Composer<'_>,
     id: i64,
     actor: &User,
     reason: &str,
@@ -437,31 +468,16 @@ pub async fn reject(
             now,
         })
         .await?;
+    let alternatives = alternatives_in(tx.as_mut(), c.rules, &booking, now).await?;
+    tx.enqueue(&c.rejected(&booking, reason, &alternatives), now).await?;
     tx.commit().await?;
-    let alternatives = match room_and_tier(rules, &booking.room, &booking.org) {
-        Ok((room, tier)) => {
-            alternatives_for(
-                store,
-                rules,
-                room,
-                tier,
-                Slot {
-                    start: booking.start,
-                    end: booking.end,
-                },
-                booking.attendees,
-                now,
-            )
-            .await?
-        }
-        Err(_) => vec![],
-    };
     Ok((booking, alternatives))
 }
 
 /// Cancel a pending or confirmed booking (its organisation or a coordinator), before it ends.
 pub async fn cancel(
     store: &dyn Store,
+    c: &Composer<'_>,
     id: i64,
     actor: &User,
     reason: Option<&str>,
@@ -489,8 +505,121 @@ pub async fn cancel(
             now,
         })
         .await?;
+    tx.enqueue(&c.cancelled(&booking, b.status == Status::Confirmed, reason, now), now)
+        .await?;
     tx.commit().await?;
     Ok(booking)
+}
+
+/// The answer to a move.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum MoveOutcome {
+    Moved(Booking),
+    /// The new time is not free: nothing changed.
+    Busy {
+        held_by: Vec<i64>,
+        protected: bool,
+        alternatives: Vec<Slot>,
+    },
+}
+
+/// Move a pending or confirmed booking to `slot`, re-checked by every rule as if requested
+/// anew (its own old time does not count against it). A confirmed booking moves only into a
+/// free slot; a pending request is decided again.
+pub async fn move_booking(
+    store: &dyn Store,
+    c: &Composer<'_>,
+    id: i64,
+    actor: &User,
+    slot: Slot,
+    now: DateTime<Utc>,
+) -> Result<MoveOutcome> {
+    let rules = c.rules;
+    let b = managed_booking(store, actor, id).await?;
+    let (room, tier) = room_and_tier(rules, &b.room, &b.org)?;
+    if !b.status.is_active() {
+        return Err(invalid_state(&b, "flyttes"));
+    }
+    let problems = policy::check(rules, room, tier, slot, b.attendees, now);
+    if !problems.is_empty() {
+        return Err(ServiceError::Rules(problems));
+    }
+    let until = blocked_until(room, slot.end);
+    let mut tx = store.write(&room.key).await?;
+    let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    if !b.status.is_active() {
+        return Err(invalid_state(&b, "flyttes"));
+    }
+    if tier.monthly_quota_hours.is_some() {
+        let (from, to) = month_bounds(local(slot.start).date_naive());
+        let mut used = tx.minutes_held(&b.org, from, to).await?;
+        if b.start >= from && b.start < to {
+            used -= (b.end - b.start).num_minutes();
+        }
+        let org_name = rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org);
+        if let Some(e) = policy::check_quota(tier, org_name, slot, used) {
+            return Err(e.into());
+        }
+    }
+    let existing: Vec<Booking> = tx
+        .active_between(&room.key, slot.start, until)
+        .await?
+        .into_iter()
+        .filter(|o| o.id != b.id)
+        .collect();
+    let status = match (
+        decision::decide(rules, room, tier, slot, &held(rules, &existing), now),
+        b.status,
+    ) {
+        (Decision::Confirm, _) => Status::Confirmed,
+        (Decision::Pending { .. }, Status::Pending) => Status::Pending,
+        (Decision::Busy { held_by, protected }, _) => {
+            drop(tx);
+            let alternatives = alternatives_for(store, rules, room, tier, slot, b.attendees, now).await?;
+            return Ok(MoveOutcome::Busy {
+                held_by,
+                protected,
+                alternatives,
+            });
+        }
+        (Decision::Pending { conflicts }, _) => {
+            // A confirmed booking does not give up its time for a contested one.
+            drop(tx);
+            let alternatives = alternatives_for(store, rules, room, tier, slot, b.attendees, now).await?;
+            return Ok(MoveOutcome::Busy {
+                held_by: conflicts,
+                protected: false,
+                alternatives,
+            });
+        }
+    };
+    let old = Slot {
+        start: b.start,
+        end: b.end,
+    };
+    let reason = format!(
+        "Flyttet fra {} til {}.",
+        format_range(old.start, old.end),
+        format_range(slot.start, slot.end)
+    );
+    let moved = tx
+        .reschedule(Reschedule {
+            id,
+            from: b.status,
+            to: status,
+            start: slot.start,
+            end: slot.end,
+            blocked_until: until,
+            reason: Some(&reason),
+            actor: &actor.email,
+            now,
+        })
+        .await?;
+    tx.enqueue(&c.moved(&moved, old, now), now).await?;
+    tx.commit().await?;
+    tracing::info!(booking = id, "booking moved");
+    Ok(MoveOutcome::Moved(moved))
 }
 
 /// A pending request with what it competes with, for the coordinator.
@@ -555,4 +684,33 @@ pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> 
         });
     }
     Ok(cases)
+}
+
+/// Create a calendar feed for `user`: a room's (the first room unless named), their
+/// organisation's, or their own bookings. Returns the feed and its token, shown once.
+pub async fn create_feed(
+    store: &dyn Store,
+    rules: &Rules,
+    user: &User,
+    kind: crate::domain::FeedKind,
+    room: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(crate::store::FeedToken, String)> {
+    use crate::domain::FeedKind;
+    let room = match kind {
+        FeedKind::Room => {
+            let key = room
+                .or_else(|| rules.rooms.first().map(|r| r.key.as_str()))
+                .unwrap_or_default();
+            let room = rules
+                .room(key)
+                .ok_or_else(|| DomainError::new("unknown_room", format!("Ukjent rom «{key}».")).on("room"))?;
+            Some(room.key.as_str())
+        }
+        _ => None,
+    };
+    let org = (kind == FeedKind::Organisation).then_some(user.org.as_str());
+    let (token, hash) = crate::web::auth::new_feed_token();
+    let feed = store.add_feed(user.id, kind, room, org, &hash, now).await?;
+    Ok((feed, token))
 }

@@ -214,6 +214,10 @@ async fn start_server(db_url: &str) -> Server {
         .env("BORGERTUN_DATABASE_URL", db_url)
         .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
         .env("BORGERTUN_LOG", "warn")
+        .env(
+            "BORGERTUN_MAIL__FILE_DIR",
+            std::env::temp_dir().join("borgertun-test-mail"),
+        )
         .stdout(Stdio::null())
         .spawn()
         .expect("start borgertun serve");

@@ -3,6 +3,7 @@
 pub mod booking;
 pub mod decision;
 pub mod error;
+pub mod feed;
 pub mod holidays;
 pub mod policy;
 pub mod rules;
@@ -11,5 +12,6 @@ pub mod time;
 pub use booking::{AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};
 pub use decision::{Decision, Held};
 pub use error::DomainError;
+pub use feed::FeedKind;
 pub use policy::Slot;
 pub use rules::{Closure, OpeningHours, Organisation, Room, Rules, Tier};

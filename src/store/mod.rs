@@ -10,7 +10,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{AuditEntry, Booking, NewBooking, Role, Status, User};
+use crate::domain::{AuditEntry, Booking, FeedKind, NewBooking, Role, Status, User};
+use crate::mail::NewMessage;
 
 pub mod postgres;
 mod sql;
@@ -69,6 +70,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Default)]
 pub struct BookingQuery {
     pub room: Option<String>,
+    /// Bookings whose contact person has this e-mail address.
+    pub contact_email: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub statuses: Vec<Status>,
@@ -98,6 +101,52 @@ pub struct Transition<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// A new time for a booking, written with its audit line; raises SEQUENCE.
+#[derive(Debug, Clone)]
+pub struct Reschedule<'a> {
+    pub id: i64,
+    pub from: Status,
+    pub to: Status,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub blocked_until: DateTime<Utc>,
+    pub reason: Option<&'a str>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// A message in the outbox.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub kind: String,
+    pub booking_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub ics_method: Option<String>,
+    pub ics: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+/// A calendar feed subscription (its token is stored hashed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub kind: FeedKind,
+    pub room: Option<String>,
+    pub org: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres".
@@ -116,6 +165,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// Start a serialised write transaction for decisions about `room`.
     async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>>;
+
+    /// Lease up to `limit` due, unsent messages until `lease_until` under `token`. Concurrent
+    /// workers (also in other processes) never get the same row while its lease holds.
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        token: &str,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>>;
+    /// Mark a leased message sent; false if the lease was lost.
+    async fn message_sent(&self, id: i64, token: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Record a failed attempt: retry at `retry_at`, or give up when it is `None`.
+    async fn message_failed(
+        &self,
+        id: i64,
+        token: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The whole outbox, newest last (for tests and the administrator).
+    async fn outbox(&self) -> Result<Vec<OutboxMessage>>;
+
+    async fn add_feed(
+        &self,
+        user_id: i64,
+        kind: FeedKind,
+        room: Option<&str>,
+        org: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FeedToken>;
+    /// A feed by its token's hash, with its owner; revoked feeds too (the caller decides).
+    async fn feed_by_token(&self, token_hash: &str) -> Result<Option<(FeedToken, User)>>;
+    async fn feeds_of(&self, user_id: i64) -> Result<Vec<FeedToken>>;
+    /// Revoke a feed of `user_id` (or anyone's, with `None`); false if there was none to revoke.
+    async fn revoke_feed(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool>;
 }
 
 /// A write transaction. Dropped without `commit`, it rolls back.
@@ -128,6 +215,11 @@ pub trait WriteTx: Send {
     async fn minutes_held(&mut self, org: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64>;
     async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking>;
     async fn transition(&mut self, t: Transition<'_>) -> Result<Booking>;
+    async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking>;
+    /// Put a message in the outbox, due now; it is sent only if this transaction commits.
+    async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64>;
+    /// E-mail addresses of the coordinators and administrators.
+    async fn coordinator_emails(&mut self) -> Result<Vec<String>>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 

@@ -15,7 +15,13 @@ struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Postgres>,
 }
 
-super::sql::store_impl!(sqlx::Postgres, PgStore, "postgres", "./migrations/postgres");
+super::sql::store_impl!(
+    sqlx::Postgres,
+    PgStore,
+    "postgres",
+    "./migrations/postgres",
+    " FOR UPDATE SKIP LOCKED"
+);
 
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {

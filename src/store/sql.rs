@@ -112,10 +112,17 @@ impl TryFrom<AuditRow> for AuditEntry {
 /// The methods both backends share, for a store struct with a `pool` field and a transaction
 /// struct with a `tx` field, over the sqlx database `$db`.
 macro_rules! store_impl {
-    ($db:ty, $store:ty, $backend:literal, $migrations:literal) => {
+    ($db:ty, $store:ty, $backend:literal, $migrations:literal, $skip_locked:literal) => {
         use $crate::domain::Status;
         use $crate::store::sql::{bookings, AuditRow, BookingRow, UserRow, BOOKING_COLUMNS};
-        use $crate::store::{StoreError, MAX_SPAN};
+        use $crate::store::{FeedToken, OutboxMessage, Reschedule, StoreError, MAX_SPAN};
+        use $crate::store::sql::FeedRow;
+        use $crate::mail::NewMessage;
+        use $crate::domain::FeedKind;
+
+        const OUTBOX_COLUMNS: &str = "id, kind, booking_id, recipient, subject, body_text, body_html, ics_method, ics, created_at, \
+             due_at, attempts, last_error, sent_at, failed_at";
+        const FEED_COLUMNS: &str = "id, user_id, kind, room, org, created_at, revoked_at";
 
         async fn q_add_user<'e, E: sqlx::Executor<'e, Database = $db>>(
             e: E,
@@ -160,6 +167,9 @@ macro_rules! store_impl {
             }
             if let Some(org) = &q.org {
                 b.push(" AND org = ").push_bind(org.clone());
+            }
+            if let Some(email) = &q.contact_email {
+                b.push(" AND contact_email = ").push_bind(email.clone());
             }
             if !q.statuses.is_empty() {
                 b.push(" AND status IN (");
@@ -288,6 +298,53 @@ macro_rules! store_impl {
                 Ok(booking)
             }
 
+            async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking> {
+                let row: Option<BookingRow> = sqlx::query_as(&format!(
+                    "UPDATE bookings SET status = $1, starts_at = $2, ends_at = $3, blocked_until = $4, status_reason = $5, \
+                     sequence = sequence + 1, updated_at = $6 WHERE id = $7 AND status = $8 RETURNING {BOOKING_COLUMNS}"
+                ))
+                .bind(r.to.as_str())
+                .bind(r.start)
+                .bind(r.end)
+                .bind(r.blocked_until)
+                .bind(r.reason)
+                .bind(r.now)
+                .bind(r.id)
+                .bind(r.from.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                let booking = Booking::try_from(row.ok_or(StoreError::NotFound)?)?;
+                q_audit(&mut *self.tx, r.id, Some(r.from), r.to, r.reason, r.actor, r.now).await?;
+                Ok(booking)
+            }
+
+            async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO outbox (kind, booking_id, recipient, subject, body_text, body_html, ics_method, ics, created_at, due_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                )
+                .bind(m.kind)
+                .bind(m.booking_id)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.text)
+                .bind(&m.html)
+                .bind(m.ics.as_ref().map(|(method, _)| method.as_str()))
+                .bind(m.ics.as_ref().map(|(_, ics)| ics.as_str()))
+                .bind(now)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(id)
+            }
+
+            async fn coordinator_emails(&mut self) -> Result<Vec<String>> {
+                let emails: Vec<String> =
+                    sqlx::query_scalar("SELECT email FROM users WHERE role IN ('coordinator', 'admin') ORDER BY email")
+                        .fetch_all(&mut *self.tx)
+                        .await?;
+                Ok(emails)
+            }
+
             async fn commit(self: Box<Self>) -> Result<()> {
                 self.tx.commit().await?;
                 Ok(())
@@ -360,12 +417,167 @@ macro_rules! store_impl {
                     rows.into_iter().map(AuditEntry::try_from).collect()
                 }
 
+                async fn claim_messages(
+                    &self,
+                    now: DateTime<Utc>,
+                    lease_until: DateTime<Utc>,
+                    token: &str,
+                    limit: i64,
+                ) -> Result<Vec<OutboxMessage>> {
+                    let rows: Vec<OutboxMessage> = sqlx::query_as(&format!(
+                        "UPDATE outbox SET lease_until = $1, lease_token = $2 WHERE id IN ( \
+                           SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= $3 \
+                           AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at, id LIMIT $4{} \
+                         ) RETURNING {OUTBOX_COLUMNS}",
+                        $skip_locked
+                    ))
+                    .bind(lease_until)
+                    .bind(token)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows)
+                }
+
+                async fn message_sent(&self, id: i64, token: &str, now: DateTime<Utc>) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_until = NULL, lease_token = NULL \
+                         WHERE id = $2 AND lease_token = $3 AND sent_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .bind(token)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn message_failed(
+                    &self,
+                    id: i64,
+                    token: &str,
+                    error: &str,
+                    retry_at: Option<DateTime<Utc>>,
+                    now: DateTime<Utc>,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, due_at = COALESCE($2, due_at), \
+                         failed_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END, lease_until = NULL, lease_token = NULL \
+                         WHERE id = $4 AND lease_token = $5 AND sent_at IS NULL",
+                    )
+                    .bind(error)
+                    .bind(retry_at)
+                    .bind(now)
+                    .bind(id)
+                    .bind(token)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn outbox(&self) -> Result<Vec<OutboxMessage>> {
+                    let rows: Vec<OutboxMessage> =
+                        sqlx::query_as(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id")).fetch_all(&self.pool).await?;
+                    Ok(rows)
+                }
+
+                async fn add_feed(
+                    &self,
+                    user_id: i64,
+                    kind: FeedKind,
+                    room: Option<&str>,
+                    org: Option<&str>,
+                    token_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> Result<FeedToken> {
+                    let row: FeedRow = sqlx::query_as(&format!(
+                        "INSERT INTO feed_tokens (token_hash, user_id, kind, room, org, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         RETURNING {FEED_COLUMNS}"
+                    ))
+                    .bind(token_hash)
+                    .bind(user_id)
+                    .bind(kind.as_str())
+                    .bind(room)
+                    .bind(org)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    row.try_into()
+                }
+
+                async fn feed_by_token(&self, token_hash: &str) -> Result<Option<(FeedToken, User)>> {
+                    let feed: Option<FeedRow> =
+                        sqlx::query_as(&format!("SELECT {FEED_COLUMNS} FROM feed_tokens WHERE token_hash = $1"))
+                            .bind(token_hash)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    let Some(feed) = feed else { return Ok(None) };
+                    let feed = FeedToken::try_from(feed)?;
+                    let user: Option<UserRow> = sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1")
+                        .bind(feed.user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(match user {
+                        Some(u) => Some((feed, u.try_into()?)),
+                        None => None,
+                    })
+                }
+
+                async fn feeds_of(&self, user_id: i64) -> Result<Vec<FeedToken>> {
+                    let rows: Vec<FeedRow> =
+                        sqlx::query_as(&format!("SELECT {FEED_COLUMNS} FROM feed_tokens WHERE user_id = $1 ORDER BY id"))
+                            .bind(user_id)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.into_iter().map(FeedToken::try_from).collect()
+                }
+
+                async fn revoke_feed(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE feed_tokens SET revoked_at = $1 WHERE id = $2 AND ($3 IS NULL OR user_id = $3) AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
                 async fn ping(&self) -> Result<()> {
                     sqlx::query("SELECT 1").execute(&self.pool).await?;
                     Ok(())
                 }
         }
     };
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct FeedRow {
+    id: i64,
+    user_id: i64,
+    kind: String,
+    room: Option<String>,
+    org: Option<String>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<FeedRow> for super::FeedToken {
+    type Error = StoreError;
+    fn try_from(r: FeedRow) -> Result<super::FeedToken> {
+        Ok(super::FeedToken {
+            id: r.id,
+            user_id: r.user_id,
+            kind: crate::domain::FeedKind::parse(&r.kind)
+                .map_err(|_| StoreError::Corrupt(format!("unknown feed kind {:?}", r.kind)))?,
+            room: r.room,
+            org: r.org,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
+    }
 }
 
 pub(super) use store_impl;

@@ -18,7 +18,7 @@ struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
 }
 
-super::sql::store_impl!(sqlx::Sqlite, SqliteStore, "sqlite", "./migrations/sqlite");
+super::sql::store_impl!(sqlx::Sqlite, SqliteStore, "sqlite", "./migrations/sqlite", "");
 
 impl SqliteStore {
     /// Open (and create, with its folder) the database at `url`, e.g. `sqlite://data/borgertun.db`.

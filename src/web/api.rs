@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/organisations", get(organisations))
         .route("/rooms/{room}/availability", get(availability))
         .route("/bookings", get(list_bookings).post(create_booking))
-        .route("/bookings/{id}", get(get_booking))
+        .route("/bookings/{id}", get(get_booking).patch(move_booking))
         .route("/bookings/{id}/cancel", post(cancel_booking))
         .route("/bookings/{id}/approve", post(approve_booking))
         .route("/bookings/{id}/reject", post(reject_booking))
@@ -363,13 +363,17 @@ async fn get_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    // `/bookings/{id}.ics`: the booking as a calendar file («legg i kalenderen»).
+    if let Some(id) = id.strip_suffix(".ics") {
+        return booking_ics(&state, &user, parse_id(id)?).await;
+    }
+    Ok(booking_json(&state, &user, parse_id(&id)?).await?.into_response())
+}
+
+async fn booking_json(state: &AppState, user: &User, id: i64) -> Result<Json<Value>, ApiError> {
     let rules = &state.config.rules;
-    let b = state
-        .store
-        .booking(parse_id(&id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
     if user.may_see_details(&b) {
         let mut v = full_json(rules, &b);
         v["history"] = history_json(&state.store.history(b.id).await?);
@@ -379,6 +383,118 @@ async fn get_booking(
     } else {
         Err(ApiError::not_found())
     }
+}
+
+/// Who may see a booking sees it as a calendar file: in full for its organisation, as the
+/// availability shows it for others (confirmed only).
+async fn booking_ics(state: &AppState, user: &User, id: i64) -> Result<Response, ApiError> {
+    use crate::calendar::{self, EventInput, FeedInfo, View};
+    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    let view = if user.may_see_details(&b) {
+        View::Full
+    } else if b.status == Status::Confirmed {
+        View::Public
+    } else {
+        return Err(ApiError::not_found());
+    };
+    let rules = &state.config.rules;
+    let org_name = rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org);
+    let url = state.composer().booking_url(b.id);
+    let input = EventInput {
+        booking: &b,
+        org_name,
+        view,
+        note: None,
+        url: Some(&url),
+    };
+    let body = calendar::feed(
+        &FeedInfo {
+            name: &b.title,
+            refresh_minutes: state.config.feeds.refresh_minutes,
+        },
+        &[input],
+        &super::feeds::calendar_context(state, &b.room),
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"borgertun-{}.ics\"", b.id),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveInput {
+    start: String,
+    end: String,
+}
+
+async fn move_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MoveInput>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    // Others' pending requests are invisible: answer 404 rather than reveal them.
+    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    if !user.may_manage(&b) && b.status != Status::Confirmed {
+        return Err(ApiError::not_found());
+    }
+    let mut errors = Vec::new();
+    let start = parse_time("start", &input.start).map_err(|e| errors.push(e)).ok();
+    let end = parse_time("end", &input.end).map_err(|e| errors.push(e)).ok();
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(ApiError::rules(errors));
+    };
+    if end <= start {
+        return Err(
+            DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.")
+                .on("end")
+                .into(),
+        );
+    }
+    let rules = &state.config.rules;
+    match service::move_booking(
+        state.store.as_ref(),
+        &state.composer(),
+        id,
+        &user,
+        Slot { start, end },
+        state.now(),
+    )
+    .await?
+    {
+        service::MoveOutcome::Moved(b) => Ok(Json(full_json(rules, &b))),
+        service::MoveOutcome::Busy {
+            held_by,
+            protected,
+            alternatives,
+        } => Err(busy_error(rules, held_by, protected, &alternatives)),
+    }
+}
+
+fn busy_error(rules: &Rules, held_by: Vec<i64>, protected: bool, alternatives: &[Slot]) -> ApiError {
+    let mut err = ApiError::new(
+        StatusCode::CONFLICT,
+        "busy",
+        busy_message(alternatives, protected, rules.protection_window_days),
+    );
+    let mut extra = serde_json::Map::new();
+    extra.insert("alternatives".into(), alternatives.iter().map(slot_json).collect());
+    extra.insert("held_by".into(), json!(held_by));
+    extra.insert("protected".into(), json!(protected));
+    err.extra = Some(extra);
+    err
 }
 
 #[derive(Deserialize)]
@@ -492,9 +608,17 @@ async fn create_booking(
         let reason = reason.ok_or_else(|| {
             ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason"))
         })?;
-        service::book_override(state.store.as_ref(), rules, new, &user, &reason, state.now()).await?
+        service::book_override(
+            state.store.as_ref(),
+            &state.composer(),
+            new,
+            &user,
+            &reason,
+            state.now(),
+        )
+        .await?
     } else {
-        service::book(state.store.as_ref(), rules, new, &user.email, state.now()).await?
+        service::book(state.store.as_ref(), &state.composer(), new, &user.email, state.now()).await?
     };
     match outcome {
         BookOutcome::Stored {
@@ -517,19 +641,7 @@ async fn create_booking(
             held_by,
             protected,
             alternatives,
-        } => {
-            let mut err = ApiError::new(
-                StatusCode::CONFLICT,
-                "busy",
-                busy_message(&alternatives, protected, rules.protection_window_days),
-            );
-            let mut extra = serde_json::Map::new();
-            extra.insert("alternatives".into(), alternatives.iter().map(slot_json).collect());
-            extra.insert("held_by".into(), json!(held_by));
-            extra.insert("protected".into(), json!(protected));
-            err.extra = Some(extra);
-            Err(err)
-        }
+        } => Err(busy_error(rules, held_by, protected, &alternatives)),
     }
 }
 
@@ -574,7 +686,15 @@ async fn cancel_booking(
         return Err(ApiError::not_found());
     }
     let reason = input.reason()?;
-    let b = service::cancel(state.store.as_ref(), id, &user, reason.as_deref(), state.now()).await?;
+    let b = service::cancel(
+        state.store.as_ref(),
+        &state.composer(),
+        id,
+        &user,
+        reason.as_deref(),
+        state.now(),
+    )
+    .await?;
     Ok(Json(full_json(&state.config.rules, &b)))
 }
 
@@ -592,7 +712,7 @@ async fn approve_booking(
     let rules = &state.config.rules;
     let a = service::approve(
         state.store.as_ref(),
-        rules,
+        &state.composer(),
         id,
         &user,
         reason.as_deref(),
@@ -619,7 +739,7 @@ async fn reject_booking(
         ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason"))
     })?;
     let rules = &state.config.rules;
-    let (b, alts) = service::reject(state.store.as_ref(), rules, id, &user, &reason, state.now()).await?;
+    let (b, alts) = service::reject(state.store.as_ref(), &state.composer(), id, &user, &reason, state.now()).await?;
     Ok(Json(
         json!({ "booking": full_json(rules, &b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }),
     ))

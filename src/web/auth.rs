@@ -19,6 +19,15 @@ pub fn new_api_token() -> (String, String) {
     (token, hash)
 }
 
+/// A new calendar feed token (256 random bits, URL-safe) and the hash to store.
+pub fn new_feed_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -11,22 +11,43 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
+use crate::mail::Composer;
 use crate::store::Store;
 
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod feeds;
 mod json;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    pub public_url: Arc<str>,
 }
 
 impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        let public_url = config.public_url().into();
+        Self {
+            store,
+            config: Arc::new(config),
+            public_url,
+        }
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::Utc::now()
+    }
+
+    /// The messages this service writes, with its rules, mail settings and address.
+    pub fn composer(&self) -> Composer<'_> {
+        Composer {
+            rules: &self.config.rules,
+            mail: &self.config.mail,
+            public_url: &self.public_url,
+        }
     }
 }
 
@@ -35,7 +56,8 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.server.max_body_bytes;
     Router::new()
         .route("/healthz", get(api::healthz))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().merge(feeds::api_router()))
+        .merge(feeds::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -96,18 +96,22 @@ impl TestApp {
         };
         let mut cfg = shipped_config();
         cfg.database.url = db_url.clone();
+        cfg.mail.smtp_url = None;
+        cfg.mail.file_dir = dir.path().join("mail");
         tweak(&mut cfg);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        cfg.server.bind = addr.to_string();
+        cfg.server.public_url = Some(format!("http://{addr}"));
         let store = store::connect(&db_url, cfg.database.max_connections)
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let config = Arc::new(cfg);
-        let state = AppState {
-            store: store.clone(),
-            config: config.clone(),
-        };
+        // The outbox worker runs as in `borgertun serve`.
+        let transport = borgertun::mail::transport::Transport::from_config(&cfg.mail).expect("mail transport");
+        tokio::spawn(borgertun::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
+        let state = AppState::new(store.clone(), cfg);
+        let config = state.config.clone();
         tokio::spawn(async move { axum::serve(listener, web::app(state)).await.unwrap() });
         Some(TestApp {
             backend,

@@ -1,0 +1,399 @@
+//! iCalendar output: invitations (iMIP: METHOD:REQUEST / METHOD:CANCEL), booking downloads and
+//! calendar feeds (METHOD:PUBLISH). Times are written in Europe/Oslo with its VTIMEZONE, so a
+//! booking at 09.00 reads as 09.00 on both sides of a DST change.
+//!
+//! Built with the `icalendar` crate, then cleaned: text is stripped of CR and control
+//! characters before it goes in, and the output is re-folded so no line exceeds 75 octets
+//! (RFC 5545 §3.1).
+
+use chrono::{DateTime, Utc};
+use icalendar::{Calendar, CalendarDateTime, Component, EventLike, Property};
+
+use crate::domain::time::{local, TZ};
+use crate::domain::{Booking, Status};
+
+/// Europe/Oslo (EU rules since 1996: last Sunday of March and of October). Inserted as text:
+/// the `icalendar` crate has no VTIMEZONE type, and a parsed component gains a UID and a
+/// DTSTAMP that a VTIMEZONE must not have.
+const VTIMEZONE: &str = "BEGIN:VTIMEZONE\r\n\
+TZID:Europe/Oslo\r\n\
+X-LIC-LOCATION:Europe/Oslo\r\n\
+BEGIN:DAYLIGHT\r\n\
+TZOFFSETFROM:+0100\r\n\
+TZOFFSETTO:+0200\r\n\
+TZNAME:CEST\r\n\
+DTSTART:19700329T020000\r\n\
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n\
+END:DAYLIGHT\r\n\
+BEGIN:STANDARD\r\n\
+TZOFFSETFROM:+0200\r\n\
+TZOFFSETTO:+0100\r\n\
+TZNAME:CET\r\n\
+DTSTART:19701025T030000\r\n\
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\n\
+END:STANDARD\r\n\
+END:VTIMEZONE\r\n";
+
+const PRODID: &str = "-//Bergen kommune//Borgertun booking//NO";
+
+/// The iTIP method of a calendar object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// An invitation, or an update of one (same UID, higher SEQUENCE).
+    Request,
+    /// The event is off (cancelled or displaced).
+    Cancel,
+    /// A feed or a download: no scheduling.
+    Publish,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Request => "REQUEST",
+            Method::Cancel => "CANCEL",
+            Method::Publish => "PUBLISH",
+        }
+    }
+}
+
+/// Who and where, for every event.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Domain part of UIDs, e.g. `borgertun.bergen.kommune.no`.
+    pub uid_domain: String,
+    /// The service's own address: the ORGANIZER.
+    pub organizer_email: String,
+    pub organizer_name: String,
+    /// Room name and address, e.g. «Borgertun, Årstadveien 17, 5009 Bergen».
+    pub location: String,
+}
+
+/// The stable UID of a booking's event.
+pub fn uid(booking_id: i64, domain: &str) -> String {
+    format!("booking-{booking_id}@{domain}")
+}
+
+/// How much of a booking an event shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Title, description, contact: for the booking's own organisation.
+    Full,
+    /// Times, public title and organisation only.
+    Public,
+}
+
+/// One booking as an event.
+pub struct EventInput<'a> {
+    pub booking: &'a Booking,
+    pub org_name: &'a str,
+    pub view: View,
+    /// Extra text first in DESCRIPTION (a reason, alternatives).
+    pub note: Option<&'a str>,
+    /// Link to the booking, last in DESCRIPTION.
+    pub url: Option<&'a str>,
+}
+
+/// Strip what must not reach a content line: CR, and control characters other than LF and TAB.
+pub fn clean(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
+        .collect()
+}
+
+/// A CN parameter value: no double quotes, no control characters (RFC 5545 §3.2).
+fn clean_param(s: &str) -> String {
+    clean(s).replace(['"', '\n'], " ").trim().to_string()
+}
+
+fn event(input: &EventInput, ctx: &Context, method: Method, dtstamp: DateTime<Utc>) -> icalendar::Event {
+    let b = input.booking;
+    let mut e = icalendar::Event::new();
+    e.uid(&uid(b.id, &ctx.uid_domain));
+    e.sequence(b.sequence.max(0) as u32);
+    e.timestamp(dtstamp);
+    e.starts(CalendarDateTime::WithTimezone {
+        date_time: local(b.start).naive_local(),
+        tzid: TZ.name().into(),
+    });
+    e.ends(CalendarDateTime::WithTimezone {
+        date_time: local(b.end).naive_local(),
+        tzid: TZ.name().into(),
+    });
+    e.location(&clean(&ctx.location));
+    e.add_property("TRANSP", "OPAQUE");
+    e.created(b.created_at);
+    e.last_modified(b.updated_at);
+    let status = match (method, b.status) {
+        (Method::Cancel, _) | (_, Status::Cancelled | Status::Displaced | Status::Rejected) => "CANCELLED",
+        (_, Status::Pending) => "TENTATIVE",
+        (_, Status::Confirmed) => "CONFIRMED",
+    };
+    e.add_property("STATUS", status);
+    let organizer = Property::new("ORGANIZER", format!("mailto:{}", ctx.organizer_email))
+        .add_parameter("CN", &clean_param(&ctx.organizer_name))
+        .done();
+    e.append_property(organizer);
+
+    let mut description = Vec::new();
+    if let Some(note) = input.note {
+        description.push(clean(note));
+    }
+    match input.view {
+        View::Full => {
+            e.summary(&clean(&b.title));
+            e.class(if b.public {
+                icalendar::Class::Public
+            } else {
+                icalendar::Class::Private
+            });
+            if let Some(d) = &b.description {
+                description.push(clean(d));
+            }
+            description.push(format!("Virksomhet: {}", clean(input.org_name)));
+            description.push(format!(
+                "Kontaktperson: {} <{}>",
+                clean(&b.contact_name),
+                clean(&b.contact_email)
+            ));
+            description.push(format!("Antall deltakere: {}", b.attendees));
+            if method != Method::Publish {
+                let attendee = Property::new("ATTENDEE", format!("mailto:{}", b.contact_email))
+                    .add_parameter("CN", &clean_param(&b.contact_name))
+                    .add_parameter("ROLE", "REQ-PARTICIPANT")
+                    .add_parameter("PARTSTAT", "ACCEPTED")
+                    .add_parameter("RSVP", "FALSE")
+                    .done();
+                e.append_multi_property(attendee);
+            }
+        }
+        View::Public => {
+            e.summary(&clean(b.public_title()));
+            e.class(icalendar::Class::Public);
+            description.push(format!("Virksomhet: {}", clean(input.org_name)));
+        }
+    }
+    if let Some(url) = input.url {
+        description.push(url.to_string());
+        e.url(url);
+    }
+    e.description(&description.join("\n\n"));
+    e.done()
+}
+
+fn calendar(method: Method) -> Calendar {
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("PRODID", PRODID));
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.append_property(Property::new("METHOD", method.as_str()));
+    cal
+}
+
+/// An invitation or cancellation for one booking (iMIP).
+pub fn invitation(input: &EventInput, ctx: &Context, method: Method, dtstamp: DateTime<Utc>) -> String {
+    let mut cal = calendar(method);
+    cal.push(event(input, ctx, method, dtstamp));
+    finish(&cal)
+}
+
+/// A feed's header.
+pub struct FeedInfo<'a> {
+    pub name: &'a str,
+    /// How often clients should refresh, in minutes.
+    pub refresh_minutes: i64,
+}
+
+/// A calendar feed. DTSTAMP is each booking's last change, so an unchanged feed is
+/// byte-identical.
+pub fn feed(info: &FeedInfo, events: &[EventInput], ctx: &Context) -> String {
+    let mut cal = calendar(Method::Publish);
+    cal.append_property(Property::new("X-WR-CALNAME", clean(info.name)));
+    cal.append_property(Property::new("X-WR-TIMEZONE", TZ.name()));
+    let ttl = format!("PT{}M", info.refresh_minutes.max(1));
+    cal.append_property(
+        Property::new("REFRESH-INTERVAL", &ttl)
+            .add_parameter("VALUE", "DURATION")
+            .done(),
+    );
+    cal.append_property(Property::new("X-PUBLISHED-TTL", ttl));
+    for input in events {
+        cal.push(event(input, ctx, Method::Publish, input.booking.updated_at));
+    }
+    finish(&cal)
+}
+
+/// Render, add the VTIMEZONE before the first component, and re-fold every content line to
+/// at most 75 octets.
+fn finish(cal: &Calendar) -> String {
+    let raw = cal.to_string();
+    let unfolded = raw.replace("\r\n ", "").replace("\r\n\t", "");
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 50 + VTIMEZONE.len());
+    let mut zone_written = false;
+    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
+        if !zone_written && (line.starts_with("BEGIN:V") && line != "BEGIN:VCALENDAR" || line == "END:VCALENDAR") {
+            out.push_str(VTIMEZONE);
+            zone_written = true;
+        }
+        fold_into(&mut out, line);
+    }
+    out
+}
+
+fn fold_into(out: &mut String, line: &str) {
+    let mut budget = 75;
+    let mut used = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if used + n > budget {
+            out.push_str("\r\n ");
+            used = 0;
+            budget = 74;
+        }
+        out.push(c);
+        used += n;
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::at_local;
+    use chrono::{NaiveDate, NaiveTime};
+
+    fn booking() -> Booking {
+        let start = at_local(
+            NaiveDate::from_ymd_opt(2027, 3, 30).unwrap(),
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        )
+        .unwrap();
+        Booking {
+            id: 42,
+            room: "borgertun".into(),
+            start,
+            end: start + chrono::Duration::hours(2),
+            blocked_until: start + chrono::Duration::minutes(135),
+            title: "Arbeidsverksted: «pårørende» \"og\" brukere\r\nmed linjeskift".into(),
+            description: Some("Lang beskrivelse; med komma, semikolon og æøå. ".repeat(10)),
+            public: true,
+            attendees: 30,
+            org: "beho".into(),
+            contact_name: "Per \"Pelle\" Hansen".into(),
+            contact_email: "per@bergen.kommune.no".into(),
+            status: Status::Confirmed,
+            status_reason: None,
+            sequence: 3,
+            created_at: start - chrono::Duration::days(20),
+            updated_at: start - chrono::Duration::days(10),
+        }
+    }
+
+    fn ctx() -> Context {
+        Context {
+            uid_domain: "borgertun.bergen.kommune.no".into(),
+            organizer_email: "borgertun@bergen.kommune.no".into(),
+            organizer_name: "Borgertun booking".into(),
+            location: "Borgertun, Årstadveien 17, 5009 Bergen".into(),
+        }
+    }
+
+    #[test]
+    fn invitation_has_method_uid_sequence_local_times_and_clean_lines() {
+        let b = booking();
+        let ics = invitation(
+            &EventInput {
+                booking: &b,
+                org_name: "BEHO",
+                view: View::Full,
+                note: None,
+                url: None,
+            },
+            &ctx(),
+            Method::Request,
+            b.updated_at,
+        );
+        assert!(ics.contains("METHOD:REQUEST\r\n"));
+        assert!(ics.contains("UID:booking-42@borgertun.bergen.kommune.no\r\n"));
+        assert!(ics.contains("SEQUENCE:3\r\n"));
+        assert!(ics.contains("DTSTART;TZID=Europe/Oslo:20270330T090000\r\n"), "{ics}");
+        assert!(ics.contains("BEGIN:VTIMEZONE"));
+        assert!(ics.contains("STATUS:CONFIRMED"));
+        assert!(ics.contains("ATTENDEE;"));
+        assert!(
+            ics.contains("CN=Per  Pelle  Hansen")
+                || ics.contains("CN=Per Pelle Hansen")
+                || ics.contains("CN=\"Per  Pelle  Hansen\""),
+            "{ics}"
+        );
+        for line in ics.split("\r\n") {
+            assert!(line.len() <= 75, "too long: {line:?}");
+            assert!(!line.contains('\r') && !line.contains('\n'));
+        }
+        assert!(ics.ends_with("END:VCALENDAR\r\n"));
+    }
+
+    #[test]
+    fn cancel_and_publish() {
+        let mut b = booking();
+        b.status = Status::Displaced;
+        let ics = invitation(
+            &EventInput {
+                booking: &b,
+                org_name: "BEHO",
+                view: View::Full,
+                note: Some("Begrunnelse: x"),
+                url: None,
+            },
+            &ctx(),
+            Method::Cancel,
+            b.updated_at,
+        );
+        assert!(ics.contains("METHOD:CANCEL\r\n") && ics.contains("STATUS:CANCELLED\r\n"));
+        b.public = false;
+        b.status = Status::Confirmed;
+        let f = feed(
+            &FeedInfo {
+                name: "Borgertun",
+                refresh_minutes: 60,
+            },
+            &[EventInput {
+                booking: &b,
+                org_name: "BEHO",
+                view: View::Public,
+                note: None,
+                url: None,
+            }],
+            &ctx(),
+        );
+        assert!(
+            f.contains("METHOD:PUBLISH")
+                && f.contains("SUMMARY:Opptatt")
+                && !f.contains("per@bergen")
+                && !f.contains("ATTENDEE")
+        );
+        assert!(
+            f.contains("X-WR-CALNAME:Borgertun")
+                && f.contains("X-WR-TIMEZONE:Europe/Oslo")
+                && f.contains("REFRESH-INTERVAL;VALUE=DURATION:PT60M")
+        );
+        assert_eq!(
+            f,
+            feed(
+                &FeedInfo {
+                    name: "Borgertun",
+                    refresh_minutes: 60
+                },
+                &[EventInput {
+                    booking: &b,
+                    org_name: "BEHO",
+                    view: View::Public,
+                    note: None,
+                    url: None
+                }],
+                &ctx()
+            )
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! The messages people get, in Norwegian: each as plain text and HTML from one `Letter`, with
+//! an iCalendar part where the event enters, moves in or leaves their calendar.
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup, DOCTYPE};
+
+use crate::calendar::{self, EventInput, Method, View};
+use crate::config::MailConfig;
+use crate::domain::policy::Slot;
+use crate::domain::time::format_range;
+use crate::domain::{Booking, Rules};
+
+/// A message to store in the outbox: rendered now, sent by the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub kind: &'static str,
+    pub booking_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The iCalendar part and its method; its DTSTAMP is set again when sent.
+    pub ics: Option<(Method, String)>,
+}
+
+/// What a letter says, rendered both as text and as HTML.
+#[derive(Debug, Default)]
+struct Letter {
+    heading: String,
+    paragraphs: Vec<String>,
+    details: Vec<(&'static str, String)>,
+    list_title: Option<String>,
+    list: Vec<String>,
+    link: Option<(String, String)>,
+}
+
+impl Letter {
+    fn text(&self) -> String {
+        let mut out = format!("{}\n\n", self.heading);
+        for p in &self.paragraphs {
+            out.push_str(p);
+            out.push_str("\n\n");
+        }
+        for (label, value) in &self.details {
+            out.push_str(&format!("{label}: {value}\n"));
+        }
+        if !self.details.is_empty() {
+            out.push('\n');
+        }
+        if let Some(title) = &self.list_title {
+            out.push_str(title);
+            out.push('\n');
+            for item in &self.list {
+                out.push_str(&format!("- {item}\n"));
+            }
+            out.push('\n');
+        }
+        if let Some((text, url)) = &self.link {
+            out.push_str(&format!("{text}: {url}\n\n"));
+        }
+        out.push_str("Hilsen\nBorgertun booking, Bergen kommune\n");
+        out
+    }
+
+    fn html(&self) -> String {
+        let page: Markup = html! {
+            (DOCTYPE)
+            html lang="nb" {
+                head { meta charset="utf-8"; title { (self.heading) } }
+                body style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a; max-width: 40em;" {
+                    h1 style="font-size: 1.3em;" { (self.heading) }
+                    @for p in &self.paragraphs { p { (p) } }
+                    @if !self.details.is_empty() {
+                        table role="presentation" style="border-collapse: collapse;" {
+                            @for (label, value) in &self.details {
+                                tr {
+                                    th scope="row" style="text-align: left; padding: 0.2em 1em 0.2em 0; vertical-align: top;" { (label) }
+                                    td style="padding: 0.2em 0;" { (value) }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(title) = &self.list_title {
+                        p { (title) }
+                        ul { @for item in &self.list { li { (item) } } }
+                    }
+                    @if let Some((text, url)) = &self.link {
+                        p { a href=(url) { (text) } }
+                    }
+                    p { "Hilsen" br; "Borgertun booking, Bergen kommune" }
+                }
+            }
+        };
+        page.into_string()
+    }
+}
+
+/// Composes the messages; knows the rules (names), the mail settings and the public URL.
+pub struct Composer<'a> {
+    pub rules: &'a Rules,
+    pub mail: &'a MailConfig,
+    pub public_url: &'a str,
+}
+
+impl Composer<'_> {
+    fn org_name<'b>(&'b self, b: &'b Booking) -> &'b str {
+        self.rules
+            .organisation(&b.org)
+            .map(|o| o.name.as_str())
+            .unwrap_or(&b.org)
+    }
+
+    fn room_line(&self, b: &Booking) -> String {
+        match self.rules.room(&b.room) {
+            Some(r) => format!("{}, {}", r.name, r.address),
+            None => b.room.clone(),
+        }
+    }
+
+    fn room_name(&self, b: &Booking) -> String {
+        self.rules
+            .room(&b.room)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| b.room.clone())
+    }
+
+    pub fn booking_url(&self, id: i64) -> String {
+        format!("{}/api/v1/bookings/{id}", self.public_url)
+    }
+
+    pub fn conflicts_url(&self) -> String {
+        format!("{}/api/v1/conflicts", self.public_url)
+    }
+
+    fn calendar_context(&self, b: &Booking) -> calendar::Context {
+        calendar::Context {
+            uid_domain: self.mail.uid_domain.clone(),
+            organizer_email: self.mail.from.email.to_string(),
+            organizer_name: self
+                .mail
+                .from
+                .name
+                .clone()
+                .unwrap_or_else(|| "Borgertun booking".into()),
+            location: self.room_line(b),
+        }
+    }
+
+    fn ics(&self, b: &Booking, method: Method, note: Option<&str>, now: DateTime<Utc>) -> (Method, String) {
+        let url = self.booking_url(b.id);
+        let input = EventInput {
+            booking: b,
+            org_name: self.org_name(b),
+            view: View::Full,
+            note,
+            url: Some(&url),
+        };
+        (
+            method,
+            calendar::invitation(&input, &self.calendar_context(b), method, now),
+        )
+    }
+
+    fn details(&self, b: &Booking) -> Vec<(&'static str, String)> {
+        vec![
+            ("Tittel", b.title.clone()),
+            ("Tid", format_range(b.start, b.end)),
+            ("Sted", self.room_line(b)),
+            ("Virksomhet", self.org_name(b).to_string()),
+            ("Kontaktperson", format!("{} <{}>", b.contact_name, b.contact_email)),
+            ("Antall deltakere", b.attendees.to_string()),
+            ("Status", b.status.norwegian().to_string()),
+        ]
+    }
+
+    fn message(
+        &self,
+        kind: &'static str,
+        b: &Booking,
+        to: &str,
+        subject: String,
+        letter: Letter,
+        ics: Option<(Method, String)>,
+    ) -> NewMessage {
+        NewMessage {
+            kind,
+            booking_id: Some(b.id),
+            recipient: to.to_string(),
+            subject,
+            text: letter.text(),
+            html: letter.html(),
+            ics,
+        }
+    }
+
+    fn alternatives(letter: &mut Letter, alternatives: &[Slot]) {
+        if alternatives.is_empty() {
+            letter
+                .paragraphs
+                .push("Vi fant ingen ledige alternativer innenfor bookingvinduet.".into());
+        } else {
+            letter.list_title = Some("Disse tidene er ledige:".into());
+            letter.list = alternatives.iter().map(|s| format_range(s.start, s.end)).collect();
+        }
+    }
+
+    /// Booked at once: the invitation.
+    pub fn confirmed(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
+        let letter = Letter {
+            heading: format!("Bookingen er bekreftet: {}", b.title),
+            paragraphs: vec![format!(
+                "{} er booket for dere {}. Invitasjonen ligger ved, slik at den kommer i kalenderen.",
+                self.room_name(b),
+                format_range(b.start, b.end)
+            )],
+            details: self.details(b),
+            link: Some(("Se bookingen".into(), self.booking_url(b.id))),
+            ..Default::default()
+        };
+        let subject = format!("Bekreftet: {} – {}", b.title, format_range(b.start, b.end));
+        self.message(
+            "confirmed",
+            b,
+            &b.contact_email,
+            subject,
+            letter,
+            Some(self.ics(b, Method::Request, None, now)),
+        )
+    }
+
+    /// A request waiting for the coordinator.
+    pub fn pending(&self, b: &Booking, in_conflict: bool) -> NewMessage {
+        let mut paragraphs = vec![
+            "Forespørselen din er til behandling hos koordinator. Du får en ny e-post når den er avgjort.".to_string(),
+        ];
+        if in_conflict {
+            paragraphs.push("Tiden overlapper en annen booking eller forespørsel, og koordinator avgjør etter prioriteringsreglene hvem som får rommet.".into());
+        }
+        let letter = Letter {
+            heading: format!("Forespørselen er mottatt: {}", b.title),
+            paragraphs,
+            details: self.details(b),
+            link: Some(("Se forespørselen".into(), self.booking_url(b.id))),
+            ..Default::default()
+        };
+        let subject = format!("Til behandling: {} – {}", b.title, format_range(b.start, b.end));
+        self.message("pending", b, &b.contact_email, subject, letter, None)
+    }
+
+    /// To a coordinator: a request competes with other bookings.
+    pub fn conflict(&self, request: &Booking, others: &[Booking], coordinator: &str) -> NewMessage {
+        let tier = |b: &Booking| {
+            self.rules
+                .tier_of_org(&b.org)
+                .map(|t| t.name.clone())
+                .unwrap_or_default()
+        };
+        let mut details = vec![(
+            "Forespørsel",
+            format!("{} ({}, {})", request.title, self.org_name(request), tier(request)),
+        )];
+        details.extend(self.details(request).into_iter().skip(1));
+        let letter = Letter {
+            heading: format!(
+                "Konflikt i {}: {}",
+                self.room_name(request),
+                format_range(request.start, request.end)
+            ),
+            paragraphs: vec!["En forespørsel overlapper andre bookinger. Avgjør hvem som skal få rommet.".into()],
+            details,
+            list_title: Some("Den overlapper:".into()),
+            list: others
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{} – {} ({}, {}), {}, {}",
+                        o.title,
+                        self.org_name(o),
+                        tier(o),
+                        o.status.norwegian(),
+                        format_range(o.start, o.end),
+                        o.contact_email
+                    )
+                })
+                .collect(),
+            link: Some(("Gå til konfliktene".into(), self.conflicts_url())),
+        };
+        let subject = format!(
+            "Konflikt: {} – {}",
+            request.title,
+            format_range(request.start, request.end)
+        );
+        self.message("conflict", request, coordinator, subject, letter, None)
+    }
+
+    /// Approved by the coordinator: the invitation, with a higher SEQUENCE.
+    pub fn approved(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
+        let letter = Letter {
+            heading: format!("Forespørselen er godkjent: {}", b.title),
+            paragraphs: vec![format!(
+                "Koordinator har godkjent forespørselen. {} er booket for dere {}.",
+                self.room_name(b),
+                format_range(b.start, b.end)
+            )],
+            details: self.details(b),
+            link: Some(("Se bookingen".into(), self.booking_url(b.id))),
+            ..Default::default()
+        };
+        let subject = format!("Godkjent: {} – {}", b.title, format_range(b.start, b.end));
+        self.message(
+            "approved",
+            b,
+            &b.contact_email,
+            subject,
+            letter,
+            Some(self.ics(b, Method::Request, None, now)),
+        )
+    }
+
+    /// Rejected: the reason and the alternatives. The request never entered a calendar.
+    pub fn rejected(&self, b: &Booking, reason: &str, alternatives: &[Slot]) -> NewMessage {
+        let mut letter = Letter {
+            heading: format!("Forespørselen er avslått: {}", b.title),
+            paragraphs: vec![
+                format!(
+                    "Forespørselen om {} {} er avslått.",
+                    self.room_name(b),
+                    format_range(b.start, b.end)
+                ),
+                format!("Begrunnelse: {reason}"),
+            ],
+            details: self.details(b),
+            ..Default::default()
+        };
+        Self::alternatives(&mut letter, alternatives);
+        let subject = format!("Avslått: {} – {}", b.title, format_range(b.start, b.end));
+        self.message("rejected", b, &b.contact_email, subject, letter, None)
+    }
+
+    /// Displaced by a higher priority: CANCEL with the reason and the alternatives.
+    pub fn displaced(&self, b: &Booking, reason: &str, alternatives: &[Slot], now: DateTime<Utc>) -> NewMessage {
+        let mut letter = Letter {
+            heading: format!("Bookingen er trukket tilbake: {}", b.title),
+            paragraphs: vec![
+                "Bookingen er trukket tilbake fordi rommet er tildelt en booking med høyere prioritet.".into(),
+                format!("Begrunnelse: {reason}"),
+            ],
+            details: self.details(b),
+            ..Default::default()
+        };
+        Self::alternatives(&mut letter, alternatives);
+        let note = format!("Trukket tilbake. Begrunnelse: {reason}");
+        let subject = format!("Trukket tilbake: {} – {}", b.title, format_range(b.start, b.end));
+        let ics = self.ics(b, Method::Cancel, Some(&note), now);
+        self.message("displaced", b, &b.contact_email, subject, letter, Some(ics))
+    }
+
+    /// Cancelled by the booker or the coordinator. A confirmed booking leaves the calendar
+    /// (CANCEL); a withdrawn request never entered it.
+    pub fn cancelled(&self, b: &Booking, was_confirmed: bool, reason: Option<&str>, now: DateTime<Utc>) -> NewMessage {
+        let mut paragraphs = vec![format!(
+            "Bookingen av {} {} er avbestilt.",
+            self.room_name(b),
+            format_range(b.start, b.end)
+        )];
+        if let Some(r) = reason {
+            paragraphs.push(format!("Begrunnelse: {r}"));
+        }
+        let letter = Letter {
+            heading: format!("Avbestilt: {}", b.title),
+            paragraphs,
+            details: self.details(b),
+            ..Default::default()
+        };
+        let subject = format!("Avbestilt: {} – {}", b.title, format_range(b.start, b.end));
+        let ics = was_confirmed.then(|| self.ics(b, Method::Cancel, reason, now));
+        self.message("cancelled", b, &b.contact_email, subject, letter, ics)
+    }
+
+    /// Moved: the same UID with a higher SEQUENCE and the new time.
+    pub fn moved(&self, b: &Booking, old: Slot, now: DateTime<Utc>) -> NewMessage {
+        let confirmed = b.status == crate::domain::Status::Confirmed;
+        let letter = Letter {
+            heading: format!("Bookingen er flyttet: {}", b.title),
+            paragraphs: vec![format!(
+                "Bookingen er flyttet fra {} til {}.",
+                format_range(old.start, old.end),
+                format_range(b.start, b.end)
+            )],
+            details: self.details(b),
+            link: Some(("Se bookingen".into(), self.booking_url(b.id))),
+            ..Default::default()
+        };
+        let subject = format!("Flyttet: {} – {}", b.title, format_range(b.start, b.end));
+        let ics = confirmed.then(|| self.ics(b, Method::Request, None, now));
+        self.message("moved", b, &b.contact_email, subject, letter, ics)
+    }
+}

@@ -1,0 +1,71 @@
+//! The outbox worker inside `borgertun serve`: sends due messages, retries failures with
+//! backoff, marks each sent once. Rows are leased, so several instances on one database never
+//! send the same row (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::RngCore;
+
+use super::transport::{self, Transport};
+use crate::config::MailConfig;
+use crate::store::Store;
+
+/// How long a claimed row is ours before another worker may take it.
+const LEASE: Duration = Duration::from_secs(120);
+const BATCH: i64 = 20;
+
+/// Send what is due now. Returns how many messages were sent.
+pub async fn run_once(store: &dyn Store, transport: &Transport, mail: &MailConfig) -> crate::store::Result<usize> {
+    let now = Utc::now();
+    let mut token = [0u8; 16];
+    rand::rng().fill_bytes(&mut token);
+    let token = hex::encode(token);
+    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let rows = store.claim_messages(now, lease_until, &token, BATCH).await?;
+    let mut sent = 0;
+    for row in rows {
+        let result = match transport::build(&row, mail, Utc::now()) {
+            Ok(message) => transport.send(&row, message).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                if store.message_sent(row.id, &token, Utc::now()).await? {
+                    sent += 1;
+                    tracing::info!(message = row.id, kind = %row.kind, to = %row.recipient, "mail sent");
+                }
+            }
+            Err(error) => {
+                let attempts = row.attempts + 1;
+                let retry_at = (attempts < mail.max_attempts).then(|| Utc::now() + backoff(mail, attempts));
+                tracing::warn!(message = row.id, attempts, %error, given_up = retry_at.is_none(), "mail not sent");
+                store
+                    .message_failed(row.id, &token, &error, retry_at, Utc::now())
+                    .await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// `retry_base * 2^(attempts-1)`, capped at `max_retry`.
+pub fn backoff(mail: &MailConfig, attempts: i64) -> chrono::Duration {
+    let factor = 2u32.saturating_pow((attempts.clamp(1, 30) - 1) as u32);
+    let wait = mail.retry_base.saturating_mul(factor).min(mail.max_retry);
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+}
+
+/// Poll forever (until the task is dropped).
+pub async fn run(store: Arc<dyn Store>, transport: Transport, mail: MailConfig) {
+    tracing::info!(transport = %transport.describe(), "mail worker started");
+    loop {
+        match run_once(store.as_ref(), &transport, &mail).await {
+            Ok(n) if n == BATCH as usize => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "mail worker: database error"),
+        }
+        tokio::time::sleep(mail.poll_interval).await;
+    }
+}
