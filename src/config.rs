@@ -182,9 +182,11 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 9] = [
     "server",
     "database",
+    "mail",
+    "feeds",
     "rules",
     "tiers",
     "rooms",

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::MailConfig;
@@ -115,7 +115,14 @@ pub fn build(row: &OutboxMessage, mail: &MailConfig, now: DateTime<Utc>) -> Resu
             };
             MultiPart::mixed()
                 .multipart(alternative.singlepart(SinglePart::builder().header(calendar_type).body(ics.clone())))
-                .singlepart(Attachment::new(file_name.into()).body(ics, file_type))
+                // Base64, so the file keeps its CRLF line ends byte for byte.
+                .singlepart(
+                    Attachment::new(file_name.into()).body(
+                        Body::new_with_encoding(ics, ContentTransferEncoding::Base64)
+                            .map_err(|_| "cannot encode the .ics file".to_string())?,
+                        file_type,
+                    ),
+                )
         }
         _ => alternative,
     };

@@ -2,6 +2,8 @@
 //! (SQLite in a temp folder, or a fresh PostgreSQL database), driven over HTTP.
 #![allow(dead_code)]
 
+pub mod tools;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -188,6 +190,10 @@ impl TestApp {
     pub fn open_day(&self, days_ahead: i64) -> NaiveDate {
         open_day(self.rules(), days_ahead)
     }
+}
+
+pub fn today() -> NaiveDate {
+    local(Utc::now()).date_naive()
 }
 
 pub fn open_day(rules: &Rules, days_ahead: i64) -> NaiveDate {

@@ -1,0 +1,171 @@
+//! Third-party tools the tests use: the aiosmtpd SMTP server, libical's restriction check and
+//! Python's `icalendar`. Installed by `.ci/run`; missing outside CI, the test says so and
+//! skips; missing under `CI=true`, the test fails.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The Python with `aiosmtpd` and `icalendar`: `BORGERTUN_TEST_PYTHON`, or the venv `.ci/run`
+/// makes in `target/ci-venv`.
+pub fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("BORGERTUN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(ROOT).join("target/ci-venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import aiosmtpd, icalendar"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    missing_unless(ok, "Python with aiosmtpd and icalendar (target/ci-venv; see .ci/run)").then_some(candidate)
+}
+
+/// libical's checker, built by `.ci/run` into `target/ical-check`.
+pub fn ical_check() -> Option<PathBuf> {
+    let path = Path::new(ROOT).join("target/ical-check");
+    missing_unless(path.exists(), "target/ical-check (libical; see .ci/run)").then_some(path)
+}
+
+fn missing_unless(ok: bool, what: &str) -> bool {
+    if !ok {
+        if in_ci() {
+            panic!("CI=true but {what} is missing");
+        }
+        eprintln!("{what} is missing: skipping this test");
+    }
+    ok
+}
+
+/// Both validators, or `None` (outside CI) when one is missing.
+pub struct Validators {
+    python: PathBuf,
+    ical_check: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Validators {
+    pub fn find() -> Option<Self> {
+        Some(Self {
+            python: python()?,
+            ical_check: ical_check()?,
+            dir: tempfile::tempdir().unwrap(),
+        })
+    }
+
+    /// Run libical's RFC 5546 restriction check and Python `icalendar` on `ics`; panic with
+    /// their complaints if either refuses it. Returns the Python side's reading of it.
+    pub fn check(&self, name: &str, ics: &str) -> Value {
+        let path = self.dir.path().join(format!("{name}.ics"));
+        std::fs::write(&path, ics).unwrap();
+        let out = Command::new(&self.ical_check).arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "libical refuses {name}: {}\n{ics}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(&self.python)
+            .arg(Path::new(ROOT).join("tests/validators/check_ics.py"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python icalendar refuses {name}: {}\n{ics}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0].clone()
+    }
+}
+
+/// An aiosmtpd server on 127.0.0.1 that stores what it receives in a Maildir.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free port on 127.0.0.1 (nothing listens on it afterwards).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SmtpSink {
+    pub fn start(python: &Path, port: u16, dir: &Path) -> SmtpSink {
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpSink {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The raw messages received so far, oldest first.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = ["new", "cur"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(self.dir.join(d)).unwrap().filter_map(|e| e.ok()))
+            .map(|e| (e.metadata().unwrap().modified().unwrap(), e.path()))
+            .collect();
+        files.sort();
+        files.into_iter().map(|(_, p)| std::fs::read(p).unwrap()).collect()
+    }
+
+    /// Wait until at least `n` messages have arrived (at most 30 s), then a little longer to
+    /// catch any extra, and return them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.messages().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} messages arrived",
+                self.messages().len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.messages()
+    }
+}
