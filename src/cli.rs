@@ -53,6 +53,37 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage calendar feeds (subscription links for Outlook, Google or Apple Calendar).
+    Feed {
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedCommand {
+    /// Create a feed for a user and print its subscription link (shown once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// room: a room's confirmed bookings without contact details; organisation: the
+        /// user's organisation's bookings in full; personal: the user's own bookings.
+        #[arg(long, value_parser = ["room", "organisation", "personal"])]
+        kind: String,
+        /// For --kind room: the room key (default: the first room).
+        #[arg(long)]
+        room: Option<String>,
+    },
+    /// List a user's feeds.
+    List {
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke a feed: its link stops working at once.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +199,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.org,
                 user.role.as_str()
             );
+            Ok(())
+        }
+        Command::Feed { command } => {
+            let cfg = load(&cli.config)?;
+            let store = open_store(&cfg).await?;
+            let now = chrono::Utc::now();
+            match command {
+                FeedCommand::Create { email, kind, room } => {
+                    let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                    let user = store
+                        .user_by_email(&email)
+                        .await?
+                        .with_context(|| format!("no user with the e-mail {email}"))?;
+                    let kind = crate::domain::FeedKind::parse(&kind).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                    let (feed, token) =
+                        crate::service::create_feed(store.as_ref(), &cfg.rules, &user, kind, room.as_deref(), now)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let (url, webcal) = web::feeds::feed_urls(&cfg.public_url(), &token);
+                    eprintln!(
+                        "feed {} ({}) for {} — the link is shown once:",
+                        feed.id,
+                        feed.kind.as_str(),
+                        user.email
+                    );
+                    println!("{url}");
+                    eprintln!("subscribe: {webcal}");
+                }
+                FeedCommand::List { email } => {
+                    let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                    let user = store
+                        .user_by_email(&email)
+                        .await?
+                        .with_context(|| format!("no user with the e-mail {email}"))?;
+                    for f in store.feeds_of(user.id).await? {
+                        let state = match f.revoked_at {
+                            Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
+                            None => "active".to_string(),
+                        };
+                        let scope = f.room.or(f.org).unwrap_or_else(|| user.email.clone());
+                        println!(
+                            "{}\t{}\t{}\tcreated {}\t{}",
+                            f.id,
+                            f.kind.as_str(),
+                            scope,
+                            f.created_at.format("%Y-%m-%d %H:%M"),
+                            state
+                        );
+                    }
+                }
+                FeedCommand::Revoke { id } => {
+                    if !store.revoke_feed(id, None, now).await? {
+                        bail!("no active feed with id {id}");
+                    }
+                    println!("feed {id} revoked");
+                }
+            }
             Ok(())
         }
         Command::Token {
