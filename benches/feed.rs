@@ -1,0 +1,117 @@
+//! Feed benchmark (plain binary): `cargo bench --bench feed`.
+//!
+//! Seeds a real SQLite file database with 3,000 confirmed bookings of Borgertun inside a feed's
+//! window (the last 30 days to the end of the booking horizon), then measures
+//! * `web::feeds::render` — the database query and the iCalendar rendering of the room feed;
+//! * a full `GET /feeds/{token}.ics` over HTTP on loopback, and a conditional one answered 304.
+//!
+//! `BENCH_EVENTS` changes the number of bookings (default 3000).
+
+use std::time::{Duration as StdDuration, Instant};
+
+use borgertun::domain::time::{at_local, local};
+use borgertun::domain::{BookingTitle, FeedKind, NewBooking, Role, Status};
+use borgertun::store::{self, Insert};
+use borgertun::web::{self, AppState};
+use chrono::{Duration, NaiveTime, Utc};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(run())
+}
+
+fn stats(mut samples: Vec<StdDuration>) -> (f64, f64, f64, usize) {
+    samples.sort();
+    let ms = |d: StdDuration| d.as_secs_f64() * 1000.0;
+    let median = ms(samples[samples.len() / 2]);
+    let p95 = ms(samples[(samples.len() * 95 / 100).min(samples.len() - 1)]);
+    let mean = samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len() as f64;
+    (mean, median, p95, samples.len())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let events: usize = std::env::var("BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let dir = tempfile::tempdir()?;
+    let mut cfg = borgertun::config::load(std::path::Path::new("config")).map_err(|e| e.to_string())?;
+    cfg.database.url = format!("sqlite://{}", dir.path().join("feed.db").display());
+    cfg.mail.file_dir = dir.path().join("mail");
+    let store = store::connect(&cfg.database.url, 4).await?;
+    store.migrate().await?;
+    let now = Utc::now();
+    let user = store.add_user("bench@bergen.kommune.no", "Bench", "beho", Role::Staff, now).await?;
+
+    // Seed: one booking an hour from 08.00, every day from 30 days back, as many days as needed.
+    let seed_start = Instant::now();
+    let first_day = local(now).date_naive() - Duration::days(29);
+    let per_day = 12;
+    let mut tx = store.write("borgertun").await?;
+    for i in 0..events {
+        let day = first_day + Duration::days((i / per_day) as i64);
+        let start = at_local(day, NaiveTime::from_hms_opt(8, 0, 0).unwrap()).unwrap() + Duration::hours((i % per_day) as i64);
+        let nb = NewBooking {
+            room: "borgertun".into(),
+            start,
+            end: start + Duration::minutes(45),
+            title: BookingTitle::parse(&format!("Arbeidsverksted nr. {i} om pårørendeinvolvering"))?,
+            description: Some("Kunnskapsbehov, brukermedvirkning og forbedringsarbeid i helse- og omsorgstjenestene.".into()),
+            public: i % 5 != 0,
+            attendees: 20,
+            org: ["beho", "uib", "hvl", "norce", "skil"][i % 5].into(),
+            contact: user.clone(),
+        };
+        tx.insert(Insert { booking: &nb, status: Status::Confirmed, blocked_until: nb.end + Duration::minutes(15), reason: None, actor: "bench", now }).await?;
+    }
+    tx.commit().await?;
+    let seed_time = seed_start.elapsed();
+
+    let state = AppState::new(store.clone(), cfg);
+    let (feed, token) = borgertun::service::create_feed(store.as_ref(), &state.config.rules, &user, FeedKind::Room, None, now).await?;
+
+    // Direct rendering.
+    let first = web::feeds::render(&state, &feed, &user, Utc::now()).await.map_err(|e| format!("{e:?}"))?;
+    let shown = first.body.matches("BEGIN:VEVENT").count();
+    let mut samples = Vec::new();
+    let until = Instant::now() + StdDuration::from_secs(10);
+    while samples.len() < 300 && Instant::now() < until {
+        let t = Instant::now();
+        let r = web::feeds::render(&state, &feed, &user, Utc::now()).await.map_err(|e| format!("{e:?}"))?;
+        samples.push(t.elapsed());
+        assert_eq!(r.body.len(), first.body.len());
+    }
+    let render = stats(samples);
+
+    // Over HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = web::app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/feeds/{token}.ics");
+    let etag = client.get(&url).send().await?.headers()["etag"].to_str()?.to_string();
+    let mut full = Vec::new();
+    let mut not_modified = Vec::new();
+    let until = Instant::now() + StdDuration::from_secs(10);
+    while full.len() < 200 && Instant::now() < until {
+        let t = Instant::now();
+        let body = client.get(&url).send().await?.bytes().await?;
+        full.push(t.elapsed());
+        assert_eq!(body.len(), first.body.len());
+        let t = Instant::now();
+        let res = client.get(&url).header("if-none-match", &etag).send().await?;
+        not_modified.push(t.elapsed());
+        assert_eq!(res.status().as_u16(), 304);
+    }
+    let (full, not_modified) = (stats(full), stats(not_modified));
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_default();
+    println!("### Feed benchmark (SQLite, release build)\n");
+    println!("- CPU: {cpu}, {} cores; seeded {events} confirmed bookings in {:.1} s; the room feed shows {shown} events ({} KiB)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), seed_time.as_secs_f64(), first.body.len() / 1024);
+    println!("| what | samples | mean | median | p95 |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, (mean, median, p95, n)) in [("`feeds::render` (query + iCalendar)", render), ("`GET /feeds/{token}.ics` → 200", full), ("`GET` with `If-None-Match` → 304", not_modified)] {
+        println!("| {name} | {n} | {mean:.2} ms | {median:.2} ms | {p95:.2} ms |");
+    }
+    Ok(())
+}
