@@ -586,10 +586,10 @@ async fn bench_size(
             let (s, e) = free_slots[rng.borrow_mut().random_range(0..free_slots.len())];
             let attendees = rng.borrow_mut().random_range(5..=60);
             let new = request(s, e, attendees);
-            let (store, rules, user, unexpected) = (&store, rules, &user, &unexpected);
+            let (store, composer, user, unexpected) = (&store, &composer, &user, &unexpected);
             async move {
                 let t = Instant::now();
-                let out = service::book(dyn_store, &composer, new, &user.email, now).await?;
+                let out = service::book(dyn_store, composer, new, &user.email, now).await?;
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 match out {
                     BookOutcome::Stored { booking, .. } => {
@@ -620,10 +620,10 @@ async fn bench_size(
             let (s, e) = busy_slots[rng.borrow_mut().random_range(0..busy_slots.len())];
             let attendees = rng.borrow_mut().random_range(5..=60);
             let new = request(s, e, attendees);
-            let (store, rules, user, unexpected, alts) = (&store, rules, &user, &unexpected, &alts);
+            let (store, composer, user, unexpected, alts) = (&store, &composer, &user, &unexpected, &alts);
             async move {
                 let t = Instant::now();
-                let out = service::book(dyn_store, &composer, new, &user.email, now).await?;
+                let out = service::book(dyn_store, composer, new, &user.email, now).await?;
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 match out {
                     BookOutcome::Busy { alternatives, .. } => {
