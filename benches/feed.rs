@@ -16,7 +16,11 @@ use borgertun::web::{self, AppState};
 use chrono::{Duration, NaiveTime, Utc};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run())
 }
 
 fn stats(mut samples: Vec<StdDuration>) -> (f64, f64, f64, usize) {
@@ -29,7 +33,10 @@ fn stats(mut samples: Vec<StdDuration>) -> (f64, f64, f64, usize) {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let events: usize = std::env::var("BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let events: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     let dir = tempfile::tempdir()?;
     let mut cfg = borgertun::config::load(std::path::Path::new("config")).map_err(|e| e.to_string())?;
     cfg.database.url = format!("sqlite://{}", dir.path().join("feed.db").display());
@@ -37,7 +44,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let store = store::connect(&cfg.database.url, 4).await?;
     store.migrate().await?;
     let now = Utc::now();
-    let user = store.add_user("bench@bergen.kommune.no", "Bench", "beho", Role::Staff, now).await?;
+    let user = store
+        .add_user("bench@bergen.kommune.no", "Bench", "beho", Role::Staff, now)
+        .await?;
 
     // Seed: one booking an hour from 08.00, every day from 30 days back, as many days as needed.
     let seed_start = Instant::now();
@@ -46,38 +55,64 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut tx = store.write("borgertun").await?;
     for i in 0..events {
         let day = first_day + Duration::days((i / per_day) as i64);
-        let start = at_local(day, NaiveTime::from_hms_opt(8, 0, 0).unwrap()).unwrap() + Duration::hours((i % per_day) as i64);
+        let start =
+            at_local(day, NaiveTime::from_hms_opt(8, 0, 0).unwrap()).unwrap() + Duration::hours((i % per_day) as i64);
         let nb = NewBooking {
             room: "borgertun".into(),
             start,
             end: start + Duration::minutes(45),
             title: BookingTitle::parse(&format!("Arbeidsverksted nr. {i} om pårørendeinvolvering"))?,
-            description: Some("Kunnskapsbehov, brukermedvirkning og forbedringsarbeid i helse- og omsorgstjenestene.".into()),
+            description: Some(
+                "Kunnskapsbehov, brukermedvirkning og forbedringsarbeid i helse- og omsorgstjenestene.".into(),
+            ),
             public: i % 5 != 0,
             attendees: 20,
             org: ["beho", "uib", "hvl", "norce", "skil"][i % 5].into(),
             contact: user.clone(),
         };
-        tx.insert(Insert { booking: &nb, status: Status::Confirmed, blocked_until: nb.end + Duration::minutes(15), reason: None, actor: "bench", now }).await?;
+        tx.insert(Insert {
+            booking: &nb,
+            status: Status::Confirmed,
+            blocked_until: nb.end + Duration::minutes(15),
+            reason: None,
+            actor: "bench",
+            now,
+        })
+        .await?;
     }
     tx.commit().await?;
     let seed_time = seed_start.elapsed();
 
     let state = AppState::new(store.clone(), cfg);
-    let (feed, token) = borgertun::service::create_feed(store.as_ref(), &state.config.rules, &user, FeedKind::Room, None, now).await?;
+    let (feed, token) =
+        borgertun::service::create_feed(store.as_ref(), &state.config.rules, &user, FeedKind::Room, None, now).await?;
 
     // Direct rendering.
-    let first = web::feeds::render(&state, &feed, &user, Utc::now()).await.map_err(|e| format!("{e:?}"))?;
+    let first = web::feeds::render(&state, &feed, &user, Utc::now())
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     let shown = first.body.matches("BEGIN:VEVENT").count();
-    let mut samples = Vec::new();
-    let until = Instant::now() + StdDuration::from_secs(10);
-    while samples.len() < 300 && Instant::now() < until {
+    // Cold: nothing cached, every event rendered. Warm: the events of unchanged bookings
+    // come from the cache (as after a change to one booking), the query still runs.
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    let until = Instant::now() + StdDuration::from_secs(12);
+    while cold.len() < 200 && Instant::now() < until {
+        state.feed_cache.clear();
         let t = Instant::now();
-        let r = web::feeds::render(&state, &feed, &user, Utc::now()).await.map_err(|e| format!("{e:?}"))?;
-        samples.push(t.elapsed());
-        assert_eq!(r.body.len(), first.body.len());
+        let r = web::feeds::render(&state, &feed, &user, Utc::now())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        cold.push(t.elapsed());
+        assert_eq!(r.body, first.body);
+        let t = Instant::now();
+        let r = web::feeds::render(&state, &feed, &user, Utc::now())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        warm.push(t.elapsed());
+        assert_eq!(r.body, first.body);
     }
-    let render = stats(samples);
+    let (cold, warm) = (stats(cold), stats(warm));
 
     // Over HTTP.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -104,13 +139,25 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     println!("### Feed benchmark (SQLite, release build)\n");
     println!("- CPU: {cpu}, {} cores; seeded {events} confirmed bookings in {:.1} s; the room feed shows {shown} events ({} KiB)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), seed_time.as_secs_f64(), first.body.len() / 1024);
     println!("| what | samples | mean | median | p95 |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, (mean, median, p95, n)) in [("`feeds::render` (query + iCalendar)", render), ("`GET /feeds/{token}.ics` → 200", full), ("`GET` with `If-None-Match` → 304", not_modified)] {
+    for (name, (mean, median, p95, n)) in [
+        ("`feeds::render`, cold: query + every event rendered", cold),
+        ("`feeds::render`, events cached: query + changed events only", warm),
+        (
+            "`GET /feeds/{token}.ics` → 200, unchanged: fingerprint + cached body",
+            full,
+        ),
+        ("`GET` with `If-None-Match` → 304", not_modified),
+    ] {
         println!("| {name} | {n} | {mean:.2} ms | {median:.2} ms | {p95:.2} ms |");
     }
     Ok(())

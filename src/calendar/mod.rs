@@ -205,9 +205,11 @@ pub struct FeedInfo<'a> {
     pub refresh_minutes: i64,
 }
 
-/// A calendar feed. DTSTAMP is each booking's last change, so an unchanged feed is
-/// byte-identical.
-pub fn feed(info: &FeedInfo, events: &[EventInput], ctx: &Context) -> String {
+/// The end of a feed.
+pub const FEED_END: &str = "END:VCALENDAR\r\n";
+
+/// A feed's header: the calendar's properties and the VTIMEZONE, up to its first event.
+pub fn feed_header(info: &FeedInfo) -> String {
     let mut cal = calendar(Method::Publish);
     cal.append_property(Property::new("X-WR-CALNAME", clean(info.name)));
     cal.append_property(Property::new("X-WR-TIMEZONE", TZ.name()));
@@ -218,42 +220,103 @@ pub fn feed(info: &FeedInfo, events: &[EventInput], ctx: &Context) -> String {
             .done(),
     );
     cal.append_property(Property::new("X-PUBLISHED-TTL", ttl));
-    for input in events {
-        cal.push(event(input, ctx, Method::Publish, input.booking.updated_at));
-    }
-    finish(&cal)
-}
-
-/// Render, add the VTIMEZONE before the first component, and re-fold every content line to
-/// at most 75 octets.
-fn finish(cal: &Calendar) -> String {
-    let raw = cal.to_string();
-    let unfolded = raw.replace("\r\n ", "").replace("\r\n\t", "");
-    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 50 + VTIMEZONE.len());
-    let mut zone_written = false;
-    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
-        if !zone_written && (line.starts_with("BEGIN:V") && line != "BEGIN:VCALENDAR" || line == "END:VCALENDAR") {
-            out.push_str(VTIMEZONE);
-            zone_written = true;
-        }
-        fold_into(&mut out, line);
-    }
+    let mut out = finish(&cal);
+    out.truncate(out.len() - FEED_END.len());
     out
 }
 
-fn fold_into(out: &mut String, line: &str) {
-    let mut budget = 75;
-    let mut used = 0;
-    for c in line.chars() {
-        let n = c.len_utf8();
-        if used + n > budget {
-            out.push_str("\r\n ");
-            used = 0;
-            budget = 74;
-        }
-        out.push(c);
-        used += n;
+/// One feed event (`BEGIN:VEVENT` … `END:VEVENT`), folded. Its DTSTAMP is the booking's last
+/// change, so the text changes only when the booking does.
+pub fn feed_event(input: &EventInput, ctx: &Context) -> String {
+    let mut s = String::with_capacity(640);
+    refold_into(
+        &mut s,
+        &event(input, ctx, Method::Publish, input.booking.updated_at).to_string(),
+    );
+    s
+}
+
+/// Many feed events, in order, rendered on every core.
+pub fn feed_events(events: &[EventInput], ctx: &Context) -> Vec<String> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if events.len() < 200 || threads == 1 {
+        return events.iter().map(|e| feed_event(e, ctx)).collect();
     }
+    let size = events.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = events
+            .chunks(size)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|e| feed_event(e, ctx)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("feed rendering thread"))
+            .collect()
+    })
+}
+
+/// A calendar feed. An unchanged feed is byte-identical.
+pub fn feed(info: &FeedInfo, events: &[EventInput], ctx: &Context) -> String {
+    let mut out = feed_header(info);
+    for e in feed_events(events, ctx) {
+        out.push_str(&e);
+    }
+    out.push_str(FEED_END);
+    out
+}
+
+/// Render, add the VTIMEZONE before the first component, and re-fold every line.
+fn finish(cal: &Calendar) -> String {
+    let raw = cal.to_string();
+    let mut out = String::with_capacity(raw.len() + raw.len() / 50 + VTIMEZONE.len());
+    let at = raw
+        .find("\r\nBEGIN:V")
+        .or_else(|| raw.rfind("\r\nEND:VCALENDAR"))
+        .map(|i| i + 2)
+        .unwrap_or(raw.len());
+    refold_into(&mut out, &raw[..at]);
+    out.push_str(VTIMEZONE);
+    refold_into(&mut out, &raw[at..]);
+    out
+}
+
+/// Unfold `text` (CRLF-separated content lines, possibly folded) and fold every content line
+/// again to at most 75 octets, never inside a UTF-8 character (RFC 5545 §3.1).
+fn refold_into(out: &mut String, text: &str) {
+    let mut line = String::new();
+    for piece in text.split("\r\n") {
+        if let Some(rest) = piece.strip_prefix([' ', '\t']) {
+            line.push_str(rest);
+            continue;
+        }
+        if !line.is_empty() {
+            fold_line(out, &line);
+        }
+        line.clear();
+        line.push_str(piece);
+    }
+    if !line.is_empty() {
+        fold_line(out, &line);
+    }
+}
+
+fn fold_line(out: &mut String, line: &str) {
+    let mut rest = line;
+    let mut limit = 75;
+    while rest.len() > limit {
+        let mut cut = limit;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push_str(&rest[..cut]);
+        out.push_str("\r\n ");
+        rest = &rest[cut..];
+        limit = 74;
+    }
+    out.push_str(rest);
     out.push_str("\r\n");
 }
 
@@ -332,6 +395,42 @@ mod tests {
             assert!(!line.contains('\r') && !line.contains('\n'));
         }
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
+    }
+
+    #[test]
+    fn folding_keeps_characters_whole_and_lines_short() {
+        let mut out = String::new();
+        let long = format!("DESCRIPTION:{}", "æøå ".repeat(40));
+        refold_into(&mut out, &format!("{long}\r\nSUMMARY:x\r\n"));
+        assert!(out.split("\r\n").all(|l| l.len() <= 75));
+        assert_eq!(out.replace("\r\n ", ""), format!("{long}\r\nSUMMARY:x\r\n"));
+        // A big feed renders in parallel chunks, in order.
+        let b = booking();
+        let many: Vec<Booking> = (0..500).map(|i| Booking { id: i, ..b.clone() }).collect();
+        let inputs: Vec<EventInput> = many
+            .iter()
+            .map(|b| EventInput {
+                booking: b,
+                org_name: "BEHO",
+                view: View::Public,
+                note: None,
+                url: None,
+            })
+            .collect();
+        let f = feed(
+            &FeedInfo {
+                name: "Borgertun",
+                refresh_minutes: 60,
+            },
+            &inputs,
+            &ctx(),
+        );
+        let uids: Vec<&str> = f.split("\r\n").filter(|l| l.starts_with("UID:")).collect();
+        assert_eq!(uids.len(), 500);
+        assert_eq!(uids[0], "UID:booking-0@borgertun.bergen.kommune.no");
+        assert_eq!(uids[499], "UID:booking-499@borgertun.bergen.kommune.no");
+        assert!(f.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
+        assert_eq!(f.matches("BEGIN:VTIMEZONE").count(), 1);
     }
 
     #[test]

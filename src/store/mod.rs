@@ -161,6 +161,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn booking(&self, id: i64) -> Result<Option<Booking>>;
     async fn bookings(&self, q: &BookingQuery) -> Result<Vec<Booking>>;
+    /// A summary of the bookings `q` selects that changes whenever any of them changes,
+    /// appears or leaves: count, latest change, and sums of ids and sequences.
+    async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String>;
     async fn history(&self, id: i64) -> Result<Vec<AuditEntry>>;
 
     /// Start a serialised write transaction for decisions about `room`.

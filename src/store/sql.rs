@@ -154,6 +154,27 @@ macro_rules! store_impl {
 
         async fn q_bookings<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, q: &BookingQuery) -> Result<Vec<Booking>> {
             let mut b = sqlx::QueryBuilder::<$db>::new(format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE 1 = 1"));
+            push_filter(&mut b, q);
+            b.push(" ORDER BY starts_at, id");
+            if let Some(limit) = q.limit {
+                b.push(" LIMIT ").push_bind(limit);
+            }
+            let rows: Vec<BookingRow> = b.build_query_as().fetch_all(e).await?;
+            bookings(rows)
+        }
+
+        async fn q_fingerprint<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, q: &BookingQuery) -> Result<String> {
+            let mut b = sqlx::QueryBuilder::<$db>::new(
+                "SELECT COUNT(*), MAX(updated_at), CAST(COALESCE(SUM(sequence), 0) AS BIGINT), CAST(COALESCE(SUM(id), 0) AS BIGINT) \
+                 FROM bookings WHERE 1 = 1",
+            );
+            push_filter(&mut b, q);
+            let (count, latest, sequences, ids): (i64, Option<DateTime<Utc>>, i64, i64) = b.build_query_as().fetch_one(e).await?;
+            Ok(format!("{count}/{latest:?}/{sequences}/{ids}"))
+        }
+
+        /// The WHERE conditions of a `BookingQuery`.
+        fn push_filter(b: &mut sqlx::QueryBuilder<'_, $db>, q: &BookingQuery) {
             if let Some(room) = &q.room {
                 b.push(" AND room = ").push_bind(room.clone());
             }
@@ -179,12 +200,6 @@ macro_rules! store_impl {
                 }
                 b.push(")");
             }
-            b.push(" ORDER BY starts_at, id");
-            if let Some(limit) = q.limit {
-                b.push(" LIMIT ").push_bind(limit);
-            }
-            let rows: Vec<BookingRow> = b.build_query_as().fetch_all(e).await?;
-            bookings(rows)
         }
 
         async fn q_active_between<'e, E: sqlx::Executor<'e, Database = $db>>(
@@ -405,6 +420,10 @@ macro_rules! store_impl {
 
                 async fn bookings(&self, q: &BookingQuery) -> Result<Vec<Booking>> {
                     q_bookings(&self.pool, q).await
+                }
+
+                async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String> {
+                    q_fingerprint(&self.pool, q).await
                 }
 
                 async fn history(&self, id: i64) -> Result<Vec<AuditEntry>> {

@@ -25,6 +25,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub public_url: Arc<str>,
+    pub feed_cache: Arc<feeds::FeedCache>,
 }
 
 impl AppState {
@@ -34,6 +35,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             public_url,
+            feed_cache: Arc::default(),
         }
     }
 
