@@ -573,6 +573,8 @@ pub async fn move_booking(
         b.status,
     ) {
         (Decision::Confirm, _) => Status::Confirmed,
+        // Free, but the tier waits for the coordinator: a confirmed booking stays confirmed.
+        (Decision::Pending { conflicts }, Status::Confirmed) if conflicts.is_empty() => Status::Confirmed,
         (Decision::Pending { .. }, Status::Pending) => Status::Pending,
         (Decision::Busy { held_by, protected }, _) => {
             drop(tx);

@@ -21,6 +21,7 @@ on_both_backends!(
     others_see_only_public_details,
     cancelling_follows_the_life_cycle,
     nine_oclock_stays_nine_oclock_across_dst,
+    moving_rechecks_every_rule_and_changes_nothing_when_refused,
 );
 
 fn t(v: &Value) -> DateTime<FixedOffset> {
@@ -803,4 +804,90 @@ async fn nine_oclock_stays_nine_oclock_across_dst(b: Backend) {
         assert_eq!(start.offset().local_minus_utc(), offset(d), "{d}");
     }
     assert_ne!(offset(before), offset(after));
+}
+
+async fn moving_rechecks_every_rule_and_changes_nothing_when_refused(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let day = app.open_day(10);
+    let (_, v) = app
+        .post(&uib, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Møte"))
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    app.post(&hvl, "/api/v1/bookings", &booking(day, "15:00", "16:00", "HVL"))
+        .await;
+    let patch = |token: &str, body: Value| {
+        let req = app
+            .client
+            .patch(format!("{}/api/v1/bookings/{id}", app.base))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let before = app.snapshot().await;
+    let mut saturday = day;
+    while chrono::Datelike::weekday(&saturday) != chrono::Weekday::Sat {
+        saturday += Duration::days(1);
+    }
+    // Into another organisation's booking (its buffer included): busy, with alternatives.
+    let (s, v) = patch(&uib, json!({"start": at(day, "14:30"), "end": at(day, "15:30")})).await;
+    assert_eq!((s, codes(&v)), (StatusCode::CONFLICT, vec!["busy".to_string()]), "{v}");
+    assert!(!v["alternatives"].as_array().unwrap().is_empty());
+    let (s, v) = patch(
+        &uib,
+        json!({"start": at(saturday, "10:00"), "end": at(saturday, "11:00")}),
+    )
+    .await;
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["closed_day".to_string()])
+    );
+    let (s, v) = patch(&uib, json!({"start": at(day, "11:00"), "end": at(day, "10:00")})).await;
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["end_before_start".to_string()])
+    );
+    let (s, _) = patch(&hvl, json!({"start": at(day, "11:00"), "end": at(day, "12:00")})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before, "refused moves change nothing");
+
+    // A free time: moved, SEQUENCE raised, the move in the history.
+    let (s, v) = patch(&uib, json!({"start": at(day, "12:00"), "end": at(day, "13:30")})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["start"].as_str(),
+            v["end"].as_str(),
+            v["status"].as_str(),
+            v["sequence"].as_i64()
+        ),
+        (
+            Some(at(day, "12:00").as_str()),
+            Some(at(day, "13:30").as_str()),
+            Some("confirmed"),
+            Some(1)
+        )
+    );
+    let (_, v) = app.get(&uib, &format!("/api/v1/bookings/{id}")).await;
+    assert!(
+        v["history"][1]["reason"].as_str().unwrap().starts_with("Flyttet fra"),
+        "{v}"
+    );
+    // Its old time is free for others now.
+    let (s, _) = app
+        .post(&hvl, "/api/v1/bookings", &booking(day, "09:00", "10:00", "Ledig nå"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    app.post(&uib, &format!("/api/v1/bookings/{id}/cancel"), &json!({}))
+        .await;
+    let (s, v) = patch(&uib, json!({"start": at(day, "17:00"), "end": at(day, "18:00")})).await;
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::CONFLICT, vec!["invalid_state".to_string()])
+    );
 }
