@@ -5,7 +5,8 @@
 //! * `web::feeds::render` — the database query and the iCalendar rendering of the room feed;
 //! * a full `GET /feeds/{token}.ics` over HTTP on loopback, and a conditional one answered 304.
 //!
-//! `BENCH_EVENTS` changes the number of bookings (default 3000).
+//! `BENCH_EVENTS` changes the number of bookings (default 3000); `BENCH_DATABASE_URL` points at
+//! an empty PostgreSQL database to measure that backend instead.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -39,7 +40,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(3000);
     let dir = tempfile::tempdir()?;
     let mut cfg = borgertun::config::load(std::path::Path::new("config")).map_err(|e| e.to_string())?;
-    cfg.database.url = format!("sqlite://{}", dir.path().join("feed.db").display());
+    // BENCH_DATABASE_URL: an empty PostgreSQL database instead of a SQLite file.
+    cfg.database.url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("feed.db").display()));
     cfg.mail.file_dir = dir.path().join("mail");
     let store = store::connect(&cfg.database.url, 4).await?;
     store.migrate().await?;
@@ -145,7 +148,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_default();
-    println!("### Feed benchmark (SQLite, release build)\n");
+    println!("### Feed benchmark ({}, release build)\n", store.backend());
     println!("- CPU: {cpu}, {} cores; seeded {events} confirmed bookings in {:.1} s; the room feed shows {shown} events ({} KiB)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), seed_time.as_secs_f64(), first.body.len() / 1024);
     println!("| what | samples | mean | median | p95 |");
     println!("|---|---:|---:|---:|---:|");
