@@ -7,6 +7,7 @@ pub mod feed;
 pub mod holidays;
 pub mod policy;
 pub mod rules;
+pub mod schedule;
 pub mod time;
 
 pub use booking::{AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};

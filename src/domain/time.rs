@@ -114,6 +114,47 @@ pub fn format_minutes(minutes: i64) -> String {
     }
 }
 
+/// The Monday of the ISO week of `date`.
+pub fn monday_of(date: NaiveDate) -> NaiveDate {
+    date - chrono::Duration::days(date.weekday().num_days_from_monday() as i64)
+}
+
+/// «Uke 10 · 2.–8. mars 2026», «Uke 49 · 30. november–6. desember 2026»,
+/// «Uke 53 · 28. desember 2026–3. januar 2027».
+pub fn format_week(monday: NaiveDate) -> String {
+    let sunday = monday + chrono::Duration::days(6);
+    let week = monday.iso_week().week();
+    let range = if monday.year() != sunday.year() {
+        format!(
+            "{}. {} {}–{}. {} {}",
+            monday.day(),
+            month_name(monday.month()),
+            monday.year(),
+            sunday.day(),
+            month_name(sunday.month()),
+            sunday.year()
+        )
+    } else if monday.month() != sunday.month() {
+        format!(
+            "{}. {}–{}. {} {}",
+            monday.day(),
+            month_name(monday.month()),
+            sunday.day(),
+            month_name(sunday.month()),
+            sunday.year()
+        )
+    } else {
+        format!(
+            "{}.–{}. {} {}",
+            monday.day(),
+            sunday.day(),
+            month_name(sunday.month()),
+            sunday.year()
+        )
+    };
+    format!("Uke {week} · {range}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +175,20 @@ mod tests {
         assert_eq!(format_minutes(45), "45 minutter");
         assert_eq!(format_minutes(120), "2 timer");
         assert_eq!(format_minutes(75), "1,25 timer");
+    }
+
+    #[test]
+    fn week_headings() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(format_week(monday_of(d(2026, 3, 4))), "Uke 10 · 2.–8. mars 2026");
+        assert_eq!(
+            format_week(monday_of(d(2026, 12, 1))),
+            "Uke 49 · 30. november–6. desember 2026"
+        );
+        assert_eq!(
+            format_week(monday_of(d(2027, 1, 1))),
+            "Uke 53 · 28. desember 2026–3. januar 2027"
+        );
     }
 
     #[test]

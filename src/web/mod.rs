@@ -19,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod feeds;
 mod json;
+pub mod pages;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -60,9 +61,11 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api::router().merge(feeds::api_router()))
         .merge(feeds::router())
+        .merge(pages::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(pages::security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {

@@ -1,0 +1,302 @@
+//! Pages anyone may see: the week view, «I dag i Borgertun», the rules, the accessibility
+//! statement. They show times, organisations and public titles only, never contact details.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::{error_page, layout, layout_with};
+use crate::domain::holidays::holidays;
+use crate::domain::schedule::{day_plan, DayPlan, Stretch};
+use crate::domain::time::{
+    format_date, format_minutes, format_time, format_week, local, monday_of, start_of_day, weekday_plural,
+};
+use crate::domain::{Booking, Room, Rules, Status};
+use crate::store::BookingQuery;
+use crate::web::AppState;
+
+#[derive(Deserialize)]
+pub struct WeekQuery {
+    dato: Option<String>,
+    rom: Option<String>,
+}
+
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2999).contains(&d.year()))
+}
+
+fn time_range(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "kl. {}–{}",
+        format_time(local(start).time()),
+        format_time(local(end).time())
+    )
+}
+
+/// The confirmed bookings of `room` on `[from, to)` days, and each day's plan.
+async fn plans(
+    state: &AppState,
+    room: &Room,
+    from: NaiveDate,
+    days: &[NaiveDate],
+) -> Result<(Vec<Booking>, Vec<DayPlan>), Response> {
+    let to = days.last().copied().unwrap_or(from) + Duration::days(1);
+    let q = BookingQuery {
+        room: Some(room.key.clone()),
+        from: Some(start_of_day(from)),
+        to: Some(start_of_day(to)),
+        statuses: vec![Status::Confirmed],
+        ..Default::default()
+    };
+    let bookings = state.store.bookings(&q).await.map_err(|e| {
+        tracing::error!(error = %e, "week view");
+        error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Noe gikk galt",
+            "Vi får ikke hentet bookingene akkurat nå. Prøv igjen om litt.",
+        )
+    })?;
+    let spans: Vec<_> = bookings.iter().map(|b| (b.start, b.end, b.blocked_until)).collect();
+    let plans = days
+        .iter()
+        .map(|d| day_plan(&state.config.rules, room, *d, &spans))
+        .collect();
+    Ok((bookings, plans))
+}
+
+fn org_name<'a>(rules: &'a Rules, b: &'a Booking) -> &'a str {
+    rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org)
+}
+
+fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
+    html! {
+        @if let Some(reason) = &plan.closed {
+            p.closed { span.label { "Stengt" } " (" (reason) ")" }
+        } @else {
+            ul {
+                @for s in &plan.stretches {
+                    @match s {
+                        Stretch::Busy { start, end, index } => {
+                            @let b = &bookings[*index];
+                            li.busy {
+                                span.time { span.label { "Opptatt " } (time_range(*start, *end)) }
+                                span.title { (b.public_title()) }
+                                span.org { (org_name(rules, b)) }
+                            }
+                        }
+                        Stretch::Free { start, end } => {
+                            li.free { span.time { span.label { "Ledig " } (time_range(*start, *end)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `/` — the week view: ISO week, days as columns (one after another on a phone), busy
+/// blocks with organisation and public title, free time marked free.
+pub async fn week(State(state): State<AppState>, Query(q): Query<WeekQuery>) -> Response {
+    let rules = &state.config.rules;
+    let room = match q.rom.as_deref() {
+        Some(key) => match rules.room(key) {
+            Some(r) => r,
+            None => {
+                return error_page(
+                    StatusCode::NOT_FOUND,
+                    "Fant ikke rommet",
+                    &format!("Det finnes ikke noe rom som heter «{key}»."),
+                )
+            }
+        },
+        None => &rules.rooms[0],
+    };
+    let today = local(state.now()).date_naive();
+    let date = match q.dato.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => match parse_day(s) {
+            Some(d) => d,
+            None => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Ugyldig dato",
+                    &format!("«{s}» er ikke en dato. Skriv datoen som ÅÅÅÅ-MM-DD, for eksempel 2026-03-02."),
+                )
+            }
+        },
+        None => today,
+    };
+    let monday = monday_of(date);
+    let days: Vec<NaiveDate> = (0..7)
+        .map(|i| monday + Duration::days(i))
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) || room.opening_hours.on(d.weekday()).is_some())
+        .collect();
+    let (bookings, plans) = match plans(&state, room, monday, &days).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let link = |d: NaiveDate| {
+        if q.rom.is_some() {
+            format!("/?dato={d}&rom={}", room.key)
+        } else {
+            format!("/?dato={d}")
+        }
+    };
+    let heading = format_week(monday);
+    let body = html! {
+        h1 { (room.name) " – ukevisning" }
+        h2 id="uke" { (heading) }
+        nav.weeknav aria-label="Velg uke" {
+            a href=(link(monday - Duration::days(7))) rel="prev" { "← Forrige uke" }
+            @if monday_of(today) != monday { a href=(link(today)) { "Denne uken" } }
+            a href=(link(monday + Duration::days(7))) rel="next" { "Neste uke →" }
+        }
+        form.jump method="get" action="/" {
+            div {
+                label for="dato" { "Gå til dato" }
+                input type="date" id="dato" name="dato" value=(date.to_string()) min="2000-01-01" max="2999-12-31";
+            }
+            @if q.rom.is_some() { input type="hidden" name="rom" value=(room.key); }
+            button type="submit" { "Vis uken" }
+        }
+        p { "Opptatte tider viser virksomhet og tittel. Mellom bookingene holdes " (format_minutes(room.buffer_minutes)) " av til rigging og rydding. "
+            a href="/regler" { "Slik booker du Borgertun" } "." }
+        div.week {
+            @for plan in &plans {
+                @let id = format!("dag-{}", plan.date);
+                section.day.today[plan.date == today] aria-labelledby=(id) {
+                    h3 id=(id) {
+                        (format_date(plan.date).rsplit_once(' ').map(|(d, _)| d.to_string()).unwrap_or_default())
+                        @if plan.date == today { " (i dag)" }
+                    }
+                    (day_list(rules, plan, &bookings))
+                }
+            }
+        }
+    };
+    layout(&heading, "/", body).into_response()
+}
+
+/// `/i-dag` — «I dag i Borgertun» for the screen by the door: large type, reloads itself.
+pub async fn today(State(state): State<AppState>) -> Response {
+    let rules = &state.config.rules;
+    let room = &rules.rooms[0];
+    let today = local(state.now()).date_naive();
+    let (bookings, plans) = match plans(&state, room, today, &[today]).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let plan = &plans[0];
+    let any_busy = plan.stretches.iter().any(|s| matches!(s, Stretch::Busy { .. }));
+    let body = html! {
+        h1 { "I dag i " (room.name) }
+        p { (format_date(today)) }
+        @if plan.closed.is_none() && !any_busy {
+            p { "Ingen bookinger i dag. Rommet er ledig hele åpningstiden." }
+        }
+        (day_list(rules, plan, &bookings))
+        script src="/static/refresh.js" defer {}
+    };
+    layout_with("I dag i Borgertun", "/i-dag", "today-screen", body).into_response()
+}
+
+/// `/regler` — the rules, from the configuration, in plain Norwegian.
+pub async fn rules(State(state): State<AppState>) -> Response {
+    let rules = &state.config.rules;
+    let year = local(state.now()).year();
+    let body = html! {
+        h1 { "Regler for booking av Borgertun" }
+        p { "Borgertun er Bergen kommunes møterom i Årstadveien 17. Rommet tilhører Byrådsavdeling for eldre, helse og omsorg (BEHO), som har første prioritet. Klyngepartnere og samarbeidspartnere i Alrek helseklynge kan låne rommet etter reglene under." }
+
+        h2 { "Hvem kan booke, og hvor langt frem" }
+        table {
+            caption.visually-hidden { "Prioritetsgrupper og bookingvindu" }
+            thead { tr { th scope="col" { "Prioritet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Bookingvindu" } th scope="col" { "Varighet" } } }
+            tbody {
+                @for t in &rules.tiers {
+                    tr {
+                        td { (t.rank + 1) }
+                        td { (t.name) }
+                        td { (t.plural) " kan booke inntil " (t.horizon_days) " dager frem i tid" }
+                        td { (format_minutes(t.min_minutes)) " til " (format_minutes(t.max_minutes))
+                            @if let Some(q) = t.monthly_quota_hours { ", høyst " (q) " timer per virksomhet per måned" } }
+                    }
+                }
+            }
+        }
+        @for t in &rules.tiers {
+            @if !t.auto_confirm { p { "Forespørsler fra " (t.name) " må godkjennes av koordinator." } }
+        }
+
+        h2 { "Åpningstid" }
+        @for room in &rules.rooms {
+            @if rules.rooms.len() > 1 { h3 { (room.name) } }
+            ul {
+                @for wd in [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun] {
+                    li {
+                        @match room.opening_hours.on(wd) {
+                            Some((open, close)) => { "På " (weekday_plural(wd)) ": kl. " (format_time(open)) "–" (format_time(close)) }
+                            None => { "Stengt på " (weekday_plural(wd)) }
+                        }
+                    }
+                }
+            }
+            p { (room.name) " har plass til " (room.capacity) ". En booking må starte og slutte på hele " (room.slot_minutes) " minutter. Mellom bookingene holdes "
+                (format_minutes(room.buffer_minutes)) " av til rigge- og ryddetid." }
+        }
+
+        h2 { "Stengte dager" }
+        @if rules.closed_on_public_holidays {
+            p { "Borgertun er stengt på helligdager:" }
+            @for y in [year, year + 1] {
+                h3 { (y) }
+                ul { @for (d, name) in holidays(y) { li { (name) ": " (format_date(d)) } } }
+            }
+        }
+        @if !rules.closures.is_empty() {
+            p { "I tillegg er rommet stengt i disse periodene:" }
+            ul { @for c in &rules.closures { li { (c.name) ": " (format_date(c.from)) " – " (format_date(c.to)) } } }
+        }
+
+        h2 { "Når flere vil ha samme tid" }
+        ol {
+            li { "Er tiden ledig, blir bookingen bekreftet med en gang." }
+            li { "Er tiden booket av samme eller høyere prioritetsgruppe, er rommet opptatt. Du får forslag til ledige tider av samme lengde." }
+            li { "Er tiden booket av en lavere prioritetsgruppe, går forespørselen til koordinator, som avgjør om den andre bookingen skal trekkes tilbake. Den som mister tiden, får beskjed med begrunnelse og forslag til ledige tider." }
+            li { "Bookinger som starter innen " (rules.protection_window_days) " dager, kan ikke trekkes tilbake. Bare koordinator kan overstyre, og alltid med begrunnelse." }
+            li { "Når to forespørsler gjelder samme tid, avgjør koordinator. Utgangspunktet er høyeste prioritet, og deretter den som spurte først." }
+        }
+
+        h2 { "Virksomheter" }
+        @for t in &rules.tiers {
+            h3 { (t.name) }
+            ul { @for o in rules.organisations.iter().filter(|o| o.tier == t.key) { li { (o.name) } } }
+        }
+    };
+    layout("Regler for booking", "/regler", body).into_response()
+}
+
+/// `/tilgjengelighet` — the accessibility statement.
+pub async fn accessibility() -> Response {
+    let body = html! {
+        h1 { "Tilgjengelighetserklæring" }
+        p { "Bergen kommune skal ha nettløsninger som alle kan bruke. Borgertun booking er laget for å oppfylle kravene til universell utforming (WCAG 2.1 nivå A og AA)." }
+        h2 { "Slik er løsningen laget" }
+        ul {
+            li { "Alle sider virker uten JavaScript og kan brukes med tastatur alene." }
+            li { "Sidene har overskrifter, landemerker og en lenke for å hoppe rett til innholdet." }
+            li { "Opptatt og ledig vises med tekst, ikke bare med farge, og teksten har god kontrast." }
+            li { "Sidene tilpasser seg små skjermer: på mobil vises én dag om gangen, under hverandre." }
+            li { "Datoer og klokkeslett skrives fullt ut på norsk, for eksempel «tirsdag 3. mars 2026 kl. 09.00»." }
+        }
+        h2 { "Kjente mangler" }
+        p { "Skjermen «I dag i Borgertun» oppdaterer seg selv hvert minutt. Den er laget for skjermen ved døren og har ingen skjemaer." }
+        h2 { "Gi tilbakemelding" }
+        p { "Opplever du hindringer i løsningen, kan du skrive til Alrek-koordinator i Byrådsavdeling for eldre, helse og omsorg. Du kan også klage til Tilsynet for universell utforming av IKT." }
+    };
+    layout("Tilgjengelighetserklæring", "", body).into_response()
+}
