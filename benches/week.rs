@@ -14,18 +14,25 @@ use borgertun::web::{self, AppState};
 use chrono::{Duration, NaiveTime, Utc};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run())
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let mut cfg = borgertun::config::load(std::path::Path::new("config")).map_err(|e| e.to_string())?;
-    cfg.database.url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("week.db").display()));
+    cfg.database.url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("week.db").display()));
     cfg.mail.file_dir = dir.path().join("mail");
     let store = store::connect(&cfg.database.url, 4).await?;
     store.migrate().await?;
     let now = Utc::now();
-    let user = store.add_user("bench@bergen.kommune.no", "Bench", "beho", Role::Staff, now).await?;
+    let user = store
+        .add_user("bench@bergen.kommune.no", "Bench", "beho", Role::Staff, now)
+        .await?;
     let room = cfg.rules.room("borgertun").ok_or("no room")?.clone();
     let today = local(now).date_naive();
     let mut count = 0;
@@ -48,7 +55,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 org: ["beho", "uib", "hvl", "norce", "skil"][(count % 5) as usize].into(),
                 contact: user.clone(),
             };
-            tx.insert(Insert { booking: &nb, status: Status::Confirmed, blocked_until: nb.end + Duration::minutes(15), reason: None, actor: "bench", now }).await?;
+            tx.insert(Insert {
+                booking: &nb,
+                status: Status::Confirmed,
+                blocked_until: nb.end + Duration::minutes(15),
+                reason: None,
+                actor: "bench",
+                now,
+            })
+            .await?;
             count += 1;
         }
     }
@@ -76,12 +91,19 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (median, p95) = (ms(samples[samples.len() / 2]), ms(samples[samples.len() * 95 / 100]));
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     println!("### Week view benchmark ({}, release build)\n", store.backend());
     println!("- CPU: {cpu}; {count} confirmed bookings over a year (six a day on open days)\n");
     println!("| what | samples | median | p95 |");
     println!("|---|---:|---:|---:|");
-    println!("| `GET /?dato=…` (a random week of that year, HTTP on loopback) | {} | {median:.2} ms | {p95:.2} ms |", samples.len());
+    println!(
+        "| `GET /?dato=…` (a random week of that year, HTTP on loopback) | {} | {median:.2} ms | {p95:.2} ms |",
+        samples.len()
+    );
     Ok(())
 }

@@ -549,15 +549,7 @@ impl Validator<'_> {
     }
 
     fn rooms(&mut self, raw: &RawConfig) -> Vec<Room> {
-        const DAYS: [&str; 7] = [
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "sunday",
-        ];
+        const DAYS: [&str; 7] = crate::domain::rules::WEEKDAY_KEYS;
         if raw.rooms.is_empty() {
             self.err("rooms", "at least one room is needed");
         }

@@ -29,6 +29,17 @@ pub struct Organisation {
     pub email_domains: Vec<String>,
 }
 
+/// The weekday names used as configuration keys, Monday first.
+pub const WEEKDAY_KEYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
 /// Opening hours per weekday (index 0 = Monday); `None` is closed all day.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OpeningHours(pub [Option<(NaiveTime, NaiveTime)>; 7]);

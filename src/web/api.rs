@@ -233,18 +233,21 @@ fn parse_id(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ApiError::not_found)
 }
 
+/// A booking `user` may see: its organisation's (or any, for a coordinator), or someone
+/// else's confirmed one. Others' pending and past requests answer 404, so nobody learns of
+/// them.
+async fn visible_booking(state: &AppState, user: &User, id: i64) -> Result<Booking, ApiError> {
+    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    if !user.may_see_details(&b) && b.status != Status::Confirmed {
+        return Err(ApiError::not_found());
+    }
+    Ok(b)
+}
+
 // ---------- handlers ----------
 
 async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
-    const DAYS: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
+    const DAYS: [&str; 7] = crate::domain::rules::WEEKDAY_KEYS;
     let rooms: Vec<Value> = state
         .config
         .rules
@@ -445,11 +448,7 @@ async fn move_booking(
     ApiJson(input): ApiJson<MoveInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    // Others' pending requests are invisible: answer 404 rather than reveal them.
-    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
-    if !user.may_manage(&b) && b.status != Status::Confirmed {
-        return Err(ApiError::not_found());
-    }
+    visible_booking(&state, &user, id).await?;
     let mut errors = Vec::new();
     let start = parse_time("start", &input.start).map_err(|e| errors.push(e)).ok();
     let end = parse_time("end", &input.end).map_err(|e| errors.push(e)).ok();
@@ -680,11 +679,7 @@ async fn cancel_booking(
     ApiJson(input): ApiJson<ReasonInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    // Others' pending requests are invisible: answer 404 rather than reveal them.
-    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
-    if !user.may_manage(&b) && b.status != Status::Confirmed {
-        return Err(ApiError::not_found());
-    }
+    visible_booking(&state, &user, id).await?;
     let reason = input.reason()?;
     let b = service::cancel(
         state.store.as_ref(),
