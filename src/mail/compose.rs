@@ -204,6 +204,28 @@ impl Composer<'_> {
         }
     }
 
+    /// A sign-in link («innloggingslenke»).
+    pub fn login_link(&self, email: &str, url: &str, minutes: i64) -> NewMessage {
+        let letter = Letter {
+            heading: "Logg inn i Borgertun booking".into(),
+            paragraphs: vec![
+                format!("Bruk lenken under for å logge inn. Den virker i {minutes} minutter og kan brukes én gang."),
+                "Har du ikke bedt om å logge inn, kan du se bort fra denne e-posten.".into(),
+            ],
+            link: Some(("Logg inn".into(), url.to_string())),
+            ..Default::default()
+        };
+        NewMessage {
+            kind: "login",
+            booking_id: None,
+            recipient: email.to_string(),
+            subject: "Innloggingslenke til Borgertun booking".into(),
+            text: letter.text(),
+            html: letter.html(),
+            ics: None,
+        }
+    }
+
     /// Booked at once: the invitation.
     pub fn confirmed(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
         let letter = Letter {

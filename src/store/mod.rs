@@ -192,6 +192,30 @@ pub trait Store: Send + Sync + 'static {
     /// The whole outbox, newest last (for tests and the administrator).
     async fn outbox(&self) -> Result<Vec<OutboxMessage>>;
 
+    /// Store a sign-in link and the mail that carries it, together.
+    async fn add_login_link(
+        &self,
+        email: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        mail: &NewMessage,
+    ) -> Result<()>;
+    /// Use a sign-in link: its e-mail address if it was unused and unexpired (it is used now).
+    async fn use_login_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<String>>;
+    /// Whether a sign-in link can still be used.
+    async fn login_link_usable(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn add_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The user of a live session.
+    async fn user_by_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()>;
+
     async fn add_feed(
         &self,
         user_id: i64,

@@ -221,6 +221,25 @@ macro_rules! store_impl {
             bookings(rows)
         }
 
+        async fn q_enqueue<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO outbox (kind, booking_id, recipient, subject, body_text, body_html, ics_method, ics, created_at, due_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            )
+            .bind(m.kind)
+            .bind(m.booking_id)
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(&m.text)
+            .bind(&m.html)
+            .bind(m.ics.as_ref().map(|(method, _)| method.as_str()))
+            .bind(m.ics.as_ref().map(|(_, ics)| ics.as_str()))
+            .bind(now)
+            .fetch_one(e)
+            .await?;
+            Ok(id)
+        }
+
         async fn q_audit<'e, E: sqlx::Executor<'e, Database = $db>>(
             e: E,
             id: i64,
@@ -334,22 +353,7 @@ macro_rules! store_impl {
             }
 
             async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO outbox (kind, booking_id, recipient, subject, body_text, body_html, ics_method, ics, created_at, due_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-                )
-                .bind(m.kind)
-                .bind(m.booking_id)
-                .bind(&m.recipient)
-                .bind(&m.subject)
-                .bind(&m.text)
-                .bind(&m.html)
-                .bind(m.ics.as_ref().map(|(method, _)| method.as_str()))
-                .bind(m.ics.as_ref().map(|(_, ics)| ics.as_str()))
-                .bind(now)
-                .fetch_one(&mut *self.tx)
-                .await?;
-                Ok(id)
+                q_enqueue(&mut *self.tx, m, now).await
             }
 
             async fn coordinator_emails(&mut self) -> Result<Vec<String>> {
@@ -499,6 +503,81 @@ macro_rules! store_impl {
                     let rows: Vec<OutboxMessage> =
                         sqlx::query_as(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id")).fetch_all(&self.pool).await?;
                     Ok(rows)
+                }
+
+                async fn add_login_link(
+                    &self,
+                    email: &str,
+                    token_hash: &str,
+                    now: DateTime<Utc>,
+                    expires_at: DateTime<Utc>,
+                    mail: &NewMessage,
+                ) -> Result<()> {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query("INSERT INTO login_links (token_hash, email, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                        .bind(token_hash)
+                        .bind(email)
+                        .bind(now)
+                        .bind(expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    q_enqueue(&mut *tx, mail, now).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn use_login_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+                    let email: Option<String> = sqlx::query_scalar(
+                        "UPDATE login_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING email",
+                    )
+                    .bind(now)
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(email)
+                }
+
+                async fn login_link_usable(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM login_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                    )
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(n > 0)
+                }
+
+                async fn add_session(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()> {
+                    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                        .bind(token_hash)
+                        .bind(user_id)
+                        .bind(now)
+                        .bind(expires_at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn user_by_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+                    let row: Option<UserRow> = sqlx::query_as(
+                        "SELECT u.id, u.email, u.name, u.org, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+                         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+                    )
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(User::try_from).transpose()
+                }
+
+                async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+                    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                        .bind(now)
+                        .bind(token_hash)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
                 }
 
                 async fn add_feed(

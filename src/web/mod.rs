@@ -27,6 +27,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub public_url: Arc<str>,
     pub feed_cache: Arc<feeds::FeedCache>,
+    pub sign_in_limits: Arc<pages::SignInLimits>,
 }
 
 impl AppState {
@@ -37,6 +38,7 @@ impl AppState {
             config: Arc::new(config),
             public_url,
             feed_cache: Arc::default(),
+            sign_in_limits: Arc::default(),
         }
     }
 
@@ -61,7 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api::router().merge(feeds::api_router()))
         .merge(feeds::router())
-        .merge(pages::router())
+        .merge(pages::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -82,9 +84,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve until Ctrl-C / SIGTERM.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown())
-        .await
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
 
 async fn shutdown() {

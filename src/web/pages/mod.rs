@@ -1,7 +1,8 @@
 //! The HTML pages (maud), in Norwegian bokmål, for people rather than programs. One layout;
 //! no JavaScript needed (the screen by the door reloads itself with a few lines of it).
 
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,13 +13,21 @@ use maud::{html, Markup, DOCTYPE};
 use super::AppState;
 
 mod public;
+mod signin;
 
-pub fn router() -> Router<AppState> {
+pub use signin::SignInLimits;
+
+pub const SESSION_COOKIE: &str = "borgertun_session";
+pub const CSRF_COOKIE: &str = "borgertun_csrf";
+
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(public::week))
         .route("/i-dag", get(public::today))
         .route("/regler", get(public::rules))
         .route("/tilgjengelighet", get(public::accessibility))
+        .merge(signin::router())
+        .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
         .route("/static/borgertun.css", get(css))
         .route("/static/refresh.js", get(js))
 }
@@ -52,12 +61,101 @@ const NAV: [(&str, &str); 3] = [
     ("/regler", "Regler for booking"),
 ];
 
-/// A whole page: skip link, header with navigation, main content, footer.
-pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
-    layout_with(title, current, "", body)
+/// Who is asking, and the token their forms must carry.
+#[derive(Debug, Clone, Default)]
+pub struct PageCtx {
+    pub user: Option<crate::domain::User>,
+    /// The anti-forgery token: the value of the `borgertun_csrf` cookie, which every form
+    /// sends back in a hidden field.
+    pub csrf: String,
 }
 
-pub fn layout_with(title: &str, current: &str, body_class: &str, body: Markup) -> Markup {
+/// The CSRF token of this request (set by `csrf_cookie`).
+#[derive(Debug, Clone)]
+struct CsrfToken(String);
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let user = match jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
+            Some(token) if !token.is_empty() => state
+                .store
+                .user_by_session(&super::auth::hash_token(&token), state.now())
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "session lookup");
+                    None
+                }),
+            _ => None,
+        };
+        Ok(PageCtx { user, csrf })
+    }
+}
+
+impl PageCtx {
+    /// Whether a submitted form carries this browser's token.
+    pub fn csrf_ok(&self, submitted: &str) -> bool {
+        !self.csrf.is_empty() && submitted == self.csrf
+    }
+}
+
+/// The page every refused form gets: nothing was changed.
+pub fn csrf_refused() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Skjemaet er utløpt",
+        "Skjemaet kunne ikke sendes, og ingenting er endret. Gå tilbake, last siden på nytt og prøv igjen.",
+    )
+}
+
+/// Give every browser an anti-forgery token in a `SameSite=Strict` cookie, and hand it to the
+/// page being rendered.
+pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let jar = axum_extra::extract::CookieJar::from_headers(req.headers());
+    let existing = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()));
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (super::auth::new_feed_token().0, true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut res = next.run(req).await;
+    if fresh {
+        let cookie = format!(
+            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+            secure_suffix(&state)
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// `; Secure` when the service is reached over HTTPS.
+pub fn secure_suffix(state: &AppState) -> &'static str {
+    if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// A whole page: skip link, header with navigation and sign-in state, main content, footer.
+pub fn layout(ctx: &PageCtx, title: &str, current: &str, body: Markup) -> Markup {
+    layout_with(ctx, title, current, "", body)
+}
+
+pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="nb" {
@@ -85,6 +183,17 @@ pub fn layout_with(title: &str, current: &str, body_class: &str, body: Markup) -
                                 }
                             }
                         }
+                        div.account {
+                            @if let Some(user) = &ctx.user {
+                                span { "Logget inn som " (user.name) }
+                                form.inline method="post" action="/logg-ut" {
+                                    input type="hidden" name="csrf" value=(ctx.csrf);
+                                    button.link type="submit" { "Logg ut" }
+                                }
+                            } @else if current != "/logg-inn" {
+                                a href="/logg-inn" { "Logg inn" }
+                            }
+                        }
                     }
                 }
                 main id="innhold" tabindex="-1" { div.wrap { (body) } }
@@ -101,7 +210,9 @@ pub fn layout_with(title: &str, current: &str, body_class: &str, body: Markup) -
 
 /// A page answering an error, with its status.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let ctx = PageCtx::default();
     let body = layout(
+        &ctx,
         title,
         "",
         html! { h1 { (title) } p.notice role="alert" { (message) } p { a href="/" { "Til ukevisningen" } } },

@@ -8,7 +8,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{error_page, layout, layout_with};
+use super::{error_page, layout, layout_with, PageCtx};
 use crate::domain::holidays::holidays;
 use crate::domain::schedule::{day_plan, DayPlan, Stretch};
 use crate::domain::time::{
@@ -101,7 +101,7 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
 
 /// `/` — the week view: ISO week, days as columns (one after another on a phone), busy
 /// blocks with organisation and public title, free time marked free.
-pub async fn week(State(state): State<AppState>, Query(q): Query<WeekQuery>) -> Response {
+pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<WeekQuery>) -> Response {
     let rules = &state.config.rules;
     let room = match q.rom.as_deref() {
         Some(key) => match rules.room(key) {
@@ -178,11 +178,11 @@ pub async fn week(State(state): State<AppState>, Query(q): Query<WeekQuery>) -> 
             }
         }
     };
-    layout(&heading, "/", body).into_response()
+    layout(&ctx, &heading, "/", body).into_response()
 }
 
 /// `/i-dag` — «I dag i Borgertun» for the screen by the door: large type, reloads itself.
-pub async fn today(State(state): State<AppState>) -> Response {
+pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let rules = &state.config.rules;
     let room = &rules.rooms[0];
     let today = local(state.now()).date_naive();
@@ -201,11 +201,11 @@ pub async fn today(State(state): State<AppState>) -> Response {
         (day_list(rules, plan, &bookings))
         script src="/static/refresh.js" defer {}
     };
-    layout_with("I dag i Borgertun", "/i-dag", "today-screen", body).into_response()
+    layout_with(&ctx, "I dag i Borgertun", "/i-dag", "today-screen", body).into_response()
 }
 
 /// `/regler` — the rules, from the configuration, in plain Norwegian.
-pub async fn rules(State(state): State<AppState>) -> Response {
+pub async fn rules(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let rules = &state.config.rules;
     let year = local(state.now()).year();
     let body = html! {
@@ -277,11 +277,11 @@ pub async fn rules(State(state): State<AppState>) -> Response {
             ul { @for o in rules.organisations.iter().filter(|o| o.tier == t.key) { li { (o.name) } } }
         }
     };
-    layout("Regler for booking", "/regler", body).into_response()
+    layout(&ctx, "Regler for booking", "/regler", body).into_response()
 }
 
 /// `/tilgjengelighet` — the accessibility statement.
-pub async fn accessibility() -> Response {
+pub async fn accessibility(ctx: PageCtx) -> Response {
     let body = html! {
         h1 { "Tilgjengelighetserklæring" }
         p { "Bergen kommune skal ha nettløsninger som alle kan bruke. Borgertun booking er laget for å oppfylle kravene til universell utforming (WCAG 2.1 nivå A og AA)." }
@@ -298,5 +298,5 @@ pub async fn accessibility() -> Response {
         h2 { "Gi tilbakemelding" }
         p { "Opplever du hindringer i løsningen, kan du skrive til Alrek-koordinator i Byrådsavdeling for eldre, helse og omsorg. Du kan også klage til Tilsynet for universell utforming av IKT." }
     };
-    layout("Tilgjengelighetserklæring", "", body).into_response()
+    layout(&ctx, "Tilgjengelighetserklæring", "", body).into_response()
 }

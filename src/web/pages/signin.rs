@@ -1,0 +1,301 @@
+//! Sign-in without passwords: a single-use link by e-mail (through the outbox), confirmed by a
+//! button so mail scanners that open links cannot use it up; sessions in the database.
+//!
+//! The answer to a request never tells whether an address is known. A link is sent to known
+//! users, and to addresses whose domain belongs to a configured organisation: those get an
+//! account in that organisation (as `requester`) when they first sign in.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration as StdDuration;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::Duration;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use maud::html;
+use serde::Deserialize;
+
+use super::{csrf_refused, error_page, layout, secure_suffix, PageCtx, SESSION_COOKIE};
+use crate::domain::booking::parse_email;
+use crate::domain::Role;
+use crate::web::auth::{hash_token, new_feed_token};
+use crate::web::AppState;
+
+/// How long a sign-in link works.
+pub const LINK_MINUTES: i64 = 15;
+/// How long a session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/logg-inn", get(form).post(request))
+        .route("/logg-inn/lenke/{token}", get(confirm_page).post(confirm))
+        .route("/logg-ut", post(sign_out))
+}
+
+/// Rate limits on sign-in requests: per address and per client address.
+pub struct SignInLimits {
+    by_email: DefaultKeyedRateLimiter<String>,
+    by_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        let per = |every_secs: u64, burst: u32| {
+            Quota::with_period(StdDuration::from_secs(every_secs))
+                .expect("a period")
+                .allow_burst(NonZeroU32::new(burst).expect("burst"))
+        };
+        // Five links an address, then one every three minutes; thirty requests a client.
+        Self {
+            by_email: RateLimiter::keyed(per(180, 5)),
+            by_ip: RateLimiter::keyed(per(30, 30)),
+        }
+    }
+}
+
+fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>) -> maud::Markup {
+    html! {
+        h1 { "Logg inn" }
+        p { "Skriv e-postadressen din, så sender vi deg en innloggingslenke. Du trenger ikke passord." }
+        form method="post" action="/logg-inn" novalidate {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            div.field {
+                label for="email" { "E-postadresse" }
+                @if let Some(e) = error {
+                    p.field-error id="email-feil" { (e) }
+                    input type="email" id="email" name="email" value=(email) autocomplete="email" required aria-invalid="true" aria-describedby="email-feil";
+                } @else {
+                    input type="email" id="email" name="email" value=(email) autocomplete="email" required;
+                }
+            }
+            button type="submit" { "Send innloggingslenke" }
+        }
+        p { "Ansatte hos klyngepartnere og samarbeidspartnere logger inn med e-postadressen fra jobben. Får du ikke lenken, kan du be koordinator om tilgang." }
+    }
+}
+
+async fn form(ctx: PageCtx) -> Response {
+    layout(&ctx, "Logg inn", "/logg-inn", sign_in_form(&ctx, "", None)).into_response()
+}
+
+#[derive(Deserialize)]
+struct RequestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn request(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    client: ClientAddr,
+    Form(f): Form<RequestForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let email = match parse_email(&f.email) {
+        Ok(e) => e,
+        Err(_) => {
+            let page = layout(
+                &ctx,
+                "Logg inn",
+                "/logg-inn",
+                sign_in_form(
+                    &ctx,
+                    &f.email,
+                    Some("Skriv en gyldig e-postadresse, for eksempel kari.nordmann@uib.no."),
+                ),
+            );
+            return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+        }
+    };
+    let limited = state.sign_in_limits.by_email.check_key(&email).is_err()
+        || client
+            .0
+            .is_some_and(|ip| state.sign_in_limits.by_ip.check_key(&ip).is_err());
+    if limited {
+        return error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "For mange forsøk",
+            "Du har bedt om mange innloggingslenker på kort tid. Vent noen minutter og prøv igjen.",
+        );
+    }
+    let now = state.now();
+    let known = match state.store.user_by_email(&email).await {
+        Ok(u) => u.is_some(),
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in lookup");
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
+        }
+    };
+    if known || org_of_domain(&state, &email).is_some() {
+        let (token, hash) = new_feed_token();
+        let url = format!("{}/logg-inn/lenke/{token}", state.public_url);
+        let mail = state.composer().login_link(&email, &url, LINK_MINUTES);
+        if let Err(e) = state
+            .store
+            .add_login_link(&email, &hash, now, now + Duration::minutes(LINK_MINUTES), &mail)
+            .await
+        {
+            tracing::error!(error = %e, "sign-in link");
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
+        }
+    }
+    // The same answer whether the address is known or not.
+    let body = html! {
+        h1 { "Sjekk e-posten din" }
+        p role="status" { "Vi har sendt en innloggingslenke til e-postadressen hvis den er registrert. Lenken virker i " (LINK_MINUTES) " minutter." }
+        p { "Kommer det ingen e-post, kan du be koordinator om tilgang." }
+    };
+    layout(&ctx, "Sjekk e-posten din", "/logg-inn", body).into_response()
+}
+
+/// The configured organisation an address's domain belongs to.
+fn org_of_domain(state: &AppState, email: &str) -> Option<String> {
+    let domain = email.rsplit_once('@')?.1;
+    state
+        .config
+        .rules
+        .organisations
+        .iter()
+        .find(|o| o.email_domains.iter().any(|d| d == domain))
+        .map(|o| o.key.clone())
+}
+
+fn link_gone() -> Response {
+    error_page(
+        StatusCode::GONE,
+        "Lenken virker ikke lenger",
+        &format!("Innloggingslenken er allerede brukt eller utløpt. Lenker virker én gang, i {LINK_MINUTES} minutter. Be om en ny lenke under «Logg inn»."),
+    )
+}
+
+async fn confirm_page(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>) -> Response {
+    match state.store.login_link_usable(&hash_token(&token), state.now()).await {
+        Ok(true) => {}
+        Ok(false) => return link_gone(),
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in link");
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
+        }
+    }
+    let body = html! {
+        h1 { "Logg inn" }
+        p { "Trykk på knappen for å logge inn i Borgertun booking." }
+        form method="post" action=(format!("/logg-inn/lenke/{token}")) {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            button type="submit" { "Logg inn" }
+        }
+    };
+    layout(&ctx, "Logg inn", "/logg-inn", body).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(token): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let now = state.now();
+    let failed = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "sign-in");
+        error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
+    };
+    let email = match state.store.use_login_link(&hash_token(&token), now).await {
+        Ok(Some(email)) => email,
+        Ok(None) => return link_gone(),
+        Err(e) => return failed(e),
+    };
+    let user = match state.store.user_by_email(&email).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            let Some(org) = org_of_domain(&state, &email) else {
+                return error_page(
+                    StatusCode::FORBIDDEN,
+                    "Ingen tilgang",
+                    "E-postadressen har ikke tilgang. Be koordinator om tilgang.",
+                );
+            };
+            let name = email.split('@').next().unwrap_or(&email).to_string();
+            match state.store.add_user(&email, &name, &org, Role::Requester, now).await {
+                Ok(u) => u,
+                Err(e) => return failed(e),
+            }
+        }
+        Err(e) => return failed(e),
+    };
+    let (session, hash) = new_feed_token();
+    if let Err(e) = state
+        .store
+        .add_session(user.id, &hash, now, now + Duration::hours(SESSION_HOURS))
+        .await
+    {
+        return failed(e);
+    }
+    tracing::info!(user = user.id, "signed in");
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        secure_suffix(&state)
+    );
+    let mut res = Redirect::to("/").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let jar = axum_extra::extract::CookieJar::from_headers(&headers);
+    if let Some(c) = jar.get(SESSION_COOKIE) {
+        if let Err(e) = state.store.end_session(&hash_token(c.value()), state.now()).await {
+            tracing::error!(error = %e, "sign-out");
+        }
+    }
+    let mut res = Redirect::to("/").into_response();
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure_suffix(&state)
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// The client's IP address, when the server provides it (`borgertun serve` does).
+struct ClientAddr(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+        ))
+    }
+}

@@ -1,0 +1,298 @@
+//! Sign-in by e-mail link: the link comes through the outbox, is single use, expires, and is
+//! confirmed by a button; forms carry an anti-forgery token; sessions end on sign-out.
+
+mod common;
+
+use std::collections::HashMap;
+
+use borgertun::domain::Role;
+use common::{Backend, TestApp};
+use reqwest::StatusCode;
+
+on_both_backends!(
+    sign_in_by_link_from_the_outbox,
+    new_address_of_a_configured_domain_gets_an_account,
+    expired_link_and_bad_input_are_refused
+);
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    html: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            app,
+            client,
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn take(&mut self, res: reqwest::Response) -> Page {
+        for v in res.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            if val.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            html: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.app.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.take(res).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.take(res).await
+    }
+
+    fn csrf(&self) -> String {
+        self.cookies.get("borgertun_csrf").cloned().expect("a CSRF cookie")
+    }
+}
+
+/// The sign-in link in the newest login mail to `email`.
+async fn link_for(app: &TestApp, email: &str) -> Option<String> {
+    let outbox = app.store.outbox().await.unwrap();
+    let m = outbox
+        .iter()
+        .rev()
+        .find(|m| m.kind == "login" && m.recipient == email)?;
+    let at = m.body_text.find("/logg-inn/lenke/")?;
+    Some(m.body_text[at..at + "/logg-inn/lenke/".len() + 64].to_string())
+}
+
+fn logins(outbox: &[borgertun::store::OutboxMessage]) -> usize {
+    outbox.iter().filter(|m| m.kind == "login").count()
+}
+
+async fn sign_in_by_link_from_the_outbox(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.store
+        .add_user(
+            "kari@uib.no",
+            "Kari Nordmann",
+            "uib",
+            Role::Requester,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&app);
+
+    let page = browser.get("/logg-inn").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = browser.csrf();
+    assert!(page.html.contains(&format!(r#"name="csrf" value="{csrf}""#)));
+    assert!(page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().contains("HttpOnly; SameSite=Strict")));
+
+    let page = browser
+        .post("/logg-inn", &[("csrf", &csrf), ("email", "Kari@UiB.no")])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let answer = "Vi har sendt en innloggingslenke til e-postadressen hvis den er registrert.";
+    assert!(page.html.contains(answer));
+    let link = link_for(&app, "kari@uib.no").await.expect("a sign-in mail");
+
+    // An unknown address gets the same answer, and no mail.
+    let before = logins(&app.store.outbox().await.unwrap());
+    let page = browser
+        .post("/logg-inn", &[("csrf", &csrf), ("email", "nobody@example.org")])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(answer));
+    assert_eq!(logins(&app.store.outbox().await.unwrap()), before);
+
+    // Opening the link (as a mail scanner would) uses nothing up; a forged form changes nothing.
+    for _ in 0..2 {
+        let page = browser.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.html.contains("Trykk på knappen for å logge inn"));
+    }
+    let page = browser.post(&link, &[("csrf", "0".repeat(64).as_str())]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.html.contains("Skjemaet er utløpt"));
+    assert!(!browser.cookies.contains_key("borgertun_session"));
+
+    let page = browser.post(&link, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers["location"], "/");
+    let set = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("borgertun_session="))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"),
+        "{set}"
+    );
+    let session = browser.cookies["borgertun_session"].clone();
+    let page = browser.get("/").await;
+    assert!(page.html.contains("Logget inn som Kari Nordmann"));
+
+    // Single use.
+    let page = browser.post(&link, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.html.contains("allerede brukt eller utløpt"));
+
+    // Sign-out ends the session, also for a copy of the cookie.
+    let page = browser.post("/logg-ut", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(!browser.cookies.contains_key("borgertun_session"));
+    browser.cookies.insert("borgertun_session".into(), session);
+    let page = browser.get("/").await;
+    assert!(!page.html.contains("Logget inn som"));
+    assert!(page.html.contains(r#"<a href="/logg-inn">Logg inn</a>"#));
+}
+
+async fn new_address_of_a_configured_domain_gets_an_account(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let mut browser = Browser::new(&app);
+    browser.get("/logg-inn").await;
+    let csrf = browser.csrf();
+    browser
+        .post("/logg-inn", &[("csrf", &csrf), ("email", "ny.ansatt@hvl.no")])
+        .await;
+    assert!(
+        app.store.user_by_email("ny.ansatt@hvl.no").await.unwrap().is_none(),
+        "no account before the link is used"
+    );
+    let link = link_for(&app, "ny.ansatt@hvl.no")
+        .await
+        .expect("a link for a configured domain");
+    let page = browser.post(&link, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let user = app
+        .store
+        .user_by_email("ny.ansatt@hvl.no")
+        .await
+        .unwrap()
+        .expect("an account");
+    assert_eq!((user.org.as_str(), user.role), ("hvl", Role::Requester));
+    assert!(browser.get("/").await.html.contains("Logget inn som ny.ansatt"));
+}
+
+async fn expired_link_and_bad_input_are_refused(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.store
+        .add_user("kari@uib.no", "Kari", "uib", Role::Requester, chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&app);
+    browser.get("/logg-inn").await;
+    let csrf = browser.csrf();
+
+    // A malformed address: the form again, with the error next to the field and the value kept.
+    let page = browser
+        .post("/logg-inn", &[("csrf", &csrf), ("email", "kari(at)uib")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.html.contains("Skriv en gyldig e-postadresse")
+            && page.html.contains(r#"aria-invalid="true""#)
+            && page.html.contains(r#"value="kari(at)uib""#)
+    );
+    // No token, a stale token: refused, no mail.
+    let page = browser.post("/logg-inn", &[("email", "kari@uib.no")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(logins(&app.store.outbox().await.unwrap()), 0);
+
+    // An expired link.
+    browser
+        .post("/logg-inn", &[("csrf", &csrf), ("email", "kari@uib.no")])
+        .await;
+    let link = link_for(&app, "kari@uib.no").await.unwrap();
+    expire_links(&app).await;
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    let page = browser.post(&link, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(!browser.cookies.contains_key("borgertun_session"));
+
+    // Rate limit per address: five links, then a friendly refusal.
+    for _ in 0..4 {
+        let page = browser
+            .post("/logg-inn", &[("csrf", &csrf), ("email", "kari@uib.no")])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+    }
+    let page = browser
+        .post("/logg-inn", &[("csrf", &csrf), ("email", "kari@uib.no")])
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.html.contains("Vent noen minutter"));
+    assert_eq!(logins(&app.store.outbox().await.unwrap()), 5);
+}
+
+/// Move every sign-in link's expiry into the past, straight in the database.
+async fn expire_links(app: &TestApp) {
+    use sqlx::Connection;
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    match app.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&app.db_url).await.unwrap();
+            sqlx::query("UPDATE login_links SET expires_at = $1")
+                .bind(past)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&app.db_url).await.unwrap();
+            sqlx::query("UPDATE login_links SET expires_at = $1")
+                .bind(past)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+}
