@@ -3,9 +3,8 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use borgertun::domain::Role;
+use common::browser::Browser;
 use common::{Backend, TestApp};
 use reqwest::StatusCode;
 
@@ -14,85 +13,6 @@ on_both_backends!(
     new_address_of_a_configured_domain_gets_an_account,
     expired_link_and_bad_input_are_refused
 );
-
-/// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    html: String,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Browser {
-            app,
-            client,
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn take(&mut self, res: reqwest::Response) -> Page {
-        for v in res.headers().get_all("set-cookie") {
-            let pair = v.to_str().unwrap().split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            if val.is_empty() {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), val.to_string());
-            }
-        }
-        Page {
-            status: res.status(),
-            headers: res.headers().clone(),
-            html: res.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.app.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.take(res).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.app.base))
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.take(res).await
-    }
-
-    fn csrf(&self) -> String {
-        self.cookies.get("borgertun_csrf").cloned().expect("a CSRF cookie")
-    }
-}
 
 /// The sign-in link in the newest login mail to `email`.
 async fn link_for(app: &TestApp, email: &str) -> Option<String> {

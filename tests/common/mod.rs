@@ -2,6 +2,7 @@
 //! (SQLite in a temp folder, or a fresh PostgreSQL database), driven over HTTP.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod tools;
 
 use std::path::Path;
