@@ -12,6 +12,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::AppState;
 
+mod booking;
 mod public;
 mod signin;
 
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/regler", get(public::rules))
         .route("/tilgjengelighet", get(public::accessibility))
         .merge(signin::router())
+        .merge(booking::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
         .route("/static/borgertun.css", get(css))
         .route("/static/refresh.js", get(js))

@@ -69,6 +69,18 @@ async fn plans(
     Ok((bookings, plans))
 }
 
+/// The booking form for the first hour (or less) of a free stretch.
+fn book_link(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+    let until = end.min(start + Duration::hours(1));
+    let (s, e) = (local(start), local(until));
+    format!(
+        "/booking/ny?dato={}&fra={}&til={}",
+        s.date_naive(),
+        s.format("%H:%M"),
+        e.format("%H:%M")
+    )
+}
+
 fn org_name<'a>(rules: &'a Rules, b: &'a Booking) -> &'a str {
     rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org)
 }
@@ -90,7 +102,10 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
                             }
                         }
                         Stretch::Free { start, end } => {
-                            li.free { span.time { span.label { "Ledig " } (time_range(*start, *end)) } }
+                            li.free {
+                                span.time { span.label { "Ledig " } (time_range(*start, *end)) }
+                                a href=(book_link(*start, *end)) { "Book" span.visually-hidden { " " (time_range(*start, *end)) " " (format_date(plan.date)) } }
+                            }
                         }
                     }
                 }

@@ -1,0 +1,236 @@
+//! The booking form as a signed-in person uses it: from a free slot in the week view to a
+//! confirmed booking; errors next to their fields with the typed values kept; busy with
+//! one-click alternatives; a request that goes to the coordinator; forged forms refused.
+
+mod common;
+
+use borgertun::domain::{Role, Status};
+use common::browser::Browser;
+use common::{Backend, TestApp};
+use reqwest::StatusCode;
+
+on_both_backends!(
+    book_from_the_week_view_and_pick_an_alternative,
+    form_errors_keep_values_and_change_nothing
+);
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let i = html.find(start).unwrap_or_else(|| panic!("{start} not in page")) + start.len();
+    let j = html[i..].find(end).unwrap() + i;
+    &html[i..j]
+}
+
+async fn book_from_the_week_view_and_pick_an_alternative(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.store
+        .add_user(
+            "kari@uib.no",
+            "Kari Nordmann",
+            "uib",
+            Role::Requester,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    app.store
+        .add_user("ola@hvl.no", "Ola Nordmann", "hvl", Role::Requester, chrono::Utc::now())
+        .await
+        .unwrap();
+    app.store
+        .add_user(
+            "per@bergen.kommune.no",
+            "Per Hansen",
+            "beho",
+            Role::Staff,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let day = app.open_day(20);
+
+    // Signed out, the form sends you to sign in.
+    let mut anon = Browser::new(&app);
+    let page = anon.get(&format!("/booking/ny?dato={day}&fra=08:00&til=09:00")).await;
+    assert_eq!(
+        (page.status, page.headers["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/logg-inn")
+    );
+
+    let mut kari = Browser::new(&app);
+    kari.sign_in("kari@uib.no").await;
+    let week = kari.get(&format!("/?dato={day}")).await;
+    let link = format!("/booking/ny?dato={day}&amp;fra=08:00&amp;til=09:00");
+    assert!(week.html.contains(&link), "the free morning links to the form");
+    let form = kari.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.html.contains(&format!(r#"name="dato" value="{day}""#))
+            && form.html.contains(r#"name="fra" value="08:00""#)
+    );
+    let csrf = kari.csrf();
+    let d = day.to_string();
+    let refs = [
+        ("csrf", csrf.as_str()),
+        ("dato", d.as_str()),
+        ("fra", "08:00"),
+        ("til", "09:00"),
+        ("tittel", "Forskermøte"),
+        ("deltakere", "12"),
+        ("beskrivelse", ""),
+        ("offentlig", "ja"),
+    ];
+    let page = kari.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("Bookingen er bekreftet") && page.html.contains("Forskermøte"));
+    let all = app.store.bookings(&Default::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].org.as_str(), all[0].contact_email.as_str(), all[0].status),
+        ("uib", "kari@uib.no", Status::Confirmed)
+    );
+
+    // Another partner wants the same hour: busy, with the alternatives as buttons.
+    let mut ola = Browser::new(&app);
+    ola.sign_in("ola@hvl.no").await;
+    ola.get("/booking/ny").await;
+    let ocsrf = ola.csrf();
+    let refs = [
+        ("csrf", ocsrf.as_str()),
+        ("dato", d.as_str()),
+        ("fra", "08:00"),
+        ("til", "09:00"),
+        ("tittel", "Seminar"),
+        ("deltakere", "30"),
+        ("offentlig", "ja"),
+    ];
+    let page = ola.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.html.contains("Rommet er opptatt") && page.html.contains("Disse tidene er ledige:"));
+    let first = between(
+        &page.html,
+        r#"<ul class="alternatives"><li><form method="post" action="/booking/ny">"#,
+        "</form>",
+    );
+    let value = |name: &str| between(first, &format!(r#"name="{name}" value=""#), "\"").to_string();
+    assert_eq!(
+        value("fra"),
+        "09:15",
+        "the nearest free hour after the booking and its buffer"
+    );
+    let alt = [
+        ("csrf", value("csrf")),
+        ("dato", value("dato")),
+        ("fra", value("fra")),
+        ("til", value("til")),
+        ("tittel", value("tittel")),
+        ("deltakere", value("deltakere")),
+        ("offentlig", "ja".to_string()),
+    ];
+    let refs: Vec<(&str, &str)> = alt.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = ola.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Bookingen er bekreftet") && page.html.contains("kl. 09.15–10.15"));
+
+    // BEHO asks for Kari's hour: a request for the coordinator, Kari's booking stands.
+    let mut per = Browser::new(&app);
+    per.sign_in("per@bergen.kommune.no").await;
+    per.get("/booking/ny").await;
+    let pcsrf = per.csrf();
+    let refs = [
+        ("csrf", pcsrf.as_str()),
+        ("dato", d.as_str()),
+        ("fra", "08:00"),
+        ("til", "09:00"),
+        ("tittel", "Arbeidsverksted"),
+        ("deltakere", "25"),
+    ];
+    let page = per.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .html
+        .contains("Forespørselen din er til behandling hos koordinator"));
+    let all = app.store.bookings(&Default::default()).await.unwrap();
+    let beho = all.iter().find(|b| b.org == "beho").unwrap();
+    assert_eq!((beho.status, beho.public), (Status::Pending, false));
+    assert_eq!(all.iter().filter(|b| b.status == Status::Confirmed).count(), 2);
+}
+
+async fn form_errors_keep_values_and_change_nothing(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.store
+        .add_user(
+            "kari@uib.no",
+            "Kari Nordmann",
+            "uib",
+            Role::Requester,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let day = app.open_day(10).to_string();
+    let mut kari = Browser::new(&app);
+    kari.sign_in("kari@uib.no").await;
+    kari.get("/booking/ny").await;
+    let csrf = kari.csrf();
+
+    // Outside the opening hours, and too many people: each error by its field, values kept.
+    let refs = [
+        ("csrf", csrf.as_str()),
+        ("dato", day.as_str()),
+        ("fra", "06:00"),
+        ("til", "07:00"),
+        ("tittel", "Tidlig møte"),
+        ("deltakere", "500"),
+    ];
+    let page = kari.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("Bookingen ble ikke sendt"));
+    let fra = between(&page.html, r#"<label for="fra">"#, "</div>");
+    assert!(
+        fra.contains("Åpningstiden på") && fra.contains(r#"aria-invalid="true""#) && fra.contains(r#"value="06:00""#),
+        "{fra}"
+    );
+    let people = between(&page.html, r#"<label for="deltakere">"#, "</div>");
+    assert!(
+        people.contains("Borgertun har plass til 80") && people.contains(r#"value="500""#),
+        "{people}"
+    );
+    assert!(page.html.contains(r#"value="Tidlig møte""#));
+
+    // Missing and malformed fields.
+    let refs = [
+        ("csrf", csrf.as_str()),
+        ("dato", ""),
+        ("fra", "ni"),
+        ("til", "10:00"),
+        ("tittel", " "),
+        ("deltakere", "mange"),
+    ];
+    let page = kari.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for msg in [
+        "Velg en dato.",
+        "Skriv når bookingen starter",
+        "Tittel må fylles ut.",
+        "Skriv antall deltakere som et tall",
+    ] {
+        assert!(page.html.contains(msg), "{msg}");
+    }
+
+    // A forged form.
+    let refs = [
+        ("csrf", "f".repeat(64)),
+        ("dato", day.clone()),
+        ("fra", "10:00".into()),
+        ("til", "11:00".into()),
+        ("tittel", "Møte".into()),
+        ("deltakere", "5".into()),
+    ];
+    let refs: Vec<(&str, &str)> = refs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = kari.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        app.store.bookings(&Default::default()).await.unwrap().is_empty(),
+        "nothing was booked"
+    );
+}
