@@ -11,7 +11,8 @@ use reqwest::StatusCode;
 
 on_both_backends!(
     book_from_the_week_view_and_pick_an_alternative,
-    form_errors_keep_values_and_change_nothing
+    form_errors_keep_values_and_change_nothing,
+    our_bookings_show_history_and_cancel
 );
 
 fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
@@ -233,4 +234,74 @@ async fn form_errors_keep_values_and_change_nothing(b: Backend) {
         app.store.bookings(&Default::default()).await.unwrap().is_empty(),
         "nothing was booked"
     );
+}
+
+async fn our_bookings_show_history_and_cancel(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
+    app.user("nils@uib.no", "uib", Role::Requester).await;
+    app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let day = app.open_day(12);
+    let (_, v) = app
+        .post(
+            &kari,
+            "/api/v1/bookings",
+            &common::booking(day, "10:00", "12:00", "Forskermøte"),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+
+    let mut anon = Browser::new(&app);
+    assert_eq!(anon.get("/bookinger").await.status, StatusCode::SEE_OTHER);
+
+    // A colleague sees the organisation's booking, its history and its calendar file.
+    let mut nils = Browser::new(&app);
+    nils.sign_in("nils@uib.no").await;
+    let page = nils.get("/bookinger").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.html.contains("Våre bookinger")
+            && page
+                .html
+                .contains(&format!(r#"<a href="/bookinger/{id}">Forskermøte</a>"#))
+    );
+    let page = nils.get(&format!("/bookinger/{id}")).await;
+    assert!(
+        page.html.contains("Historikk") && page.html.contains("registrert som bekreftet (kari@uib.no)"),
+        "{}",
+        page.html
+    );
+    let ics = nils.get(&format!("/bookinger/{id}.ics")).await;
+    assert_eq!(ics.status, StatusCode::OK);
+    assert!(ics.html.contains("SUMMARY:Forskermøte") && ics.html.starts_with("BEGIN:VCALENDAR"));
+
+    // Another organisation neither sees nor cancels it.
+    let mut ola = Browser::new(&app);
+    ola.sign_in("ola@hvl.no").await;
+    assert_eq!(ola.get(&format!("/bookinger/{id}")).await.status, StatusCode::NOT_FOUND);
+    let ocsrf = ola.csrf();
+    let page = ola
+        .post(&format!("/bookinger/{id}/avbestill"), &[("csrf", ocsrf.as_str())])
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!ola.get("/bookinger").await.html.contains("Forskermøte"));
+
+    // Cancelling: the status changes, the contact person gets the message, once only.
+    let csrf = nils.csrf();
+    let page = nils
+        .post(&format!("/bookinger/{id}/avbestill"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Bookingen er avbestilt"));
+    let b = app.store.booking(id).await.unwrap().unwrap();
+    assert_eq!(b.status, Status::Cancelled);
+    let outbox = app.store.outbox().await.unwrap();
+    assert!(outbox
+        .iter()
+        .any(|m| m.kind == "cancelled" && m.recipient == "kari@uib.no"));
+    let page = nils
+        .post(&format!("/bookinger/{id}/avbestill"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.html.contains("Kan ikke avbestilles"));
 }

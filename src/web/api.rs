@@ -390,7 +390,7 @@ async fn booking_json(state: &AppState, user: &User, id: i64) -> Result<Json<Val
 
 /// Who may see a booking sees it as a calendar file: in full for its organisation, as the
 /// availability shows it for others (confirmed only).
-async fn booking_ics(state: &AppState, user: &User, id: i64) -> Result<Response, ApiError> {
+pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Result<Response, ApiError> {
     use crate::calendar::{self, EventInput, FeedInfo, View};
     let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
     let view = if user.may_see_details(&b) {

@@ -13,6 +13,7 @@ use maud::{html, Markup, DOCTYPE};
 use super::AppState;
 
 mod booking;
+mod mine;
 mod public;
 mod signin;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tilgjengelighet", get(public::accessibility))
         .merge(signin::router())
         .merge(booking::router())
+        .merge(mine::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
         .route("/static/borgertun.css", get(css))
         .route("/static/refresh.js", get(js))
@@ -187,6 +189,11 @@ pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, 
                         }
                         div.account {
                             @if let Some(user) = &ctx.user {
+                                @if current == "/bookinger" {
+                                    a href="/bookinger" aria-current="page" { "Våre bookinger" }
+                                } @else {
+                                    a href="/bookinger" { "Våre bookinger" }
+                                }
                                 span { "Logget inn som " (user.name) }
                                 form.inline method="post" action="/logg-ut" {
                                     input type="hidden" name="csrf" value=(ctx.csrf);
