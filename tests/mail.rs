@@ -269,7 +269,7 @@ async fn every_message_kind_arrives_with_the_right_calendar_part(b: Backend) {
         "{}",
         conflict.text
     );
-    assert!(conflict.text.contains("/api/v1/conflicts"));
+    assert!(conflict.text.contains("/koordinator"));
 
     let approved = find(&all, "per@bergen.kommune.no", "Godkjent: Arbeidsverksted");
     let approved_event = invitation(&validators, approved, "REQUEST");

@@ -125,11 +125,11 @@ impl Composer<'_> {
     }
 
     pub fn booking_url(&self, id: i64) -> String {
-        format!("{}/api/v1/bookings/{id}", self.public_url)
+        format!("{}/bookinger/{id}", self.public_url)
     }
 
     pub fn conflicts_url(&self) -> String {
-        format!("{}/api/v1/conflicts", self.public_url)
+        format!("{}/koordinator", self.public_url)
     }
 
     fn calendar_context(&self, b: &Booking) -> calendar::Context {
@@ -220,6 +220,73 @@ impl Composer<'_> {
             booking_id: None,
             recipient: email.to_string(),
             subject: "Innloggingslenke til Borgertun booking".into(),
+            text: letter.text(),
+            html: letter.html(),
+            ics: None,
+        }
+    }
+
+    /// To a coordinator: someone outside the configured domains asks for access.
+    pub fn access_requested(&self, coordinator: &str, r: &crate::store::NewAccessRequest<'_>) -> NewMessage {
+        let mut details = vec![
+            ("Navn", r.name.to_string()),
+            ("E-post", r.email.to_string()),
+            ("Virksomhet", r.org_text.to_string()),
+        ];
+        if let Some(m) = r.message {
+            details.push(("Melding", m.to_string()));
+        }
+        let letter = Letter {
+            heading: "Ny forespørsel om tilgang".into(),
+            paragraphs: vec![format!("{} ber om tilgang til Borgertun booking.", r.name)],
+            details,
+            link: Some((
+                "Gi eller avslå tilgang".into(),
+                format!("{}/koordinator/brukere", self.public_url),
+            )),
+            ..Default::default()
+        };
+        NewMessage {
+            kind: "access_requested",
+            booking_id: None,
+            recipient: coordinator.to_string(),
+            subject: format!("Forespørsel om tilgang: {}", r.name),
+            text: letter.text(),
+            html: letter.html(),
+            ics: None,
+        }
+    }
+
+    /// The answer to an access request: granted (with the organisation) or refused (with the
+    /// reason).
+    pub fn access_decided(&self, email: &str, granted_org: Option<&str>, reason: Option<&str>) -> NewMessage {
+        let (heading, mut paragraphs, link) = match granted_org {
+            Some(org) => (
+                "Du har fått tilgang til Borgertun booking".to_string(),
+                vec![format!("Du kan nå logge inn og booke Borgertun for {org}.")],
+                Some(("Logg inn".to_string(), format!("{}/logg-inn", self.public_url))),
+            ),
+            None => (
+                "Forespørselen om tilgang er avslått".to_string(),
+                vec!["Koordinator har avslått forespørselen din om tilgang til Borgertun booking.".to_string()],
+                None,
+            ),
+        };
+        if let Some(r) = reason {
+            paragraphs.push(format!("Begrunnelse: {r}"));
+        }
+        let subject = heading.clone();
+        let letter = Letter {
+            heading,
+            paragraphs,
+            link,
+            ..Default::default()
+        };
+        NewMessage {
+            kind: if granted_org.is_some() { "access_granted" } else { "access_refused" },
+            booking_id: None,
+            recipient: email.to_string(),
+            subject,
             text: letter.text(),
             html: letter.html(),
             ics: None,

@@ -147,6 +147,43 @@ pub struct FeedToken {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A request for access from an address outside the configured organisations' domains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessRequest {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// The organisation as the person wrote it.
+    pub org_text: String,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    /// "granted" or "refused", once decided.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A new access request.
+#[derive(Debug, Clone)]
+pub struct NewAccessRequest<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub org_text: &'a str,
+    pub message: Option<&'a str>,
+}
+
+/// The coordinator's answer to an access request: grant with an organisation and a role (the
+/// user is created, or updated if the address already has an account), or refuse.
+#[derive(Debug, Clone)]
+pub struct AccessDecision<'a> {
+    pub id: i64,
+    pub grant: Option<(&'a str, Role)>,
+    pub reason: Option<&'a str>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres".
@@ -156,6 +193,26 @@ pub trait Store: Send + Sync + 'static {
 
     async fn add_user(&self, email: &str, name: &str, org: &str, role: Role, now: DateTime<Utc>) -> Result<User>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn user(&self, id: i64) -> Result<Option<User>>;
+    /// Every user, by e-mail address.
+    async fn users(&self) -> Result<Vec<User>>;
+    /// Set a user's organisation and role.
+    async fn update_user(&self, id: i64, org: &str, role: Role) -> Result<User>;
+
+    /// Store an access request and a message to each coordinator (`notify` composes it for an
+    /// address), together. `Duplicate` if the address already has an open request.
+    async fn add_access_request(
+        &self,
+        r: &NewAccessRequest<'_>,
+        now: DateTime<Utc>,
+        notify: &(dyn for<'s> Fn(&'s str) -> NewMessage + Sync),
+    ) -> Result<AccessRequest>;
+    async fn access_request(&self, id: i64) -> Result<Option<AccessRequest>>;
+    /// Open requests first (oldest first), then the 50 latest decided.
+    async fn access_requests(&self) -> Result<Vec<AccessRequest>>;
+    /// Decide an open request and send `mail`, together; the user when granted. `NotFound` if
+    /// the request is not open.
+    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<Option<User>>;
     async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()>;
     async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>>;
 

@@ -116,7 +116,7 @@ macro_rules! store_impl {
         use $crate::domain::Status;
         use $crate::store::sql::{bookings, AuditRow, BookingRow, UserRow, BOOKING_COLUMNS};
         use $crate::store::{FeedToken, OutboxMessage, Reschedule, StoreError, MAX_SPAN};
-        use $crate::store::sql::FeedRow;
+        use $crate::store::sql::{AccessRow, FeedRow, ACCESS_COLUMNS};
         use $crate::mail::NewMessage;
         use $crate::domain::FeedKind;
 
@@ -397,6 +397,134 @@ macro_rules! store_impl {
                     row.map(User::try_from).transpose()
                 }
 
+                async fn user(&self, id: i64) -> Result<Option<User>> {
+                    let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(User::try_from).transpose()
+                }
+
+                async fn users(&self) -> Result<Vec<User>> {
+                    let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, name, org, role FROM users ORDER BY email")
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.into_iter().map(User::try_from).collect()
+                }
+
+                async fn update_user(&self, id: i64, org: &str, role: Role) -> Result<User> {
+                    let row: Option<UserRow> = sqlx::query_as(
+                        "UPDATE users SET org = $1, role = $2 WHERE id = $3 RETURNING id, email, name, org, role",
+                    )
+                    .bind(org)
+                    .bind(role.as_str())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(User::try_from).transpose()?.ok_or(StoreError::NotFound)
+                }
+
+                async fn add_access_request(
+                    &self,
+                    r: &$crate::store::NewAccessRequest<'_>,
+                    now: DateTime<Utc>,
+                    notify: &(dyn for<'s> Fn(&'s str) -> NewMessage + Sync),
+                ) -> Result<$crate::store::AccessRequest> {
+                    let mut tx = self.pool.begin().await?;
+                    let row: AccessRow = sqlx::query_as(&format!(
+                        "INSERT INTO access_requests (email, name, org_text, message, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING {ACCESS_COLUMNS}"
+                    ))
+                    .bind(r.email)
+                    .bind(r.name)
+                    .bind(r.org_text)
+                    .bind(r.message)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Duplicate(_) => StoreError::Duplicate("open access request"),
+                        other => other,
+                    })?;
+                    let coordinators: Vec<String> =
+                        sqlx::query_scalar("SELECT email FROM users WHERE role IN ('coordinator', 'admin') ORDER BY email")
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    for c in coordinators {
+                        q_enqueue(&mut *tx, &notify(&c), now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(row.into())
+                }
+
+                async fn access_request(&self, id: i64) -> Result<Option<$crate::store::AccessRequest>> {
+                    let row: Option<AccessRow> =
+                        sqlx::query_as(&format!("SELECT {ACCESS_COLUMNS} FROM access_requests WHERE id = $1"))
+                            .bind(id)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    Ok(row.map(Into::into))
+                }
+
+                async fn access_requests(&self) -> Result<Vec<$crate::store::AccessRequest>> {
+                    let mut open: Vec<AccessRow> = sqlx::query_as(&format!(
+                        "SELECT {ACCESS_COLUMNS} FROM access_requests WHERE decided_at IS NULL ORDER BY created_at, id"
+                    ))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let decided: Vec<AccessRow> = sqlx::query_as(&format!(
+                        "SELECT {ACCESS_COLUMNS} FROM access_requests WHERE decided_at IS NOT NULL \
+                         ORDER BY decided_at DESC, id DESC LIMIT 50"
+                    ))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    open.extend(decided);
+                    Ok(open.into_iter().map(Into::into).collect())
+                }
+
+                async fn decide_access_request(
+                    &self,
+                    d: &$crate::store::AccessDecision<'_>,
+                    mail: &NewMessage,
+                ) -> Result<Option<User>> {
+                    let mut tx = self.pool.begin().await?;
+                    let email: Option<String> = sqlx::query_scalar(
+                        "UPDATE access_requests SET decided_at = $1, decided_by = $2, outcome = $3, reason = $4 \
+                         WHERE id = $5 AND decided_at IS NULL RETURNING email",
+                    )
+                    .bind(d.now)
+                    .bind(d.actor)
+                    .bind(if d.grant.is_some() { "granted" } else { "refused" })
+                    .bind(d.reason)
+                    .bind(d.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let email = email.ok_or(StoreError::NotFound)?;
+                    let mut user = None;
+                    if let Some((org, role)) = d.grant {
+                        let name: String = sqlx::query_scalar("SELECT name FROM access_requests WHERE id = $1")
+                            .bind(d.id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        let row: UserRow = sqlx::query_as(
+                            "INSERT INTO users (email, name, org, role, created_at) VALUES ($1, $2, $3, $4, $5) \
+                             ON CONFLICT (email) DO UPDATE SET org = excluded.org, role = excluded.role \
+                             RETURNING id, email, name, org, role",
+                        )
+                        .bind(&email)
+                        .bind(name)
+                        .bind(org)
+                        .bind(role.as_str())
+                        .bind(d.now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        user = Some(User::try_from(row)?);
+                    }
+                    q_enqueue(&mut *tx, mail, d.now).await?;
+                    tx.commit().await?;
+                    Ok(user)
+                }
+
                 async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
                     sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
                         .bind(token_hash)
@@ -649,6 +777,40 @@ macro_rules! store_impl {
                 }
         }
     };
+}
+
+pub(super) const ACCESS_COLUMNS: &str =
+    "id, email, name, org_text, message, created_at, decided_at, decided_by, outcome, reason";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AccessRow {
+    id: i64,
+    email: String,
+    name: String,
+    org_text: String,
+    message: Option<String>,
+    created_at: DateTime<Utc>,
+    decided_at: Option<DateTime<Utc>>,
+    decided_by: Option<String>,
+    outcome: Option<String>,
+    reason: Option<String>,
+}
+
+impl From<AccessRow> for super::AccessRequest {
+    fn from(r: AccessRow) -> Self {
+        super::AccessRequest {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            org_text: r.org_text,
+            message: r.message,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+            decided_by: r.decided_by,
+            outcome: r.outcome,
+            reason: r.reason,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -27,7 +27,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub public_url: Arc<str>,
     pub feed_cache: Arc<feeds::FeedCache>,
-    pub sign_in_limits: Arc<pages::SignInLimits>,
+    pub limits: Arc<pages::Limits>,
 }
 
 impl AppState {
@@ -38,7 +38,7 @@ impl AppState {
             config: Arc::new(config),
             public_url,
             feed_cache: Arc::default(),
-            sign_in_limits: Arc::default(),
+            limits: Arc::default(),
         }
     }
 

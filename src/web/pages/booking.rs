@@ -10,7 +10,8 @@ use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, PageCtx};
+use super::signin::{too_many, ClientAddr};
+use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
 use crate::domain::booking::parse_description;
 use crate::domain::policy::Slot;
 use crate::domain::time::{at_local, format_date, format_range, format_time, local};
@@ -24,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 /// What the form holds, as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct BookingForm {
+pub(super) struct BookingForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -43,91 +44,72 @@ pub struct BookingForm {
     offentlig: Option<String>,
     #[serde(default)]
     virksomhet: Option<String>,
+    /// A coordinator's override, with its reason.
+    #[serde(default)]
+    overstyr: Option<String>,
+    #[serde(default)]
+    begrunnelse: String,
 }
 
-/// Errors by form field.
-#[derive(Debug, Default)]
-struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
-    }
-
-    fn for_field(&self, field: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-            .collect()
-    }
-
-    /// Place a rule's error on the form field it concerns.
-    fn add_domain(&mut self, e: &DomainError) {
-        let field = match e.field {
-            Some("start") => "fra",
-            Some("end") => "til",
-            Some("attendees") => "deltakere",
-            Some("title") => "tittel",
-            Some("description") => "beskrivelse",
-            Some("organisation") => "virksomhet",
-            _ => "skjema",
-        };
-        self.add(field, e.message.clone());
-    }
-}
-
-fn field(id: &'static str, label: &str, errors: &FieldErrors, input: Markup) -> Markup {
-    let errs = errors.for_field(id);
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            @for (i, e) in errs.iter().enumerate() { p.field-error id=(format!("{id}-feil-{i}")) { (e) } }
-            (input)
-        }
-    }
+/// Place a rule's error on the form field it concerns.
+pub(super) fn add_domain(errors: &mut FieldErrors, e: &DomainError) {
+    let field = match e.field {
+        Some("start") => "fra",
+        Some("end") => "til",
+        Some("attendees") => "deltakere",
+        Some("title") => "tittel",
+        Some("description") => "beskrivelse",
+        Some("organisation") => "virksomhet",
+        Some("reason") => "begrunnelse",
+        _ => "skjema",
+    };
+    errors.add(field, e.message.clone());
 }
 
 fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, errors: &FieldErrors) -> Markup {
-    let invalid = |id: &str| !errors.for_field(id).is_empty();
-    let described = |id: &str| {
-        (0..errors.for_field(id).len())
-            .map(|i| format!("{id}-feil-{i}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     let rules = &state.config.rules;
     let room = &rules.rooms[0];
+    let [dato, fra, til, tittel, deltakere] = [
+        ("dato", "Dato"),
+        ("fra", "Fra klokken"),
+        ("til", "Til klokken"),
+        ("tittel", "Tittel"),
+        ("deltakere", "Antall deltakere"),
+    ]
+    .map(|(id, label)| Field::new(id, label, errors));
     html! {
         h1 { "Book " (room.name) }
-        @if !errors.0.is_empty() {
-            div.notice role="alert" {
-                p { "Bookingen ble ikke sendt. Rett opp dette:" }
-                ul { @for (_, m) in &errors.0 { li { (m) } } }
-            }
-        }
+        (errors.summary("Bookingen ble ikke sendt. Rett opp dette:"))
         form method="post" action="/booking/ny" novalidate {
             input type="hidden" name="csrf" value=(ctx.csrf);
             @for e in errors.for_field("skjema") { p.field-error { (e) } }
-            (field("dato", "Dato", errors, html! { input type="date" id="dato" name="dato" value=(f.dato) required aria-invalid=[invalid("dato").then_some("true")] aria-describedby=[invalid("dato").then(|| described("dato"))]; }))
-            (field("fra", "Fra klokken", errors, html! { input type="time" id="fra" name="fra" value=(f.fra) step="900" required aria-invalid=[invalid("fra").then_some("true")] aria-describedby=[invalid("fra").then(|| described("fra"))]; }))
-            (field("til", "Til klokken", errors, html! { input type="time" id="til" name="til" value=(f.til) step="900" required aria-invalid=[invalid("til").then_some("true")] aria-describedby=[invalid("til").then(|| described("til"))]; }))
-            (field("tittel", "Tittel", errors, html! { input type="text" id="tittel" name="tittel" value=(f.tittel) maxlength="200" required aria-invalid=[invalid("tittel").then_some("true")] aria-describedby=[invalid("tittel").then(|| described("tittel"))]; }))
-            (field("deltakere", "Antall deltakere", errors, html! { input type="number" id="deltakere" name="deltakere" value=(f.deltakere) min="1" max=(room.capacity) inputmode="numeric" required aria-invalid=[invalid("deltakere").then_some("true")] aria-describedby=[invalid("deltakere").then(|| described("deltakere"))]; }))
-            (field("beskrivelse", "Beskrivelse (valgfritt)", errors, html! { textarea id="beskrivelse" name="beskrivelse" rows="4" aria-invalid=[invalid("beskrivelse").then_some("true")] { (f.beskrivelse) } }))
+            (dato.wrap(html! { input type="date" id="dato" name="dato" value=(f.dato) required aria-invalid=[dato.invalid()] aria-describedby=[dato.described()]; }))
+            (fra.wrap(html! { input type="time" id="fra" name="fra" value=(f.fra) step="900" required aria-invalid=[fra.invalid()] aria-describedby=[fra.described()]; }))
+            (til.wrap(html! { input type="time" id="til" name="til" value=(f.til) step="900" required aria-invalid=[til.invalid()] aria-describedby=[til.described()]; }))
+            (tittel.wrap(html! { input type="text" id="tittel" name="tittel" value=(f.tittel) maxlength="200" required aria-invalid=[tittel.invalid()] aria-describedby=[tittel.described()]; }))
+            (deltakere.wrap(html! { input type="number" id="deltakere" name="deltakere" value=(f.deltakere) min="1" max=(room.capacity) inputmode="numeric" required aria-invalid=[deltakere.invalid()] aria-describedby=[deltakere.described()]; }))
+            (Field::new("beskrivelse", "Beskrivelse (valgfritt)", errors).textarea(&f.beskrivelse, 4))
             div.field {
                 input type="checkbox" id="offentlig" name="offentlig" value="ja" checked[f.offentlig.is_some() || f.csrf.is_empty()];
                 label for="offentlig" style="display:inline; margin-left:.4rem" { "Vis tittel offentlig" }
                 p { "Uten hake vises bookingen som «Opptatt» for andre." }
             }
             @if user.role.is_coordinator() {
-                (field("virksomhet", "Virksomhet", errors, html! {
+                (Field::new("virksomhet", "Virksomhet", errors).wrap(html! {
                     select id="virksomhet" name="virksomhet" {
                         @for o in &rules.organisations {
                             option value=(o.key) selected[f.virksomhet.as_deref().unwrap_or(&user.org) == o.key] { (o.name) }
                         }
                     }
                 }))
+                fieldset {
+                    legend { "Overstyring (koordinator)" }
+                    div.field {
+                        input type="checkbox" id="overstyr" name="overstyr" value="ja" checked[f.overstyr.is_some()];
+                        label for="overstyr" style="display:inline; margin-left:.4rem" { "Overstyr: trekk tilbake bookinger som holder tiden, også innenfor beskyttelsesperioden" }
+                    }
+                    (Field::new("begrunnelse", "Begrunnelse for overstyringen (kreves ved overstyring)", errors).textarea(&f.begrunnelse, 3))
+                }
             }
             button type="submit" { "Send forespørsel" }
         }
@@ -165,44 +147,53 @@ async fn new_form(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<N
     .into_response()
 }
 
-/// Parse the form; every problem is reported at once.
-fn parse(f: &BookingForm, user: &User, room: &str) -> Result<NewBooking, FieldErrors> {
+/// A date and two times of day, in Oslo, as typed in a form.
+pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let date = NaiveDate::parse_from_str(f.dato.trim(), "%Y-%m-%d").ok();
+    let date = NaiveDate::parse_from_str(dato.trim(), "%Y-%m-%d").ok();
     if date.is_none() {
         errors.add("dato", "Velg en dato.");
     }
     let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
-    let (from, to) = (time(&f.fra), time(&f.til));
+    let (from, to) = (time(fra), time(til));
     if from.is_none() {
         errors.add("fra", "Skriv når bookingen starter, for eksempel 09.00.");
     }
     if to.is_none() {
         errors.add("til", "Skriv når bookingen slutter, for eksempel 11.00.");
     }
-    let title = BookingTitle::parse(&f.tittel).map_err(|e| errors.add_domain(&e)).ok();
+    let (Some(d), Some(a), Some(b)) = (date, from, to) else {
+        return Err(errors);
+    };
+    match (at_local(d, a), at_local(d, b)) {
+        (Some(start), Some(end)) => Ok(Slot { start, end }),
+        _ => {
+            errors.add("fra", "Klokkeslettet finnes ikke den dagen (sommertid).");
+            Err(errors)
+        }
+    }
+}
+
+/// Parse the form; every problem is reported at once.
+fn parse(f: &BookingForm, user: &User, room: &str) -> Result<NewBooking, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let slot = parse_slot(&f.dato, &f.fra, &f.til).map_err(|e| errors = e).ok();
+    let title = BookingTitle::parse(&f.tittel).map_err(|e| add_domain(&mut errors, &e)).ok();
     let attendees = f.deltakere.trim().parse::<i64>().ok().filter(|n| *n > 0);
     if attendees.is_none() {
         errors.add("deltakere", "Skriv antall deltakere som et tall, minst 1.");
     }
     let description = parse_description(Some(&f.beskrivelse))
-        .map_err(|e| errors.add_domain(&e))
+        .map_err(|e| add_domain(&mut errors, &e))
         .ok()
         .flatten();
-    let (start, end) = match (date, from, to) {
-        (Some(d), Some(a), Some(b)) => (at_local(d, a), at_local(d, b)),
-        _ => (None, None),
-    };
-    if date.is_some() && from.is_some() && to.is_some() && (start.is_none() || end.is_none()) {
-        errors.add("fra", "Klokkeslettet finnes ikke den dagen (sommertid).");
-    }
     if !errors.0.is_empty() {
         return Err(errors);
     }
     Ok(NewBooking {
         room: room.to_string(),
-        start: start.expect("checked"),
-        end: end.expect("checked"),
+        start: slot.expect("checked").start,
+        end: slot.expect("checked").end,
         title: title.expect("checked"),
         description,
         public: f.offentlig.is_some(),
@@ -231,13 +222,21 @@ fn details(state: &AppState, b: &Booking) -> Markup {
     }
 }
 
-async fn submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<BookingForm>) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    client: ClientAddr,
+    Form(f): Form<BookingForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
     let Some(user) = ctx.user.clone() else {
         return Redirect::to("/logg-inn").into_response();
     };
+    if state.limits.booking_limited(user.id, &client) {
+        return too_many("Det er sendt mange bookinger på kort tid.");
+    }
     let room = state.config.rules.rooms[0].key.clone();
     let again = |errors: FieldErrors| {
         let page = layout(&ctx, "Book Borgertun", "", form_page(&ctx, &state, &user, &f, &errors));
@@ -248,13 +247,32 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<Booki
         Err(errors) => return again(errors),
     };
     let date = local(new.start).date_naive();
-    match service::book(state.store.as_ref(), &state.composer(), new, &user.email, state.now()).await {
-        Ok(BookOutcome::Stored { booking, conflicts, .. }) => {
+    let reason = f.begrunnelse.trim();
+    let outcome = if f.overstyr.is_some() && user.role.is_coordinator() {
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            let mut errors = FieldErrors::default();
+            errors.add("begrunnelse", "Skriv en begrunnelse for overstyringen (høyst 1000 tegn).");
+            return again(errors);
+        }
+        service::book_override(state.store.as_ref(), &state.composer(), new, &user, reason, state.now()).await
+    } else {
+        service::book(state.store.as_ref(), &state.composer(), new, &user.email, state.now()).await
+    };
+    match outcome {
+        Ok(BookOutcome::Stored {
+            booking,
+            conflicts,
+            displaced,
+        }) => {
             let confirmed = booking.status == Status::Confirmed;
             let body = html! {
                 @if confirmed {
                     h1 { "Bookingen er bekreftet" }
                     p role="status" { "Du får en kalenderinvitasjon på e-post." }
+                    @if !displaced.is_empty() {
+                        p { "Disse bookingene er trukket tilbake, og kontaktpersonene har fått beskjed med ledige alternativer:" }
+                        ul { @for (d, _) in &displaced { li { a href=(format!("/bookinger/{}", d.id)) { (d.title) } ", " (format_range(d.start, d.end)) } } }
+                    }
                 } @else {
                     h1 { "Forespørselen er sendt" }
                     p role="status" { "Forespørselen din er til behandling hos koordinator. Du får en e-post når den er avgjort." }
@@ -278,7 +296,7 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<Booki
         Err(ServiceError::Rules(errs)) => {
             let mut errors = FieldErrors::default();
             for e in &errs {
-                errors.add_domain(e);
+                add_domain(&mut errors, e);
             }
             again(errors)
         }
@@ -298,6 +316,45 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<Booki
     }
 }
 
+/// The free alternatives as one-click forms that book the same details at that time.
+pub(super) fn alternative_list(ctx: &PageCtx, f: &BookingForm, alternatives: &[Slot]) -> Markup {
+    html! {
+        ul.alternatives aria-label="Ledige alternativer" {
+            @for a in alternatives {
+                @let (start, end) = (local(a.start), local(a.end));
+                li {
+                    form method="post" action="/booking/ny" {
+                        input type="hidden" name="csrf" value=(ctx.csrf);
+                        input type="hidden" name="dato" value=(start.date_naive().to_string());
+                        input type="hidden" name="fra" value=(start.format("%H:%M").to_string());
+                        input type="hidden" name="til" value=(end.format("%H:%M").to_string());
+                        input type="hidden" name="tittel" value=(f.tittel);
+                        input type="hidden" name="deltakere" value=(f.deltakere);
+                        input type="hidden" name="beskrivelse" value=(f.beskrivelse);
+                        @if f.offentlig.is_some() { input type="hidden" name="offentlig" value="ja"; }
+                        @if let Some(v) = &f.virksomhet { input type="hidden" name="virksomhet" value=(v); }
+                        button type="submit" { "Book " (format_date(start.date_naive())) " kl. " (format_time(start.time())) "–" (format_time(end.time())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl BookingForm {
+    /// The details of an existing booking, to book them again at another time.
+    pub(super) fn from_booking(b: &Booking) -> Self {
+        BookingForm {
+            tittel: b.title.clone(),
+            deltakere: b.attendees.to_string(),
+            beskrivelse: b.description.clone().unwrap_or_default(),
+            offentlig: b.public.then(|| "ja".to_string()),
+            virksomhet: Some(b.org.clone()),
+            ..Default::default()
+        }
+    }
+}
+
 /// «Rommet er opptatt»: each free alternative is a one-click form with the same details.
 fn busy_page(ctx: &PageCtx, state: &AppState, f: &BookingForm, protected: bool, alternatives: &[Slot]) -> Response {
     let body = html! {
@@ -308,26 +365,8 @@ fn busy_page(ctx: &PageCtx, state: &AppState, f: &BookingForm, protected: bool, 
         @if alternatives.is_empty() {
             p { "Vi fant ingen ledige tider av samme lengde innenfor bookingvinduet." }
         } @else {
-            p { "Disse tidene er ledige:" }
-            ul.alternatives {
-                @for a in alternatives {
-                    @let (start, end) = (local(a.start), local(a.end));
-                    li {
-                        form method="post" action="/booking/ny" {
-                            input type="hidden" name="csrf" value=(ctx.csrf);
-                            input type="hidden" name="dato" value=(start.date_naive().to_string());
-                            input type="hidden" name="fra" value=(start.format("%H:%M").to_string());
-                            input type="hidden" name="til" value=(end.format("%H:%M").to_string());
-                            input type="hidden" name="tittel" value=(f.tittel);
-                            input type="hidden" name="deltakere" value=(f.deltakere);
-                            input type="hidden" name="beskrivelse" value=(f.beskrivelse);
-                            @if f.offentlig.is_some() { input type="hidden" name="offentlig" value="ja"; }
-                            @if let Some(v) = &f.virksomhet { input type="hidden" name="virksomhet" value=(v); }
-                            button type="submit" { "Book " (format_date(start.date_naive())) " kl. " (format_time(start.time())) "–" (format_time(end.time())) }
-                        }
-                    }
-                }
-            }
+            p { "Rommet er opptatt. Disse tidene er ledige:" }
+            (alternative_list(ctx, f, alternatives))
         }
         p { a href="/booking/ny" { "Velg en annen tid" } }
     };

@@ -10,9 +10,11 @@ use chrono::Duration;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, PageCtx};
+use super::signin::{too_many, ClientAddr};
+use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
 use crate::domain::time::{format_datetime, format_range};
-use crate::domain::{Booking, User};
+use crate::domain::policy::Slot;
+use crate::domain::{Booking, Status, User};
 use crate::service::{self, ServiceError};
 use crate::store::BookingQuery;
 use crate::web::AppState;
@@ -22,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/bookinger", get(list))
         .route("/bookinger/{id}", get(show))
         .route("/bookinger/{id}/avbestill", post(cancel))
+        .route("/bookinger/{id}/flytt", get(move_form).post(move_submit))
 }
 
 fn not_found() -> Response {
@@ -62,7 +65,13 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
                         td { a href=(format!("/bookinger/{}", b.id)) { (b.title) } }
                         td { (b.status.norwegian()) }
                         td { (b.contact_name) }
-                        td { @if b.status.is_active() && b.end > now { (cancel_form(ctx, b)) } }
+                        td {
+                            @if b.status.is_active() && b.end > now {
+                                a href=(format!("/bookinger/{}/flytt", b.id)) { "Flytt" span.visually-hidden { " " (b.title) } }
+                                " "
+                                (cancel_form(ctx, b))
+                            }
+                        }
                     }
                 }
             }
@@ -147,6 +156,11 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
     };
     let history = state.store.history(b.id).await.unwrap_or_default();
     let now = state.now();
+    let alternatives = if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
+        alternatives(&state, &b, now).await
+    } else {
+        vec![]
+    };
     let body = html! {
         h1 { (b.title) }
         table {
@@ -160,8 +174,28 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
                 @if let Some(d) = &b.description { tr { th scope="row" { "Beskrivelse" } td { (d) } } }
             }
         }
+        @if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
+            div.notice role="status" {
+                @if b.status == Status::Displaced {
+                    p { "Bookingen er trukket tilbake fordi rommet er tildelt en booking med høyere prioritet." }
+                } @else {
+                    p { "Forespørselen er avslått." }
+                }
+                @if let Some(r) = &b.status_reason { p { "Begrunnelse: " (r) } }
+            }
+            h2 { "Ledige alternativer" }
+            @if alternatives.is_empty() {
+                p { "Vi fant ingen ledige tider av samme lengde innenfor bookingvinduet. " a href="/" { "Se ukevisningen" } "." }
+            } @else {
+                p { "Disse tidene er ledige. Velg en, så booker vi den med de samme opplysningene:" }
+                (super::booking::alternative_list(&ctx, &super::booking::BookingForm::from_booking(&b), &alternatives))
+            }
+        }
         p { a href=(format!("/bookinger/{}.ics", b.id)) { "Legg i kalenderen (.ics)" } }
-        @if b.status.is_active() && b.end > now { p { (cancel_form(&ctx, &b)) } }
+        @if b.status.is_active() && b.end > now {
+            p { a.button href=(format!("/bookinger/{}/flytt", b.id)) { "Flytt bookingen" } }
+            p { (cancel_form(&ctx, &b)) }
+        }
         h2 { "Historikk" }
         ol {
             @for h in &history {
@@ -213,6 +247,167 @@ async fn cancel(
         Err(ServiceError::NotFound | ServiceError::Forbidden) => not_found(),
         Err(e) => {
             tracing::error!(error = %e, "cancel page");
+            error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
+        }
+    }
+}
+
+/// Free slots like `b` for its organisation, now.
+async fn alternatives(state: &AppState, b: &Booking, now: chrono::DateTime<chrono::Utc>) -> Vec<Slot> {
+    let rules = &state.config.rules;
+    let (Some(room), Some(tier)) = (rules.room(&b.room), rules.tier_of_org(&b.org)) else {
+        return vec![];
+    };
+    let slot = Slot {
+        start: b.start,
+        end: b.end,
+    };
+    service::alternatives_for(state.store.as_ref(), rules, room, tier, slot, b.attendees, now)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "alternatives");
+            vec![]
+        })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    dato: String,
+    #[serde(default)]
+    fra: String,
+    #[serde(default)]
+    til: String,
+}
+
+fn move_page(ctx: &PageCtx, b: &Booking, f: &MoveForm, errors: &FieldErrors) -> Markup {
+    let [dato, fra, til] =
+        [("dato", "Ny dato"), ("fra", "Fra klokken"), ("til", "Til klokken")].map(|(id, label)| Field::new(id, label, errors));
+    html! {
+        h1 { "Flytt bookingen" }
+        p { (b.title) ", nå " (format_range(b.start, b.end)) "." }
+        (errors.summary("Bookingen ble ikke flyttet. Rett opp dette:"))
+        form method="post" action=(format!("/bookinger/{}/flytt", b.id)) novalidate {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            @for e in errors.for_field("skjema") { p.field-error { (e) } }
+            (dato.wrap(html! { input type="date" id="dato" name="dato" value=(f.dato) required aria-invalid=[dato.invalid()] aria-describedby=[dato.described()]; }))
+            (fra.wrap(html! { input type="time" id="fra" name="fra" value=(f.fra) step="900" required aria-invalid=[fra.invalid()] aria-describedby=[fra.described()]; }))
+            (til.wrap(html! { input type="time" id="til" name="til" value=(f.til) step="900" required aria-invalid=[til.invalid()] aria-describedby=[til.described()]; }))
+            button type="submit" { "Flytt" }
+        }
+        p { "En bekreftet booking flyttes bare til en ledig tid. Kontaktpersonen får en oppdatert kalenderinvitasjon." }
+        p { a href=(format!("/bookinger/{}", b.id)) { "Tilbake til bookingen" } }
+    }
+}
+
+/// `/bookinger/{id}/flytt` — the form, with the booking's present time filled in.
+async fn move_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return Redirect::to("/logg-inn").into_response();
+    };
+    let b = match managed(&state, &user, &id).await {
+        Ok(b) => b,
+        Err(page) => return page,
+    };
+    if !b.status.is_active() || b.end <= state.now() {
+        return error_page(
+            StatusCode::CONFLICT,
+            "Kan ikke flyttes",
+            &format!("Bookingen er {} og kan ikke flyttes.", b.status.norwegian()),
+        );
+    }
+    let (start, end) = (crate::domain::time::local(b.start), crate::domain::time::local(b.end));
+    let f = MoveForm {
+        dato: start.date_naive().to_string(),
+        fra: start.format("%H:%M").to_string(),
+        til: end.format("%H:%M").to_string(),
+        ..Default::default()
+    };
+    layout(&ctx, "Flytt bookingen", "", move_page(&ctx, &b, &f, &FieldErrors::default())).into_response()
+}
+
+async fn move_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    client: ClientAddr,
+    Path(id): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let Some(user) = ctx.user.clone() else {
+        return Redirect::to("/logg-inn").into_response();
+    };
+    let b = match managed(&state, &user, &id).await {
+        Ok(b) => b,
+        Err(page) => return page,
+    };
+    if state.limits.booking_limited(user.id, &client) {
+        return too_many("Det er sendt mange bookinger på kort tid.");
+    }
+    let again = |errors: FieldErrors| {
+        let page = layout(&ctx, "Flytt bookingen", "", move_page(&ctx, &b, &f, &errors));
+        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+    };
+    let slot = match super::booking::parse_slot(&f.dato, &f.fra, &f.til) {
+        Ok(slot) => slot,
+        Err(errors) => return again(errors),
+    };
+    match service::move_booking(state.store.as_ref(), &state.composer(), b.id, &user, slot, state.now()).await {
+        Ok(service::MoveOutcome::Moved(m)) => {
+            let body = html! {
+                h1 { "Bookingen er flyttet" }
+                p role="status" { (m.title) " er flyttet til " (format_range(m.start, m.end)) ". Status: " (m.status.norwegian()) ". Kontaktpersonen får en oppdatert kalenderinvitasjon." }
+                p { a href=(format!("/bookinger/{}", m.id)) { "Se bookingen" } }
+            };
+            layout(&ctx, "Bookingen er flyttet", "", body).into_response()
+        }
+        Ok(service::MoveOutcome::Busy {
+            protected,
+            alternatives,
+            ..
+        }) => {
+            let body = html! {
+                h1 { "Rommet er opptatt" }
+                p { "Bookingen er ikke flyttet." }
+                @if protected { p { "Tiden er booket, og bookingen starter innen beskyttelsesperioden." } }
+                @if alternatives.is_empty() {
+                    p { "Vi fant ingen ledige tider av samme lengde innenfor bookingvinduet." }
+                } @else {
+                    p { "Rommet er opptatt. Disse tidene er ledige:" }
+                    ul.alternatives aria-label="Ledige alternativer" {
+                        @for a in &alternatives {
+                            @let (start, end) = (crate::domain::time::local(a.start), crate::domain::time::local(a.end));
+                            li {
+                                form method="post" action=(format!("/bookinger/{}/flytt", b.id)) {
+                                    input type="hidden" name="csrf" value=(ctx.csrf);
+                                    input type="hidden" name="dato" value=(start.date_naive().to_string());
+                                    input type="hidden" name="fra" value=(start.format("%H:%M").to_string());
+                                    input type="hidden" name="til" value=(end.format("%H:%M").to_string());
+                                    button type="submit" { "Flytt til " (format_range(a.start, a.end)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { a href=(format!("/bookinger/{}/flytt", b.id)) { "Velg en annen tid" } }
+            };
+            (StatusCode::CONFLICT, layout(&ctx, "Rommet er opptatt", "", body)).into_response()
+        }
+        Err(ServiceError::Rules(errs)) => {
+            let mut errors = FieldErrors::default();
+            for e in &errs {
+                super::booking::add_domain(&mut errors, e);
+            }
+            again(errors)
+        }
+        Err(ServiceError::Conflict(e)) => error_page(StatusCode::CONFLICT, "Kan ikke flyttes", &e.message),
+        Err(ServiceError::NotFound | ServiceError::Forbidden) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "move page");
             error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
         }
     }

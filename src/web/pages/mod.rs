@@ -12,12 +12,15 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::AppState;
 
+mod access;
 mod booking;
+mod coordinator;
 mod mine;
 mod public;
 mod signin;
+mod subscriptions;
 
-pub use signin::SignInLimits;
+pub use signin::Limits;
 
 pub const SESSION_COOKIE: &str = "borgertun_session";
 pub const CSRF_COOKIE: &str = "borgertun_csrf";
@@ -31,9 +34,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(signin::router())
         .merge(booking::router())
         .merge(mine::router())
+        .merge(access::router())
+        .merge(subscriptions::router())
+        .merge(coordinator::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
         .route("/static/borgertun.css", get(css))
         .route("/static/refresh.js", get(js))
+        .route("/static/copy.js", get(copy_js))
+}
+
+async fn copy_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../static/copy.js"),
+    )
 }
 
 async fn css() -> Response {
@@ -63,6 +77,13 @@ const NAV: [(&str, &str); 3] = [
     ("/", "Ukevisning"),
     ("/i-dag", "I dag i Borgertun"),
     ("/regler", "Regler for booking"),
+];
+
+/// The signed-in user's pages; the coordinator's only for coordinators.
+const ACCOUNT_NAV: &[(&str, &str)] = &[
+    ("/bookinger", "Våre bookinger"),
+    (subscriptions::PATH, "Kalenderabonnement"),
+    (coordinator::PATH, "Koordinator"),
 ];
 
 /// Who is asking, and the token their forms must carry.
@@ -107,6 +128,95 @@ impl PageCtx {
     /// Whether a submitted form carries this browser's token.
     pub fn csrf_ok(&self, submitted: &str) -> bool {
         !self.csrf.is_empty() && submitted == self.csrf
+    }
+}
+
+/// Errors of a submitted form, by field; shown next to their fields and summed up on top.
+#[derive(Debug, Default)]
+pub struct FieldErrors(pub Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn for_field(&self, field: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+            .collect()
+    }
+
+    /// The summary on top of a refused form, read out when the page loads.
+    pub fn summary(&self, lead: &str) -> Markup {
+        html! {
+            @if !self.0.is_empty() {
+                div.notice role="alert" {
+                    p { (lead) }
+                    ul { @for (_, m) in &self.0 { li { (m) } } }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled form field with its errors, which the input refers to (`aria-describedby`).
+pub struct Field<'a> {
+    pub id: &'static str,
+    label: &'a str,
+    errors: &'a FieldErrors,
+}
+
+impl<'a> Field<'a> {
+    pub fn new(id: &'static str, label: &'a str, errors: &'a FieldErrors) -> Self {
+        Field { id, label, errors }
+    }
+
+    /// `aria-invalid` for the input.
+    pub fn invalid(&self) -> Option<&'static str> {
+        (!self.errors.for_field(self.id).is_empty()).then_some("true")
+    }
+
+    /// `aria-describedby` for the input: the ids of its error messages.
+    pub fn described(&self) -> Option<String> {
+        let n = self.errors.for_field(self.id).len();
+        (n > 0).then(|| {
+            (0..n)
+                .map(|i| format!("{}-feil-{i}", self.id))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    /// The label, the errors and `input`.
+    pub fn wrap(&self, input: Markup) -> Markup {
+        html! {
+            div.field {
+                label for=(self.id) { (self.label) }
+                @for (i, e) in self.errors.for_field(self.id).iter().enumerate() {
+                    p.field-error id=(format!("{}-feil-{i}", self.id)) { (e) }
+                }
+                (input)
+            }
+        }
+    }
+
+    pub fn input(&self, kind: &str, value: &str, autocomplete: &str) -> Markup {
+        self.wrap(html! {
+            input type=(kind) id=(self.id) name=(self.id) value=(value) autocomplete=(autocomplete)
+                aria-invalid=[self.invalid()] aria-describedby=[self.described()];
+        })
+    }
+
+    pub fn textarea(&self, value: &str, rows: u32) -> Markup {
+        self.wrap(html! {
+            textarea id=(self.id) name=(self.id) rows=(rows) aria-invalid=[self.invalid()] aria-describedby=[self.described()] { (value) }
+        })
     }
 }
 
@@ -189,10 +299,14 @@ pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, 
                         }
                         div.account {
                             @if let Some(user) = &ctx.user {
-                                @if current == "/bookinger" {
-                                    a href="/bookinger" aria-current="page" { "Våre bookinger" }
-                                } @else {
-                                    a href="/bookinger" { "Våre bookinger" }
+                                @for (href, text) in ACCOUNT_NAV {
+                                    @if *href != coordinator::PATH || user.role.is_coordinator() {
+                                        @if *href == current {
+                                            a href=(href) aria-current="page" { (text) }
+                                        } @else {
+                                            a href=(href) { (text) }
+                                        }
+                                    }
                                 }
                                 span { "Logget inn som " (user.name) }
                                 form.inline method="post" action="/logg-ut" {

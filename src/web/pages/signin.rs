@@ -37,25 +37,49 @@ pub fn router() -> Router<AppState> {
         .route("/logg-ut", post(sign_out))
 }
 
-/// Rate limits on sign-in requests: per address and per client address.
-pub struct SignInLimits {
-    by_email: DefaultKeyedRateLimiter<String>,
-    by_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
+/// Rate limits on sign-in and access requests, and on booking submissions: per address and
+/// per client address.
+pub struct Limits {
+    sign_in_by_email: DefaultKeyedRateLimiter<String>,
+    pub(super) by_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    pub(super) booking_by_user: DefaultKeyedRateLimiter<i64>,
+    pub(super) booking_by_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
 }
 
-impl Default for SignInLimits {
+impl Default for Limits {
     fn default() -> Self {
         let per = |every_secs: u64, burst: u32| {
             Quota::with_period(StdDuration::from_secs(every_secs))
                 .expect("a period")
                 .allow_burst(NonZeroU32::new(burst).expect("burst"))
         };
-        // Five links an address, then one every three minutes; thirty requests a client.
         Self {
-            by_email: RateLimiter::keyed(per(180, 5)),
+            // Five links an address, then one every three minutes; thirty requests a client.
+            sign_in_by_email: RateLimiter::keyed(per(180, 5)),
             by_ip: RateLimiter::keyed(per(30, 30)),
+            // Booking submissions (new, alternatives, moves): thirty in a row for a user, then
+            // one every twenty seconds; a shared office address gets three times as many.
+            booking_by_user: RateLimiter::keyed(per(20, 30)),
+            booking_by_ip: RateLimiter::keyed(per(7, 90)),
         }
     }
+}
+
+impl Limits {
+    /// Whether a booking submission by `user` from `client` must wait.
+    pub(super) fn booking_limited(&self, user: i64, client: &ClientAddr) -> bool {
+        self.booking_by_user.check_key(&user).is_err()
+            || client.0.is_some_and(|ip| self.booking_by_ip.check_key(&ip).is_err())
+    }
+}
+
+/// The friendly answer to too many submissions.
+pub(super) fn too_many(what: &str) -> Response {
+    error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "For mange forsøk",
+        &format!("{what} Vent noen minutter og prøv igjen. Ingenting er endret."),
+    )
 }
 
 fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>) -> maud::Markup {
@@ -75,7 +99,7 @@ fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>) -> maud::Markup
             }
             button type="submit" { "Send innloggingslenke" }
         }
-        p { "Ansatte hos klyngepartnere og samarbeidspartnere logger inn med e-postadressen fra jobben. Får du ikke lenken, kan du be koordinator om tilgang." }
+        p { "Ansatte hos klyngepartnere og samarbeidspartnere logger inn med e-postadressen fra jobben. Får du ikke lenken, kan du " a href="/tilgang" { "be om tilgang" } "." }
     }
 }
 
@@ -116,16 +140,10 @@ async fn request(
             return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
         }
     };
-    let limited = state.sign_in_limits.by_email.check_key(&email).is_err()
-        || client
-            .0
-            .is_some_and(|ip| state.sign_in_limits.by_ip.check_key(&ip).is_err());
+    let limited = state.limits.sign_in_by_email.check_key(&email).is_err()
+        || client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err());
     if limited {
-        return error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "For mange forsøk",
-            "Du har bedt om mange innloggingslenker på kort tid. Vent noen minutter og prøv igjen.",
-        );
+        return too_many("Du har bedt om mange innloggingslenker på kort tid.");
     }
     let now = state.now();
     let known = match state.store.user_by_email(&email).await {
@@ -152,13 +170,13 @@ async fn request(
     let body = html! {
         h1 { "Sjekk e-posten din" }
         p role="status" { "Vi har sendt en innloggingslenke til e-postadressen hvis den er registrert. Lenken virker i " (LINK_MINUTES) " minutter." }
-        p { "Kommer det ingen e-post, kan du be koordinator om tilgang." }
+        p { "Kommer det ingen e-post, kan du " a href="/tilgang" { "be om tilgang" } "." }
     };
     layout(&ctx, "Sjekk e-posten din", "/logg-inn", body).into_response()
 }
 
 /// The configured organisation an address's domain belongs to.
-fn org_of_domain(state: &AppState, email: &str) -> Option<String> {
+pub(super) fn org_of_domain(state: &AppState, email: &str) -> Option<String> {
     let domain = email.rsplit_once('@')?.1;
     state
         .config
@@ -288,7 +306,7 @@ async fn sign_out(
 }
 
 /// The client's IP address, when the server provides it (`borgertun serve` does).
-struct ClientAddr(Option<std::net::IpAddr>);
+pub(super) struct ClientAddr(pub Option<std::net::IpAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;

@@ -1,0 +1,123 @@
+//! «Be om tilgang»: people whose address is outside the configured organisations' domains ask
+//! the coordinator for access. The answer never tells whether the address already has an
+//! account; the coordinator grants or refuses on `/koordinator/brukere`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::signin::{org_of_domain, too_many, ClientAddr};
+use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
+use crate::domain::booking::parse_email;
+use crate::store::{NewAccessRequest, StoreError};
+use crate::web::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tilgang", get(form).post(submit))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AccessForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    navn: String,
+    #[serde(default)]
+    epost: String,
+    #[serde(default)]
+    virksomhet: String,
+    #[serde(default)]
+    melding: String,
+}
+
+fn page(ctx: &PageCtx, f: &AccessForm, errors: &FieldErrors) -> Markup {
+    html! {
+        h1 { "Be om tilgang" }
+        p { "Ansatte i virksomheter med egen e-postadresse hos Borgertun booking (for eksempel uib.no eller bergen.kommune.no) kan " a href="/logg-inn" { "logge inn" } " direkte. Andre kan be koordinator om tilgang her. Du får svar på e-post." }
+        (errors.summary("Forespørselen ble ikke sendt. Rett opp dette:"))
+        form method="post" action="/tilgang" novalidate {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            (Field::new("navn", "Navn", errors).input("text", &f.navn, "name"))
+            (Field::new("epost", "E-postadresse", errors).input("email", &f.epost, "email"))
+            (Field::new("virksomhet", "Virksomhet", errors).input("text", &f.virksomhet, "organization"))
+            (Field::new("melding", "Hva skal du bruke Borgertun til? (valgfritt)", errors).textarea(&f.melding, 4))
+            button type="submit" { "Send forespørsel om tilgang" }
+        }
+    }
+}
+
+async fn form(ctx: PageCtx) -> Response {
+    layout(&ctx, "Be om tilgang", "", page(&ctx, &AccessForm::default(), &FieldErrors::default())).into_response()
+}
+
+async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr, Form(f): Form<AccessForm>) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let mut errors = FieldErrors::default();
+    let name = f.navn.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.add("navn", "Skriv navnet ditt (høyst 100 tegn).");
+    }
+    let email = parse_email(&f.epost)
+        .map_err(|_| errors.add("epost", "Skriv en gyldig e-postadresse, for eksempel kari.nordmann@example.no."))
+        .ok();
+    let org = f.virksomhet.trim();
+    if org.is_empty() || org.chars().count() > 200 || org.chars().any(char::is_control) {
+        errors.add("virksomhet", "Skriv hvilken virksomhet du kommer fra (høyst 200 tegn).");
+    }
+    let message = f.melding.trim();
+    if message.chars().count() > 1000 {
+        errors.add("melding", "Meldingen kan være høyst 1000 tegn.");
+    }
+    if !errors.is_empty() {
+        let body = page(&ctx, &f, &errors);
+        return (StatusCode::UNPROCESSABLE_ENTITY, layout(&ctx, "Be om tilgang", "", body)).into_response();
+    }
+    let email = email.expect("checked");
+    if client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err()) {
+        return too_many("Det er sendt mange forespørsler fra denne adressen på kort tid.");
+    }
+    if org_of_domain(&state, &email).is_some() {
+        let body = html! {
+            h1 { "Du kan logge inn direkte" }
+            p { "E-postadressen din hører til en virksomhet som allerede har tilgang. " a href="/logg-inn" { "Logg inn med e-postadressen din" } "." }
+        };
+        return layout(&ctx, "Du kan logge inn direkte", "", body).into_response();
+    }
+    let known = match state.store.user_by_email(&email).await {
+        Ok(u) => u.is_some(),
+        Err(e) => {
+            tracing::error!(error = %e, "access request");
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
+        }
+    };
+    // An address with an account gets the same answer, and nothing is stored: it can sign in.
+    if !known {
+        let req = NewAccessRequest {
+            email: &email,
+            name,
+            org_text: org,
+            message: (!message.is_empty()).then_some(message),
+        };
+        let composer = state.composer();
+        let notify = |coordinator: &str| composer.access_requested(coordinator, &req);
+        match state.store.add_access_request(&req, state.now(), &notify).await {
+            Ok(_) | Err(StoreError::Duplicate(_)) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "access request");
+                return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
+            }
+        }
+    }
+    let body = html! {
+        h1 { "Forespørselen er sendt" }
+        p role="status" { "Koordinator ser på forespørselen din og svarer på e-post til " (email) "." }
+        p { "Har du allerede tilgang, kan du " a href="/logg-inn" { "logge inn" } " med en gang." }
+    };
+    layout(&ctx, "Forespørselen er sendt", "", body).into_response()
+}

@@ -1,0 +1,792 @@
+//! The coordinator's pages: the queue of pending requests and conflicts (both sides side by
+//! side, approve / displace / override / reject with a reason), all bookings with filters,
+//! users and access requests, and the organisations and tiers as configured.
+//!
+//! Every handler checks the role on the server. Decisions recorded here:
+//! - a coordinator sets roles up to coordinator; only an administrator makes or changes an
+//!   administrator; nobody changes their own role (so the last coordinator cannot lock
+//!   themselves out by mistake);
+//! - the organisations and tiers are shown as configured: they change in `config/`, where
+//!   `borgertun check-config` validates them, not on a page.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{Duration, NaiveDate};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
+use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
+use crate::domain::{Booking, Role, Status, User};
+use crate::service::{self, ConflictCase, ServiceError};
+use crate::store::{AccessDecision, BookingQuery, StoreError};
+use crate::web::AppState;
+
+pub const PATH: &str = "/koordinator";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(PATH, get(queue))
+        .route("/koordinator/bookinger", get(all_bookings))
+        .route("/koordinator/bookinger/{id}", post(decide))
+        .route("/koordinator/brukere", get(users))
+        .route("/koordinator/brukere/{id}", post(update_user))
+        .route("/koordinator/tilgang/{id}", post(decide_access))
+        .route("/koordinator/virksomheter", get(organisations))
+}
+
+const SUBNAV: [(&str, &str); 4] = [
+    (PATH, "Til behandling"),
+    ("/koordinator/bookinger", "Alle bookinger"),
+    ("/koordinator/brukere", "Brukere og tilgang"),
+    ("/koordinator/virksomheter", "Virksomheter og prioritetsgrupper"),
+];
+
+/// The coordinator's pages, with their own menu.
+fn page(ctx: &PageCtx, current: &str, title: &str, body: Markup) -> Markup {
+    let content = html! {
+        nav.sub aria-label="Koordinator" {
+            ul {
+                @for (href, text) in SUBNAV {
+                    li { @if href == current { a href=(href) aria-current="page" { (text) } } @else { a href=(href) { (text) } } }
+                }
+            }
+        }
+        (body)
+    };
+    layout(ctx, title, PATH, content)
+}
+
+/// The signed-in coordinator, or the answer for everyone else.
+fn coordinator(ctx: &PageCtx) -> Result<User, Response> {
+    match &ctx.user {
+        None => Err(Redirect::to("/logg-inn").into_response()),
+        Some(u) if u.role.is_coordinator() => Ok(u.clone()),
+        Some(_) => Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Ingen tilgang",
+            "Denne siden er for koordinator.",
+        )),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "coordinator page");
+    error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt. Ingenting er endret.")
+}
+
+fn org_name<'a>(state: &'a AppState, org: &'a str) -> &'a str {
+    state
+        .config
+        .rules
+        .organisation(org)
+        .map(|o| o.name.as_str())
+        .unwrap_or(org)
+}
+
+fn tier_name<'a>(state: &'a AppState, org: &str) -> &'a str {
+    state
+        .config
+        .rules
+        .tier_of_org(org)
+        .map(|t| t.name.as_str())
+        .unwrap_or("ukjent")
+}
+
+/// An error to show next to one request's reason field.
+struct CaseError {
+    id: i64,
+    errors: FieldErrors,
+}
+
+fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Option<&CaseError>) -> Markup {
+    let now = state.now();
+    let window = state.config.rules.protection_window_days;
+    let r = &case.request;
+    let columns: Vec<&Booking> = std::iter::once(r).chain(case.others.iter()).collect();
+    let confirmed_others = case.others.iter().filter(|o| o.status == Status::Confirmed).count();
+    let empty = FieldErrors::default();
+    let errors = error.filter(|e| e.id == r.id).map(|e| &e.errors).unwrap_or(&empty);
+    let reason_id = format!("begrunnelse-{}", r.id);
+    let reason_errors = errors.for_field("begrunnelse");
+    let described: Option<String> = (!reason_errors.is_empty()).then(|| format!("{reason_id}-feil"));
+    html! {
+        section.case aria-labelledby=(format!("sak-{}", r.id)) {
+            h2 id=(format!("sak-{}", r.id)) { (r.title) }
+            @if case.others.is_empty() {
+                p { "Forespørsel uten konflikt: prioritetsgruppen får ikke bekreftet automatisk." }
+            } @else {
+                p { "Konflikt med " (case.others.len()) @if case.others.len() == 1 { " annen booking." } @else { " andre bookinger." } }
+            }
+            div.table-scroll {
+                table.side-by-side {
+                    caption { "Forespørselen og det den konkurrerer med" }
+                    thead {
+                        tr {
+                            td {}
+                            th scope="col" { "Forespørselen" }
+                            @for o in &case.others { th scope="col" { @if o.status == Status::Confirmed { "Bekreftet booking" } @else { "Annen forespørsel" } } }
+                        }
+                    }
+                    tbody {
+                        tr { th scope="row" { "Prioritetsgruppe" } @for b in &columns { td { (tier_name(state, &b.org)) } } }
+                        tr { th scope="row" { "Virksomhet" } @for b in &columns { td { (org_name(state, &b.org)) } } }
+                        tr { th scope="row" { "Tittel" } @for b in &columns { td { a href=(format!("/bookinger/{}", b.id)) { (b.title) } } } }
+                        tr { th scope="row" { "Antall deltakere" } @for b in &columns { td { (b.attendees) } } }
+                        tr { th scope="row" { "Tid" } @for b in &columns { td { (format_range(b.start, b.end)) } } }
+                        tr { th scope="row" { "Status" } @for b in &columns { td { (b.status.norwegian()) } } }
+                        tr { th scope="row" { "Forespurt" } @for b in &columns { td { (format_datetime(b.created_at)) } } }
+                        tr { th scope="row" { "Kontaktperson" } @for b in &columns { td { (b.contact_name) } } }
+                        tr {
+                            th scope="row" { "Beskyttelsesperiode" }
+                            @for b in &columns {
+                                td {
+                                    @if case.protected.contains(&b.id) {
+                                        strong { "Fast" } ": starter innen " (window) " dager"
+                                    } @else if b.start - Duration::days(window) > now {
+                                        "Blir fast " (format_date(local(b.start - Duration::days(window)).date_naive()))
+                                    } @else {
+                                        "Innenfor " (window) " dager"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if case.approvable && case.suggest_approve {
+                p { "Forslaget etter prioriteringsreglene: godkjenn forespørselen." }
+            } @else if case.approvable {
+                p { "Forslaget etter prioriteringsreglene: en annen forespørsel har høyere prioritet eller kom først." }
+            } @else if !case.protected.is_empty() {
+                p { "En booking i konflikten er fast (beskyttelsesperioden). Bare overstyring med begrunnelse kan trekke den tilbake." }
+            } @else {
+                p { "Den bekreftede bookingen har samme eller høyere prioritet. Bare overstyring med begrunnelse kan trekke den tilbake." }
+            }
+            form method="post" action=(format!("/koordinator/bookinger/{}", r.id)) novalidate {
+                input type="hidden" name="csrf" value=(ctx.csrf);
+                div.field {
+                    label for=(reason_id) { "Begrunnelse" }
+                    @for e in &reason_errors { p.field-error id=(format!("{reason_id}-feil")) { (e) } }
+                    textarea id=(reason_id) name="begrunnelse" rows="2" aria-invalid=[described.as_ref().map(|_| "true")] aria-describedby=[described] {}
+                    p.hint { "Kreves når du avslår eller overstyrer. Sendes til kontaktpersonene." }
+                }
+                div.actions {
+                    @if case.approvable {
+                        @if confirmed_others > 0 {
+                            button type="submit" name="handling" value="godkjenn" { "Godkjenn og trekk tilbake" }
+                        } @else {
+                            button type="submit" name="handling" value="godkjenn" { "Godkjenn" }
+                        }
+                    } @else if r.start > now {
+                        button type="submit" name="handling" value="overstyr" { "Overstyr" }
+                    }
+                    button.secondary type="submit" name="handling" value="avslaa" { "Avslå" }
+                }
+            }
+        }
+    }
+}
+
+async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -> Response {
+    let cases = match service::conflicts(state.store.as_ref(), &state.config.rules, state.now()).await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let open_access = state
+        .store
+        .access_requests()
+        .await
+        .map(|a| a.iter().filter(|r| r.decided_at.is_none()).count())
+        .unwrap_or(0);
+    let body = html! {
+        h1 { "Til behandling" }
+        @if let Some(e) = &error { (e.errors.summary("Ingenting er endret. Rett opp dette:")) }
+        @if open_access > 0 {
+            p { a href="/koordinator/brukere" { (open_access) " forespørsler om tilgang venter" } "." }
+        }
+        @if cases.is_empty() {
+            p { "Ingen forespørsler venter på behandling." }
+        } @else {
+            p { (cases.len()) @if cases.len() == 1 { " forespørsel venter" } @else { " forespørsler venter" } ", den som starter først øverst." }
+            @for case in &cases { (case_section(state, ctx, case, error.as_ref())) }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, page(ctx, PATH, "Til behandling", body)).into_response()
+}
+
+/// `/koordinator` — the queue.
+async fn queue(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    if let Err(page) = coordinator(&ctx) {
+        return page;
+    }
+    queue_page(&state, &ctx, None).await
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    handling: String,
+    #[serde(default)]
+    begrunnelse: String,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let user = match coordinator(&ctx) {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let not_found = || error_page(StatusCode::NOT_FOUND, "Fant ikke forespørselen", "Forespørselen finnes ikke.");
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let reason = f.begrunnelse.trim();
+    let refuse = |message: &str| {
+        let mut errors = FieldErrors::default();
+        errors.add("begrunnelse", message);
+        CaseError { id, errors }
+    };
+    if reason.chars().count() > 1000 {
+        return queue_page(&state, &ctx, Some(refuse("Begrunnelsen kan være høyst 1000 tegn."))).await;
+    }
+    let needs_reason = matches!(f.handling.as_str(), "avslaa" | "overstyr");
+    if needs_reason && reason.is_empty() {
+        let what = if f.handling == "avslaa" { "avslår" } else { "overstyrer" };
+        return queue_page(&state, &ctx, Some(refuse(&format!("Skriv en begrunnelse når du {what}.")))).await;
+    }
+    let reason = (!reason.is_empty()).then_some(reason);
+    let (store, composer, now) = (state.store.as_ref(), state.composer(), state.now());
+    let result = match f.handling.as_str() {
+        "godkjenn" | "overstyr" => service::approve(store, &composer, id, &user, reason, f.handling == "overstyr", now)
+            .await
+            .map(|a| {
+                html! {
+                    h1 { "Forespørselen er godkjent" }
+                    p role="status" { (a.booking.title) " (" (org_name(&state, &a.booking.org)) "), " (format_range(a.booking.start, a.booking.end)) ", er bekreftet. Kontaktpersonen får en kalenderinvitasjon." }
+                    @if !a.displaced.is_empty() {
+                        p { "Disse bookingene er trukket tilbake. Kontaktpersonene har fått beskjed med begrunnelsen og ledige alternativer:" }
+                        ul { @for (d, _) in &a.displaced { li { a href=(format!("/bookinger/{}", d.id)) { (d.title) } " (" (org_name(&state, &d.org)) "), " (format_range(d.start, d.end)) } } }
+                    }
+                    p { a href=(PATH) { "Tilbake til «Til behandling»" } }
+                }
+            }),
+        "avslaa" => service::reject(store, &composer, id, &user, reason.unwrap_or_default(), now)
+            .await
+            .map(|(b, _)| {
+                html! {
+                    h1 { "Forespørselen er avslått" }
+                    p role="status" { (b.title) " (" (org_name(&state, &b.org)) ") er avslått. Kontaktpersonen har fått begrunnelsen og ledige alternativer." }
+                    p { a href=(PATH) { "Tilbake til «Til behandling»" } }
+                }
+            }),
+        _ => {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Velg en handling",
+                "Velg godkjenn, overstyr eller avslå. Ingenting er endret.",
+            )
+        }
+    };
+    match result {
+        Ok(body) => {
+            let title = if f.handling == "avslaa" {
+                "Forespørselen er avslått"
+            } else {
+                "Forespørselen er godkjent"
+            };
+            page(&ctx, PATH, title, body).into_response()
+        }
+        Err(ServiceError::Conflict(e)) => {
+            let mut errors = FieldErrors::default();
+            errors.add("begrunnelse", e.message);
+            queue_page(&state, &ctx, Some(CaseError { id, errors })).await
+        }
+        Err(ServiceError::Rules(errs)) => {
+            let mut errors = FieldErrors::default();
+            for e in errs {
+                errors.add("begrunnelse", e.message);
+            }
+            queue_page(&state, &ctx, Some(CaseError { id, errors })).await
+        }
+        Err(ServiceError::NotFound) => not_found(),
+        Err(ServiceError::Forbidden) => error_page(StatusCode::FORBIDDEN, "Ingen tilgang", "Denne siden er for koordinator."),
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Filters {
+    #[serde(default)]
+    fra: String,
+    #[serde(default)]
+    til: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    virksomhet: String,
+}
+
+const STATUSES: [Status; 5] = [
+    Status::Pending,
+    Status::Confirmed,
+    Status::Rejected,
+    Status::Cancelled,
+    Status::Displaced,
+];
+
+/// `/koordinator/bookinger` — every booking in a period, by status and organisation.
+async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Query<Filters>) -> Response {
+    if let Err(page) = coordinator(&ctx) {
+        return page;
+    }
+    let rules = &state.config.rules;
+    let today = local(state.now()).date_naive();
+    let mut errors = FieldErrors::default();
+    let mut date = |s: &str, field: &'static str, default: NaiveDate| {
+        if s.trim().is_empty() {
+            return default;
+        }
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").unwrap_or_else(|_| {
+            errors.add(field, "Skriv datoen som åååå-mm-dd.");
+            default
+        })
+    };
+    let from = date(&f.fra, "fra", today);
+    let to = date(&f.til, "til", today + Duration::days(90));
+    if to < from {
+        errors.add("til", "Til-datoen kan ikke være før fra-datoen.");
+    }
+    if (to - from).num_days() > 366 * 2 {
+        errors.add("til", "Velg en periode på høyst to år.");
+    }
+    let status = match f.status.as_str() {
+        "" => None,
+        s => match Status::parse(s) {
+            Ok(st) => Some(st),
+            Err(_) => {
+                errors.add("status", "Ukjent status.");
+                None
+            }
+        },
+    };
+    let org = match f.virksomhet.as_str() {
+        "" => None,
+        o if rules.organisation(o).is_some() => Some(o.to_string()),
+        _ => {
+            errors.add("virksomhet", "Ukjent virksomhet.");
+            None
+        }
+    };
+    let bookings = if errors.is_empty() {
+        let q = BookingQuery {
+            from: Some(start_of_day(from)),
+            to: Some(start_of_day(to + Duration::days(1))),
+            statuses: status.into_iter().collect(),
+            org,
+            limit: Some(1000),
+            ..Default::default()
+        };
+        match state.store.bookings(&q).await {
+            Ok(b) => b,
+            Err(e) => return failed(e),
+        }
+    } else {
+        vec![]
+    };
+    let [fra, til, status_field, org_field] = [
+        ("fra", "Fra dato"),
+        ("til", "Til dato"),
+        ("status", "Status"),
+        ("virksomhet", "Virksomhet"),
+    ]
+    .map(|(id, label)| Field::new(id, label, &errors));
+    let body = html! {
+        h1 { "Alle bookinger" }
+        (errors.summary("Filteret er ugyldig. Rett opp dette:"))
+        form.filters method="get" action="/koordinator/bookinger" {
+            (fra.wrap(html! { input type="date" id="fra" name="fra" value=(from) aria-invalid=[fra.invalid()] aria-describedby=[fra.described()]; }))
+            (til.wrap(html! { input type="date" id="til" name="til" value=(to) aria-invalid=[til.invalid()] aria-describedby=[til.described()]; }))
+            (status_field.wrap(html! {
+                select id="status" name="status" aria-invalid=[status_field.invalid()] aria-describedby=[status_field.described()] {
+                    option value="" selected[f.status.is_empty()] { "Alle" }
+                    @for s in STATUSES { option value=(s.as_str()) selected[f.status == s.as_str()] { (s.norwegian()) } }
+                }
+            }))
+            (org_field.wrap(html! {
+                select id="virksomhet" name="virksomhet" aria-invalid=[org_field.invalid()] aria-describedby=[org_field.described()] {
+                    option value="" selected[f.virksomhet.is_empty()] { "Alle" }
+                    @for o in &rules.organisations { option value=(o.key) selected[f.virksomhet == o.key] { (o.name) } }
+                }
+            }))
+            button type="submit" { "Vis" }
+        }
+        @if errors.is_empty() {
+            p role="status" { (bookings.len()) " bookinger fra " (format_date(from)) " til " (format_date(to)) "." }
+            @if !bookings.is_empty() {
+                div.table-scroll {
+                    table {
+                        caption { "Bookinger" }
+                        thead { tr { th scope="col" { "Tid" } th scope="col" { "Tittel" } th scope="col" { "Virksomhet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Status" } th scope="col" { "Kontaktperson" } th scope="col" { "Antall deltakere" } } }
+                        tbody {
+                            @for b in &bookings {
+                                tr {
+                                    td { (format_range(b.start, b.end)) }
+                                    td { a href=(format!("/bookinger/{}", b.id)) { (b.title) } }
+                                    td { (org_name(&state, &b.org)) }
+                                    td { (tier_name(&state, &b.org)) }
+                                    td { (b.status.norwegian()) }
+                                    td { (b.contact_name) }
+                                    td { (b.attendees) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let code = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (code, page(&ctx, "/koordinator/bookinger", "Alle bookinger", body)).into_response()
+}
+
+const ROLES: [(Role, &str); 4] = [
+    (Role::Requester, "bruker"),
+    (Role::Staff, "ansatt i BEHO"),
+    (Role::Coordinator, "koordinator"),
+    (Role::Admin, "administrator"),
+];
+
+fn role_name(role: Role) -> &'static str {
+    ROLES.iter().find(|(r, _)| *r == role).map(|(_, n)| *n).unwrap_or("ukjent")
+}
+
+/// The roles `actor` may give.
+fn grantable(actor: &User) -> impl Iterator<Item = (Role, &'static str)> + '_ {
+    ROLES
+        .into_iter()
+        .filter(move |(r, _)| *r != Role::Admin || actor.role == Role::Admin)
+}
+
+fn org_select(state: &AppState, id: &str, selected: &str) -> Markup {
+    html! {
+        select id=(id) name="virksomhet" {
+            @if selected.is_empty() { option value="" selected { "Velg virksomhet" } }
+            @for o in &state.config.rules.organisations { option value=(o.key) selected[selected == o.key] { (o.name) } }
+        }
+    }
+}
+
+fn role_select(actor: &User, id: &str, selected: Role) -> Markup {
+    html! {
+        select id=(id) name="rolle" {
+            @for (r, name) in grantable(actor) { option value=(r.as_str()) selected[selected == r] { (name) } }
+        }
+    }
+}
+
+/// `/koordinator/brukere` — access requests and users.
+async fn users(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let me = match coordinator(&ctx) {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    users_page(&state, &ctx, &me, None, StatusCode::OK).await
+}
+
+async fn users_page(state: &AppState, ctx: &PageCtx, me: &User, notice: Option<Markup>, status: StatusCode) -> Response {
+    let (users, requests) = match (state.store.users().await, state.store.access_requests().await) {
+        (Ok(u), Ok(r)) => (u, r),
+        (Err(e), _) | (_, Err(e)) => return failed(e),
+    };
+    let (open, decided): (Vec<_>, Vec<_>) = requests.iter().partition(|r| r.decided_at.is_none());
+    let body = html! {
+        h1 { "Brukere og tilgang" }
+        @if let Some(n) = notice { (n) }
+        h2 { "Forespørsler om tilgang" }
+        @if open.is_empty() {
+            p { "Ingen forespørsler om tilgang venter." }
+        }
+        @for r in &open {
+            section.case aria-labelledby=(format!("tilgang-{}", r.id)) {
+                h3 id=(format!("tilgang-{}", r.id)) { (r.name) }
+                table {
+                    tbody {
+                        tr { th scope="row" { "E-post" } td { (r.email) } }
+                        tr { th scope="row" { "Oppgitt virksomhet" } td { (r.org_text) } }
+                        @if let Some(m) = &r.message { tr { th scope="row" { "Melding" } td { (m) } } }
+                        tr { th scope="row" { "Sendt" } td { (format_datetime(r.created_at)) } }
+                    }
+                }
+                form method="post" action=(format!("/koordinator/tilgang/{}", r.id)) {
+                    input type="hidden" name="csrf" value=(ctx.csrf);
+                    div.field { label for=(format!("virksomhet-t{}", r.id)) { "Virksomhet" } (org_select(state, &format!("virksomhet-t{}", r.id), "")) }
+                    div.field { label for=(format!("rolle-t{}", r.id)) { "Rolle" } (role_select(me, &format!("rolle-t{}", r.id), Role::Requester)) }
+                    div.field {
+                        label for=(format!("begrunnelse-t{}", r.id)) { "Begrunnelse (kreves ved avslag)" }
+                        textarea id=(format!("begrunnelse-t{}", r.id)) name="begrunnelse" rows="2" {}
+                    }
+                    div.actions {
+                        button type="submit" name="handling" value="gi" { "Gi tilgang" span.visually-hidden { " til " (r.name) } }
+                        button.secondary type="submit" name="handling" value="avslaa" { "Avslå" span.visually-hidden { " " (r.name) } }
+                    }
+                }
+            }
+        }
+        h2 { "Brukere" }
+        div.table-scroll {
+            table {
+                caption { (users.len()) " brukere" }
+                thead { tr { th scope="col" { "Navn" } th scope="col" { "E-post" } th scope="col" { "Virksomhet og rolle" } } }
+                tbody {
+                    @for u in &users {
+                        tr {
+                            td { (u.name) }
+                            td { (u.email) }
+                            td {
+                                @if u.id == me.id || (u.role == Role::Admin && me.role != Role::Admin) {
+                                    (org_name(state, &u.org)) ", " (role_name(u.role))
+                                } @else {
+                                    form.row method="post" action=(format!("/koordinator/brukere/{}", u.id)) {
+                                        input type="hidden" name="csrf" value=(ctx.csrf);
+                                        label.visually-hidden for=(format!("virksomhet-u{}", u.id)) { "Virksomhet for " (u.name) }
+                                        (org_select(state, &format!("virksomhet-u{}", u.id), &u.org))
+                                        label.visually-hidden for=(format!("rolle-u{}", u.id)) { "Rolle for " (u.name) }
+                                        (role_select(me, &format!("rolle-u{}", u.id), u.role))
+                                        button type="submit" { "Lagre" span.visually-hidden { " " (u.name) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !decided.is_empty() {
+            h2 { "Avgjorte forespørsler" }
+            ul {
+                @for r in &decided {
+                    li {
+                        (r.name) " (" (r.email) "): "
+                        @if r.outcome.as_deref() == Some("granted") { "fikk tilgang" } @else { "avslått" }
+                        @if let Some(at) = r.decided_at { " " (format_datetime(at)) }
+                        @if let Some(by) = &r.decided_by { " av " (by) }
+                        @if let Some(reason) = &r.reason { ". Begrunnelse: " (reason) }
+                    }
+                }
+            }
+        }
+    };
+    (status, page(ctx, "/koordinator/brukere", "Brukere og tilgang", body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    virksomhet: String,
+    #[serde(default)]
+    rolle: String,
+    #[serde(default)]
+    handling: String,
+    #[serde(default)]
+    begrunnelse: String,
+}
+
+/// The organisation and role of a form, if valid and within what `me` may give.
+fn org_and_role<'a>(state: &AppState, me: &User, f: &'a UserForm) -> Result<(&'a str, Role), &'static str> {
+    if state.config.rules.organisation(&f.virksomhet).is_none() {
+        return Err("Velg en virksomhet.");
+    }
+    let role = Role::parse(&f.rolle).map_err(|_| "Velg en rolle.")?;
+    if !grantable(me).any(|(r, _)| r == role) {
+        return Err("Bare en administrator kan gi rollen administrator.");
+    }
+    Ok((&f.virksomhet, role))
+}
+
+fn refused(message: &str) -> Markup {
+    html! { div.notice role="alert" { p { (message) " Ingenting er endret." } } }
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<UserForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let me = match coordinator(&ctx) {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let target = match id.parse::<i64>() {
+        Ok(id) => match state.store.user(id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return error_page(StatusCode::NOT_FOUND, "Fant ikke brukeren", "Brukeren finnes ikke."),
+            Err(e) => return failed(e),
+        },
+        Err(_) => return error_page(StatusCode::NOT_FOUND, "Fant ikke brukeren", "Brukeren finnes ikke."),
+    };
+    let bad = |m: &str| users_page(&state, &ctx, &me, Some(refused(m)), StatusCode::UNPROCESSABLE_ENTITY);
+    if target.id == me.id {
+        return bad("Du kan ikke endre din egen rolle.").await;
+    }
+    if target.role == Role::Admin && me.role != Role::Admin {
+        return bad("Bare en administrator kan endre en administrator.").await;
+    }
+    let (org, role) = match org_and_role(&state, &me, &f) {
+        Ok(x) => x,
+        Err(m) => return bad(m).await,
+    };
+    match state.store.update_user(target.id, org, role).await {
+        Ok(u) => {
+            tracing::info!(user = u.id, by = %me.email, role = u.role.as_str(), org = %u.org, "user updated");
+            let notice = html! { p.notice role="status" { (u.name) " er nå " (role_name(u.role)) " i " (org_name(&state, &u.org)) "." } };
+            users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+async fn decide_access(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<UserForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let me = match coordinator(&ctx) {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let gone = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            "Fant ikke forespørselen",
+            "Forespørselen om tilgang finnes ikke, eller den er allerede avgjort.",
+        )
+    };
+    let request = match id.parse::<i64>() {
+        Ok(id) => match state.store.access_request(id).await {
+            Ok(Some(r)) if r.decided_at.is_none() => r,
+            Ok(_) => return gone(),
+            Err(e) => return failed(e),
+        },
+        Err(_) => return gone(),
+    };
+    let bad = |m: &str| users_page(&state, &ctx, &me, Some(refused(m)), StatusCode::UNPROCESSABLE_ENTITY);
+    let reason = f.begrunnelse.trim();
+    if reason.chars().count() > 1000 {
+        return bad("Begrunnelsen kan være høyst 1000 tegn.").await;
+    }
+    let reason = (!reason.is_empty()).then_some(reason);
+    let grant = match f.handling.as_str() {
+        "gi" => match org_and_role(&state, &me, &f) {
+            Ok(x) => Some(x),
+            Err(m) => return bad(m).await,
+        },
+        "avslaa" if reason.is_none() => return bad("Skriv en begrunnelse når du avslår.").await,
+        "avslaa" => None,
+        _ => return bad("Velg «Gi tilgang» eller «Avslå».").await,
+    };
+    let mail = state.composer().access_decided(
+        &request.email,
+        grant.map(|(org, _)| org_name(&state, org)),
+        reason,
+    );
+    let decision = AccessDecision {
+        id: request.id,
+        grant,
+        reason,
+        actor: &me.email,
+        now: state.now(),
+    };
+    match state.store.decide_access_request(&decision, &mail).await {
+        Ok(user) => {
+            let notice = match user {
+                Some(u) => html! { p.notice role="status" { (u.name) " (" (u.email) ") har fått tilgang som " (role_name(u.role)) " i " (org_name(&state, &u.org)) ", og har fått beskjed på e-post." } },
+                None => html! { p.notice role="status" { "Forespørselen fra " (request.name) " er avslått, og " (request.email) " har fått beskjed på e-post." } },
+            };
+            users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await
+        }
+        Err(StoreError::NotFound) => gone(),
+        Err(e) => failed(e),
+    }
+}
+
+/// `/koordinator/virksomheter` — tiers and organisations, as configured.
+async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    if let Err(page) = coordinator(&ctx) {
+        return page;
+    }
+    let rules = &state.config.rules;
+    let body = html! {
+        h1 { "Virksomheter og prioritetsgrupper" }
+        p { "Slik de er satt opp i konfigurasjonen (config/rules.toml og config/organisations.toml). Endringer gjøres der og kontrolleres med «borgertun check-config»." }
+        h2 { "Prioritetsgrupper" }
+        div.table-scroll {
+            table {
+                caption { "Prioritetsgrupper, høyest prioritet først" }
+                thead { tr { th scope="col" { "Prioritet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Bookingvindu" } th scope="col" { "Varighet" } th scope="col" { "Bekreftes" } th scope="col" { "Kvote" } th scope="col" { "Virksomheter" } } }
+                tbody {
+                    @for t in &rules.tiers {
+                        tr {
+                            td { (t.rank + 1) }
+                            td { (t.name) }
+                            td { (t.horizon_days) " dager" }
+                            td { (crate::domain::time::format_minutes(t.min_minutes)) "–" (crate::domain::time::format_minutes(t.max_minutes)) }
+                            td { @if t.auto_confirm { "med en gang når tiden er ledig" } @else { "av koordinator" } }
+                            td { @match t.monthly_quota_hours { Some(h) => { (h) " timer i måneden" } None => "ingen" } }
+                            td { (rules.organisations.iter().filter(|o| o.tier == t.key).count()) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Virksomheter" }
+        div.table-scroll {
+            table {
+                caption { (rules.organisations.len()) " virksomheter" }
+                thead { tr { th scope="col" { "Virksomhet" } th scope="col" { "Nøkkel" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "E-postdomener" } } }
+                tbody {
+                    @for o in &rules.organisations {
+                        tr {
+                            td { (o.name) }
+                            td { code { (o.key) } }
+                            td { (rules.tier(&o.tier).map(|t| t.name.as_str()).unwrap_or(&o.tier)) }
+                            td { @if o.email_domains.is_empty() { "ingen (brukere legges inn av koordinator)" } @else { (o.email_domains.join(", ")) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&ctx, "/koordinator/virksomheter", "Virksomheter og prioritetsgrupper", body).into_response()
+}

@@ -1,0 +1,223 @@
+//! «Kalenderabonnement»: create a calendar feed, copy its `webcal://` link, revoke it. The link
+//! carries a secret token, shown once when the feed is made (only its hash is stored).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::{csrf_refused, error_page, layout, PageCtx};
+use crate::domain::time::format_datetime;
+use crate::domain::{FeedKind, User};
+use crate::store::FeedToken;
+use crate::web::feeds::feed_urls;
+use crate::web::AppState;
+
+pub const PATH: &str = "/kalenderabonnement";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(PATH, get(list).post(create))
+        .route("/kalenderabonnement/{id}/trekk-tilbake", post(revoke))
+}
+
+fn kind_text(kind: FeedKind) -> &'static str {
+    match kind {
+        FeedKind::Room => "Alle bookinger i rommet (uten kontaktopplysninger)",
+        FeedKind::Organisation => "Virksomhetens bookinger",
+        FeedKind::Personal => "Bookinger der jeg er kontaktperson",
+    }
+}
+
+fn kind_key(kind: FeedKind) -> &'static str {
+    match kind {
+        FeedKind::Room => "rom",
+        FeedKind::Organisation => "virksomhet",
+        FeedKind::Personal => "mine",
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "calendar feeds page");
+    error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
+}
+
+fn feed_table(ctx: &PageCtx, feeds: &[FeedToken]) -> Markup {
+    html! {
+        @if feeds.is_empty() {
+            p { "Du har ingen kalenderabonnement ennå." }
+        } @else {
+            table {
+                caption { "Dine kalenderabonnement" }
+                thead { tr { th scope="col" { "Viser" } th scope="col" { "Laget" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Handlinger" } } } }
+                tbody {
+                    @for f in feeds {
+                        tr {
+                            td { (kind_text(f.kind)) }
+                            td { (format_datetime(f.created_at)) }
+                            td { @match f.revoked_at { Some(at) => { "Trukket tilbake " (format_datetime(at)) } None => "I bruk" } }
+                            td {
+                                @if f.revoked_at.is_none() {
+                                    form.inline method="post" action=(format!("/kalenderabonnement/{}/trekk-tilbake", f.id)) {
+                                        input type="hidden" name="csrf" value=(ctx.csrf);
+                                        button type="submit" { "Trekk tilbake lenken" span.visually-hidden { ": " (kind_text(f.kind)) ", laget " (format_datetime(f.created_at)) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn create_form(ctx: &PageCtx) -> Markup {
+    html! {
+        h2 { "Nytt kalenderabonnement" }
+        form method="post" action=(PATH) {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            fieldset {
+                legend { "Hva skal kalenderen vise?" }
+                @for (i, kind) in [FeedKind::Room, FeedKind::Organisation, FeedKind::Personal].into_iter().enumerate() {
+                    div {
+                        input type="radio" id=(format!("type-{}", kind_key(kind))) name="type" value=(kind_key(kind)) checked[i == 0];
+                        label for=(format!("type-{}", kind_key(kind))) style="display:inline; margin-left:.4rem" { (kind_text(kind)) }
+                    }
+                }
+            }
+            button type="submit" { "Lag kalenderabonnement" }
+        }
+    }
+}
+
+async fn signed_in(state: &AppState, ctx: &PageCtx) -> Result<(User, Vec<FeedToken>), Response> {
+    let Some(user) = ctx.user.clone() else {
+        return Err(Redirect::to("/logg-inn").into_response());
+    };
+    let feeds = state.store.feeds_of(user.id).await.map_err(failed)?;
+    Ok((user, feeds))
+}
+
+/// `/kalenderabonnement` — the user's feeds and the form for a new one.
+async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let (_, feeds) = match signed_in(&state, &ctx).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let body = html! {
+        h1 { "Kalenderabonnement" }
+        p { "Abonner i Outlook, Google eller Apple Kalender, så kommer bookingene i Borgertun inn i kalenderen din og oppdateres av seg selv." }
+        (create_form(&ctx))
+        h2 { "Dine abonnement" }
+        (feed_table(&ctx, &feeds))
+    };
+    layout(&ctx, "Kalenderabonnement", PATH, body).into_response()
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+async fn create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CreateForm>) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let (user, _) = match signed_in(&state, &ctx).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let kind = match f.kind.as_str() {
+        "rom" => FeedKind::Room,
+        "virksomhet" => FeedKind::Organisation,
+        "mine" => FeedKind::Personal,
+        _ => {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Velg hva kalenderen skal vise",
+                "Kalenderabonnementet ble ikke laget. Velg rommet, virksomheten eller dine egne bookinger.",
+            )
+        }
+    };
+    let (feed, token) =
+        match crate::service::create_feed(state.store.as_ref(), &state.config.rules, &user, kind, None, state.now()).await
+        {
+            Ok(x) => x,
+            Err(e) => return failed(e),
+        };
+    let (url, webcal) = feed_urls(&state.public_url, &token);
+    let feeds = state.store.feeds_of(user.id).await.unwrap_or_default();
+    let body = html! {
+        h1 { "Kalenderabonnementet er laget" }
+        div.notice role="status" {
+            p { (kind_text(feed.kind)) ". Lenken vises bare nå: kopier den og legg den inn i kalenderen din." }
+        }
+        div.field {
+            label for="webcal" { "Lenke for Outlook og Apple Kalender (webcal)" }
+            input.copy type="text" id="webcal" value=(webcal) readonly;
+            button.copy-button type="button" data-copy="webcal" hidden { "Kopier lenken" }
+        }
+        div.field {
+            label for="https" { "Lenke for Google Kalender («Fra nettadresse»)" }
+            input.copy type="text" id="https" value=(url) readonly;
+            button.copy-button type="button" data-copy="https" hidden { "Kopier lenken" }
+        }
+        p { a href=(webcal) { "Åpne i kalenderprogrammet" } }
+        p { "Den som har lenken, kan se bookingene den viser. Trekk tilbake lenken hvis den kommer på avveie." }
+        h2 { "Dine abonnement" }
+        (feed_table(&ctx, &feeds))
+        script src="/static/copy.js" {}
+    };
+    layout(&ctx, "Kalenderabonnementet er laget", PATH, body).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let Some(user) = ctx.user.clone() else {
+        return Redirect::to("/logg-inn").into_response();
+    };
+    let gone = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            "Fant ikke abonnementet",
+            "Kalenderabonnementet finnes ikke, er allerede trukket tilbake, eller tilhører en annen bruker.",
+        )
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return gone();
+    };
+    // Only one's own feeds, also for a coordinator (others' feeds are revoked through the API).
+    match state.store.revoke_feed(id, Some(user.id), state.now()).await {
+        Ok(true) => {}
+        Ok(false) => return gone(),
+        Err(e) => return failed(e),
+    }
+    let feeds = state.store.feeds_of(user.id).await.unwrap_or_default();
+    let body = html! {
+        h1 { "Lenken er trukket tilbake" }
+        p role="status" { "Kalenderabonnementet virker ikke lenger. Kalendere som abonnerer på det, får ikke flere oppdateringer." }
+        (feed_table(&ctx, &feeds))
+        p { a href=(PATH) { "Til kalenderabonnement" } }
+    };
+    layout(&ctx, "Lenken er trukket tilbake", PATH, body).into_response()
+}

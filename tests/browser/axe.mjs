@@ -1,0 +1,141 @@
+// Accessibility: every page, signed out and signed in (as a partner and as the coordinator),
+// at 375 and 1280 px, scanned by axe-core for WCAG 2.0/2.1 A and AA; and at both widths the
+// page must not scroll sideways (reflow). A page that answers 404 is skipped (and listed as
+// skipped), so the scan runs before every page exists; the Rust side decides what must be there.
+//
+// Env: BASE_URL, MAILDIR, DAY, PARTNER_EMAIL, COORDINATOR_EMAIL, BOOKING_ID (the partner's
+// confirmed booking), DISPLACED_ID (the partner's booking that was withdrawn), BUSY_FROM,
+// BUSY_TO (a slot on DAY that another partner holds).
+import AxeBuilder from '@axe-core/playwright';
+import { actor, check, env, expectH1, newContext, result, run, signIn } from './lib.mjs';
+
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const WIDTHS = [375, 1280];
+const DAY = env('DAY');
+
+const scanned = [];
+const skipped = [];
+const violations = [];
+const consoleErrors = [];
+let current = '';
+
+/// Scan the page as it is now at each width, under `name`.
+async function scan(page, name) {
+  current = name;
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    const report = await new AxeBuilder({ page }).withTags(TAGS).analyze();
+    for (const v of report.violations) {
+      for (const node of v.nodes) {
+        violations.push({
+          page: name,
+          url: page.url(),
+          width,
+          rule: v.id,
+          impact: v.impact,
+          target: node.target.join(' '),
+          html: node.html.slice(0, 240),
+          summary: node.failureSummary,
+        });
+      }
+    }
+    // Reflow: nothing may push the page wider than the window.
+    const wide = await page.evaluate(() => {
+      const limit = document.documentElement.clientWidth;
+      if (document.documentElement.scrollWidth <= limit) return [];
+      const out = [];
+      for (const el of document.body.querySelectorAll('*')) {
+        const r = el.getBoundingClientRect();
+        if (r.right > limit + 1 && r.width > 0 && ![...el.children].some((c) => c.getBoundingClientRect().right > limit + 1)) {
+          out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + String(el.className).replace(/ /g, '.') : ''} (right edge ${Math.round(r.right)} px) «${(el.textContent || '').trim().slice(0, 60)}»`);
+        }
+      }
+      return out.slice(0, 5);
+    });
+    for (const target of wide) {
+      violations.push({ page: name, url: page.url(), width, rule: 'reflow', impact: 'serious', target, summary: 'The page scrolls sideways at this width' });
+    }
+  }
+  scanned.push(name);
+}
+
+/// Open `path` and scan it; skip it (and say so) if it answers 404.
+async function visit(page, path, name = path) {
+  const res = await page.goto(path);
+  if (res.status() === 404) {
+    skipped.push(name);
+    return;
+  }
+  const want = new URL(path, page.url()).pathname;
+  check(new URL(page.url()).pathname === want, `${path} led to ${page.url()}`);
+  check(res.ok(), `${path} answered ${res.status()}`);
+  await scan(page, name);
+}
+
+function watch(page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push({ page: current, text: m.text() });
+  });
+  page.on('pageerror', (e) => consoleErrors.push({ page: current, text: String(e) }));
+}
+
+run(async (browser) => {
+  const act = actor('mouse');
+
+  // Signed out.
+  const anon = await (await newContext(browser)).newPage();
+  watch(anon);
+  for (const path of ['/', `/?dato=${DAY}`, '/i-dag', '/regler', '/tilgjengelighet', '/logg-inn', '/tilgang']) {
+    await visit(anon, path);
+  }
+  await anon.goto('/logg-inn');
+  await act.type(anon.getByLabel('E-postadresse'), 'ukjent@example.org');
+  await act.press(anon.getByRole('button', { name: 'Send innloggingslenke' }));
+  await expectH1(anon, 'Sjekk e-posten din');
+  await scan(anon, 'Sjekk e-posten din');
+  await anon.context().close();
+
+  // A partner.
+  const partner = await (await newContext(browser)).newPage();
+  watch(partner);
+  await signIn(partner, act, env('PARTNER_EMAIL'), { onLinkPage: (p) => scan(p, '/logg-inn/lenke/…') });
+  await scan(partner, 'partner /');
+  await visit(partner, `/?dato=${DAY}`, `partner /?dato=${DAY}`);
+  await visit(partner, '/booking/ny', 'partner /booking/ny');
+  await act.press(partner.getByRole('button', { name: 'Send forespørsel' }));
+  await expectH1(partner, 'Book');
+  check((await partner.getByRole('alert').count()) >= 1, 'the empty form answers with its errors');
+  await scan(partner, 'partner /booking/ny with errors');
+  await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('BUSY_FROM')}&til=${env('BUSY_TO')}`);
+  await act.type(partner.getByLabel('Tittel', { exact: true }), 'Veiledning');
+  await act.type(partner.getByLabel('Antall deltakere'), '8');
+  await act.press(partner.getByRole('button', { name: 'Send forespørsel' }));
+  await expectH1(partner, 'Rommet er opptatt');
+  await scan(partner, 'partner «Rommet er opptatt»');
+  await act.press(partner.getByRole('main').getByRole('button', { name: /^Book / }).first());
+  await expectH1(partner, 'Bookingen er bekreftet');
+  await scan(partner, 'partner «Bookingen er bekreftet»');
+  await visit(partner, '/bookinger', 'partner /bookinger');
+  await visit(partner, `/bookinger/${env('BOOKING_ID')}`, 'partner /bookinger/{id}');
+  await visit(partner, `/bookinger/${env('DISPLACED_ID')}`, 'partner /bookinger/{id} trukket tilbake');
+  await visit(partner, `/bookinger/${env('BOOKING_ID')}/flytt`, 'partner /bookinger/{id}/flytt');
+  await visit(partner, '/kalenderabonnement', 'partner /kalenderabonnement');
+  await partner.context().close();
+
+  // The coordinator.
+  const coordinator = await (await newContext(browser)).newPage();
+  watch(coordinator);
+  await signIn(coordinator, act, env('COORDINATOR_EMAIL'));
+  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`]) {
+    await visit(coordinator, path, `coordinator ${path.replace(/\/\d+$/, '/{id}')}`);
+  }
+  await coordinator.context().close();
+
+  for (const v of violations) {
+    console.error(`VIOLATION ${v.rule} (${v.impact}) on «${v.page}» at ${v.width} px: ${v.target}\n    ${v.html ?? ''}\n    ${(v.summary ?? '').replace(/\n/g, '\n    ')}`);
+  }
+  for (const s of skipped) console.error(`skipped (404): ${s}`);
+  for (const c of consoleErrors) console.error(`console error on «${c.page}»: ${c.text}`);
+  result({ scanned, skipped, violations, consoleErrors, widths: WIDTHS });
+  check(violations.length === 0, `${violations.length} accessibility problems (listed above)`);
+});

@@ -1,0 +1,111 @@
+// The walk through a conflict, in a real browser: a partner books a free slot from the week
+// view; BEHO asks for the same slot; the coordinator approves it with a reason, side by side
+// with the booking it displaces; the partner sees «trukket tilbake» with the reason and books
+// a free alternative with one click.
+//
+// MODE=mouse clicks and fills; MODE=keyboard does everything with Tab, typing, Enter and Space
+// (no click, no fill), checking that every element it reaches shows its focus.
+//
+// Env: BASE_URL, MAILDIR, MODE, DAY (YYYY-MM-DD), DAY_LABEL («tirsdag 15. desember 2026»),
+// FROM, TO (HH:MM), PARTNER_EMAIL, OWNER_EMAIL, COORDINATOR_EMAIL, REASON.
+import { actor, check, env, escapeRegExp, expectH1, newContext, result, run, signIn, skipToContent } from './lib.mjs';
+
+const MODE = env('MODE');
+const DAY = env('DAY');
+const DAY_LABEL = env('DAY_LABEL');
+const FROM = env('FROM');
+const TO = env('TO');
+const REASON = env('REASON');
+const PARTNER_TITLE = 'Forskermøte i klyngen';
+const OWNER_TITLE = 'Arbeidsverksted for hjemmetjenesten';
+
+check(MODE === 'mouse' || MODE === 'keyboard', `MODE must be mouse or keyboard, not ${MODE}`);
+
+/// Fill in the booking form's time, title and number of people, and send it.
+async function fillBooking(page, act, title, people) {
+  await act.time(page.getByLabel('Fra klokken'), FROM);
+  await act.time(page.getByLabel('Til klokken'), TO);
+  await act.type(page.getByLabel('Tittel', { exact: true }), title);
+  await act.type(page.getByLabel('Antall deltakere'), people);
+  await act.press(page.getByRole('button', { name: 'Send forespørsel' }));
+}
+
+run(async (browser) => {
+  const act = actor(MODE);
+  const keyboard = MODE === 'keyboard';
+  const steps = [];
+
+  // 1. The partner books the slot from the week view.
+  const partner = await (await newContext(browser)).newPage();
+  await signIn(partner, act, env('PARTNER_EMAIL'));
+  await partner.goto(`/?dato=${DAY}`);
+  await expectH1(partner, 'ukevisning');
+  if (keyboard) await skipToContent(partner);
+  const book = partner
+    .getByRole('link', { name: new RegExp(`^Book kl\\. \\d\\d\\.\\d\\d–\\d\\d\\.\\d\\d ${escapeRegExp(DAY_LABEL)}$`) })
+    .first();
+  await act.press(book);
+  await expectH1(partner, 'Book');
+  const prefilled = await partner.getByLabel('Dato', { exact: true }).inputValue();
+  check(prefilled === DAY, `the form from «Book» should have the date ${DAY}, has «${prefilled}»`);
+  if (keyboard) await skipToContent(partner);
+  await fillBooking(partner, act, PARTNER_TITLE, '12');
+  await expectH1(partner, 'Bookingen er bekreftet');
+  steps.push('partner booked');
+
+  // 2. BEHO, the owner, asks for the same slot: a request for the coordinator.
+  const owner = await (await newContext(browser)).newPage();
+  await signIn(owner, act, env('OWNER_EMAIL'));
+  await owner.goto('/booking/ny');
+  await expectH1(owner, 'Book');
+  if (keyboard) await skipToContent(owner);
+  await act.date(owner.getByLabel('Dato', { exact: true }), DAY);
+  await fillBooking(owner, act, OWNER_TITLE, '25');
+  await expectH1(owner, 'Forespørselen er sendt');
+  steps.push('owner requested');
+  await owner.context().close();
+
+  // 3. The coordinator sees both sides and approves with a reason.
+  const coordinator = await (await newContext(browser)).newPage();
+  await signIn(coordinator, act, env('COORDINATOR_EMAIL'));
+  await act.press(coordinator.getByRole('banner').getByRole('link', { name: 'Koordinator', exact: true }));
+  await expectH1(coordinator, 'Til behandling');
+  const main = coordinator.getByRole('main');
+  const table = main.getByRole('table').filter({ hasText: OWNER_TITLE }).filter({ hasText: PARTNER_TITLE });
+  check((await table.count()) >= 1, 'the queue shows the request and the booking it competes with in one table');
+  for (const header of ['Prioritetsgruppe', 'Virksomhet', 'Tittel', 'Antall deltakere', 'Tid', 'Forespurt', 'Beskyttelsesperiode']) {
+    const cells = table.first().getByRole('rowheader', { name: header, exact: true })
+      .or(table.first().getByRole('columnheader', { name: header, exact: true }));
+    check((await cells.count()) >= 1, `the side-by-side table has no header «${header}»`);
+  }
+  if (keyboard) await skipToContent(coordinator);
+  await act.type(main.getByLabel('Begrunnelse'), REASON);
+  await act.press(main.getByRole('button', { name: 'Godkjenn og trekk tilbake' }));
+  await expectH1(coordinator, 'Forespørselen er godkjent');
+  steps.push('coordinator approved');
+  await coordinator.context().close();
+
+  // 4. The partner, still signed in, finds the booking withdrawn and takes an alternative.
+  await partner.goto('/');
+  if (keyboard) await skipToContent(partner);
+  await act.press(partner.getByRole('banner').getByRole('link', { name: 'Våre bookinger' }));
+  await expectH1(partner, 'Våre bookinger');
+  const row = partner.getByRole('row').filter({ hasText: PARTNER_TITLE }).filter({ hasText: 'trukket tilbake' });
+  check((await row.count()) === 1, `«Våre bookinger» should list «${PARTNER_TITLE}» as «trukket tilbake»`);
+  if (keyboard) await skipToContent(partner);
+  await act.press(row.getByRole('link', { name: PARTNER_TITLE }));
+  await expectH1(partner, PARTNER_TITLE);
+  await partner.getByRole('main').getByText(REASON).first().waitFor();
+  await partner.getByRole('heading', { name: 'Ledige alternativer' }).waitFor();
+  const alternative = partner
+    .getByRole('main')
+    .getByRole('button', { name: /^Book .+ kl\. \d\d\.\d\d–\d\d\.\d\d$/ })
+    .first();
+  const chosen = (await alternative.textContent()).trim();
+  if (keyboard) await skipToContent(partner);
+  await act.press(alternative);
+  await expectH1(partner, 'Bookingen er bekreftet');
+  steps.push('partner took an alternative');
+
+  result({ mode: MODE, steps, chosen });
+});
