@@ -183,7 +183,9 @@ async fn walk_with_the_keyboard(b: Backend) {
 /// The conflict walk in the browser, then the database: the partner's first booking is
 /// withdrawn with the coordinator's reason, BEHO has the slot, the partner has the alternative.
 async fn walk(b: Backend, mode: &str) {
-    let Some((app, sink, _dir)) = app_with_mail(b).await else { return };
+    let Some((app, sink, _dir)) = app_with_mail(b).await else {
+        return;
+    };
     add_user(&app, OWNER, "Per Hansen", "beho", Role::Requester).await;
     add_user(&app, COORDINATOR, "Kari Koordinator", "beho", Role::Coordinator).await;
     let day = app.open_day(30);
@@ -206,11 +208,7 @@ async fn walk(b: Backend, mode: &str) {
         ],
     )
     .await;
-    assert!(
-        run.success,
-        "the {mode} walk failed:\n{}\n{}",
-        run.stderr, run.stdout
-    );
+    assert!(run.success, "the {mode} walk failed:\n{}\n{}", run.stderr, run.stdout);
 
     let all = app.store.bookings(&Default::default()).await.unwrap();
     let (start, end) = (
@@ -218,7 +216,11 @@ async fn walk(b: Backend, mode: &str) {
         chrono::DateTime::parse_from_rfc3339(&at(day, to)).unwrap().to_utc(),
     );
     let uib: Vec<&Booking> = all.iter().filter(|b| b.org == "uib").collect();
-    assert_eq!(uib.len(), 2, "the partner's first booking and the alternative: {all:#?}");
+    assert_eq!(
+        uib.len(),
+        2,
+        "the partner's first booking and the alternative: {all:#?}"
+    );
     let (first, second) = (uib[0], uib[1]);
     assert_eq!(
         (first.start, first.end, first.status, first.status_reason.as_deref()),
@@ -228,7 +230,10 @@ async fn walk(b: Backend, mode: &str) {
     assert_eq!(first.contact_email, PARTNER);
     assert_eq!(second.status, Status::Confirmed);
     assert_eq!(second.end - second.start, end - start, "the alternative is as long");
-    assert!(second.start >= end || second.end <= start, "the alternative is another time");
+    assert!(
+        second.start >= end || second.end <= start,
+        "the alternative is another time"
+    );
     assert_eq!(
         run.result["chosen"].as_str(),
         Some(button_text(second).as_str()),
@@ -237,13 +242,20 @@ async fn walk(b: Backend, mode: &str) {
     let beho: Vec<&Booking> = all.iter().filter(|b| b.org == "beho").collect();
     assert_eq!(beho.len(), 1);
     assert_eq!(
-        (beho[0].start, beho[0].end, beho[0].status, beho[0].contact_email.as_str()),
+        (
+            beho[0].start,
+            beho[0].end,
+            beho[0].status,
+            beho[0].contact_email.as_str()
+        ),
         (start, end, Status::Confirmed, OWNER),
         "BEHO has the slot"
     );
     let history = app.store.history(first.id).await.unwrap();
     assert_eq!(
-        history.last().map(|h| (h.to_status, h.actor.as_str(), h.reason.as_deref())),
+        history
+            .last()
+            .map(|h| (h.to_status, h.actor.as_str(), h.reason.as_deref())),
         Some((Status::Displaced, COORDINATOR, Some(REASON)))
     );
     let confirmed: Vec<&Booking> = all.iter().filter(|b| b.status == Status::Confirmed).collect();
@@ -290,7 +302,9 @@ const SCANNED: &[&str] = &[
 /// 2.1 A/AA violation that axe finds, and no sideways scrolling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_passes_axe_at_both_widths() {
-    let Some((app, sink, _dir)) = app_with_mail(Backend::Sqlite).await else { return };
+    let Some((app, sink, _dir)) = app_with_mail(Backend::Sqlite).await else {
+        return;
+    };
     let kari = app.user(PARTNER, "uib", Role::Requester).await;
     let ola = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let per = app.user(OWNER, "beho", Role::Requester).await;
@@ -343,7 +357,11 @@ async fn every_page_passes_axe_at_both_widths() {
     let list = |key: &str| -> Vec<String> {
         run.result[key]
             .as_array()
-            .map(|a| a.iter().map(|s| s.as_str().unwrap_or_default().replace(&day.to_string(), "")).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|s| s.as_str().unwrap_or_default().replace(&day.to_string(), ""))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     assert!(run.success, "the scan failed:\n{}", run.stderr);

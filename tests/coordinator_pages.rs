@@ -25,8 +25,17 @@ async fn status_of(app: &TestApp, id: i64) -> (Status, Option<String>) {
 }
 
 /// Book `from`–`to` on `day` through the API as `token`; the new booking's id and status.
-async fn api_book(app: &TestApp, token: &str, day: chrono::NaiveDate, from: &str, to: &str, title: &str) -> (i64, String) {
-    let (code, v) = app.post(token, "/api/v1/bookings", &booking(day, from, to, title)).await;
+async fn api_book(
+    app: &TestApp,
+    token: &str,
+    day: chrono::NaiveDate,
+    from: &str,
+    to: &str,
+    title: &str,
+) -> (i64, String) {
+    let (code, v) = app
+        .post(token, "/api/v1/bookings", &booking(day, from, to, title))
+        .await;
     assert!(code.is_success(), "{code} {v}");
     (v["id"].as_i64().unwrap(), v["status"].as_str().unwrap().to_string())
 }
@@ -79,7 +88,10 @@ async fn displace_from_the_queue_and_book_an_alternative(b: Backend) {
     let mut coord = Browser::new(&app);
     coord.sign_in("koord@beho.example").await;
     let home = coord.get("/").await;
-    assert!(home.html.contains(r#"href="/koordinator""#), "the coordinator has a link to the queue");
+    assert!(
+        home.html.contains(r#"href="/koordinator""#),
+        "the coordinator has a link to the queue"
+    );
     let queue = coord.get("/koordinator").await;
     assert_eq!(queue.status, StatusCode::OK);
     // Both sides, side by side: tier, organisation, title, attendees, requested when, window.
@@ -101,7 +113,11 @@ async fn displace_from_the_queue_and_book_an_alternative(b: Backend) {
     let done = coord
         .post(
             &format!("/koordinator/bookinger/{request}"),
-            &[("csrf", &csrf), ("handling", "godkjenn"), ("begrunnelse", "Fagdag for hele avdelingen")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "godkjenn"),
+                ("begrunnelse", "Fagdag for hele avdelingen"),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::OK);
@@ -150,8 +166,14 @@ async fn displace_from_the_queue_and_book_an_alternative(b: Backend) {
         .await;
     assert!(booked.html.contains("Bookingen er bekreftet"), "{}", booked.html);
     let all = app.store.bookings(&Default::default()).await.unwrap();
-    let new = all.iter().find(|x| x.id != partner && x.id != request).expect("a new booking");
-    assert_eq!((new.status, new.org.as_str(), new.title.as_str()), (Status::Confirmed, "uib", "Forskermøte"));
+    let new = all
+        .iter()
+        .find(|x| x.id != partner && x.id != request)
+        .expect("a new booking");
+    assert_eq!(
+        (new.status, new.org.as_str(), new.title.as_str()),
+        (Status::Confirmed, "uib", "Forskermøte")
+    );
 }
 
 async fn override_and_reject_need_reasons(b: Backend) {
@@ -164,7 +186,9 @@ async fn override_and_reject_need_reasons(b: Backend) {
     let (firm, _) = api_book(&app, &kari, soon, "09:00", "10:00", "Veiledning").await;
     // A BEHO request inside the window is refused as busy; one made before the partner's
     // booking became firm is still waiting (stored directly, as if made weeks ago).
-    let (code, _) = app.post(&per, "/api/v1/bookings", &booking(soon, "09:00", "10:00", "Akuttmøte")).await;
+    let (code, _) = app
+        .post(&per, "/api/v1/bookings", &booking(soon, "09:00", "10:00", "Akuttmøte"))
+        .await;
     assert_eq!(code, StatusCode::CONFLICT);
     let request = pending_request(&app, "per@beho.example", soon, "09:00", "10:00", "Akuttmøte").await;
     let mut coord = Browser::new(&app);
@@ -177,7 +201,10 @@ async fn override_and_reject_need_reasons(b: Backend) {
 
     // Approving a firm conflict without override is refused; so is override without reason.
     let page = coord
-        .post(&format!("/koordinator/bookinger/{request}"), &[("csrf", &csrf), ("handling", "godkjenn")])
+        .post(
+            &format!("/koordinator/bookinger/{request}"),
+            &[("csrf", &csrf), ("handling", "godkjenn")],
+        )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains("Ingenting er endret"));
@@ -189,14 +216,22 @@ async fn override_and_reject_need_reasons(b: Backend) {
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains("Skriv en begrunnelse når du overstyrer."));
-    assert!(page.html.contains(&format!(r#"aria-describedby="begrunnelse-{request}-feil""#)));
+    assert!(page
+        .html
+        .contains(&format!(r#"aria-describedby="begrunnelse-{request}-feil""#)));
     let page = coord
-        .post(&format!("/koordinator/bookinger/{request}"), &[("csrf", &csrf), ("handling", "avslaa")])
+        .post(
+            &format!("/koordinator/bookinger/{request}"),
+            &[("csrf", &csrf), ("handling", "avslaa")],
+        )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains("Skriv en begrunnelse når du avslår."));
     let page = coord
-        .post(&format!("/koordinator/bookinger/{request}"), &[("csrf", &csrf), ("handling", "slett")])
+        .post(
+            &format!("/koordinator/bookinger/{request}"),
+            &[("csrf", &csrf), ("handling", "slett")],
+        )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.snapshot().await, before, "nothing changed");
@@ -205,12 +240,19 @@ async fn override_and_reject_need_reasons(b: Backend) {
     let page = coord
         .post(
             &format!("/koordinator/bookinger/{request}"),
-            &[("csrf", &csrf), ("handling", "overstyr"), ("begrunnelse", "Tilsynsbesøk")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "overstyr"),
+                ("begrunnelse", "Tilsynsbesøk"),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert_eq!(status_of(&app, request).await.0, Status::Confirmed);
-    assert_eq!(status_of(&app, firm).await, (Status::Displaced, Some("Tilsynsbesøk".into())));
+    assert_eq!(
+        status_of(&app, firm).await,
+        (Status::Displaced, Some("Tilsynsbesøk".into()))
+    );
 
     // Reject with a reason.
     let later = app.open_day(40);
@@ -219,7 +261,11 @@ async fn override_and_reject_need_reasons(b: Backend) {
     let page = coord
         .post(
             &format!("/koordinator/bookinger/{second}"),
-            &[("csrf", &csrf), ("handling", "avslaa"), ("begrunnelse", "Kan holdes i 3. etasje")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "avslaa"),
+                ("begrunnelse", "Kan holdes i 3. etasje"),
+            ],
         )
         .await;
     assert!(page.html.contains("Forespørselen er avslått"));
@@ -283,7 +329,11 @@ async fn queue_refuses_others_and_forged_forms(b: Backend) {
     let page = coord
         .post(
             &format!("/koordinator/bookinger/{request}"),
-            &[("csrf", "0".repeat(64).as_str()), ("handling", "godkjenn"), ("begrunnelse", "")],
+            &[
+                ("csrf", "0".repeat(64).as_str()),
+                ("handling", "godkjenn"),
+                ("begrunnelse", ""),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -374,8 +424,12 @@ async fn all_bookings_filters(b: Backend) {
     let (uib, _) = api_book(&app, &kari, day, "09:00", "10:00", "UiB-seminar").await;
     api_book(&app, &ola, day, "11:00", "12:00", "HVL-kurs").await;
     let (cancelled, _) = api_book(&app, &ola, day, "13:00", "14:00", "Avlyst møte").await;
-    app.post(&ola, &format!("/api/v1/bookings/{cancelled}/cancel"), &serde_json::json!({}))
-        .await;
+    app.post(
+        &ola,
+        &format!("/api/v1/bookings/{cancelled}/cancel"),
+        &serde_json::json!({}),
+    )
+    .await;
     let mut coord = Browser::new(&app);
     coord.sign_in("koord@beho.example").await;
     let all = coord.get("/koordinator/bookinger").await;
@@ -386,9 +440,16 @@ async fn all_bookings_filters(b: Backend) {
     assert!(!page.html.contains("HVL-kurs"));
     let page = coord.get("/koordinator/bookinger?status=cancelled").await;
     assert!(page.html.contains("Avlyst møte") && !page.html.contains("UiB-seminar"));
-    let page = coord.get(&format!("/koordinator/bookinger?fra={}", day + chrono::Duration::days(1))).await;
+    let page = coord
+        .get(&format!(
+            "/koordinator/bookinger?fra={}",
+            day + chrono::Duration::days(1)
+        ))
+        .await;
     assert!(page.html.contains("0 bookinger"));
-    let page = coord.get("/koordinator/bookinger?fra=31.12.2026&status=ukjent&virksomhet=nasa").await;
+    let page = coord
+        .get("/koordinator/bookinger?fra=31.12.2026&status=ukjent&virksomhet=nasa")
+        .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     for text in ["Skriv datoen som åååå-mm-dd.", "Ukjent status.", "Ukjent virksomhet."] {
         assert!(page.html.contains(text), "{text}");
@@ -412,10 +473,22 @@ async fn users_roles_and_access_requests(b: Backend) {
     assert!(form.html.contains("Be om tilgang"));
     let csrf = guest.csrf();
     let page = guest
-        .post("/tilgang", &[("csrf", &csrf), ("navn", ""), ("epost", "ikke-en-adresse"), ("virksomhet", "")])
+        .post(
+            "/tilgang",
+            &[
+                ("csrf", &csrf),
+                ("navn", ""),
+                ("epost", "ikke-en-adresse"),
+                ("virksomhet", ""),
+            ],
+        )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    for text in ["Skriv navnet ditt", "Skriv en gyldig e-postadresse", "Skriv hvilken virksomhet"] {
+    for text in [
+        "Skriv navnet ditt",
+        "Skriv en gyldig e-postadresse",
+        "Skriv hvilken virksomhet",
+    ] {
         assert!(page.html.contains(text), "{text}");
     }
     assert!(page.html.contains("ikke-en-adresse"), "typed values kept");
@@ -423,7 +496,12 @@ async fn users_roles_and_access_requests(b: Backend) {
     let page = guest
         .post(
             "/tilgang",
-            &[("csrf", &csrf), ("navn", "Siri Li"), ("epost", "siri@uib.no"), ("virksomhet", "UiB")],
+            &[
+                ("csrf", &csrf),
+                ("navn", "Siri Li"),
+                ("epost", "siri@uib.no"),
+                ("virksomhet", "UiB"),
+            ],
         )
         .await;
     assert!(page.html.contains("Du kan logge inn direkte"));
@@ -450,20 +528,40 @@ async fn users_roles_and_access_requests(b: Backend) {
     assert_eq!(requests.len(), 2, "one open request per address");
     let outbox = app.store.outbox().await.unwrap();
     let notices: Vec<_> = outbox.iter().filter(|m| m.kind == "access_requested").collect();
-    assert_eq!(notices.len(), 4, "each request goes to the coordinator and the administrator");
-    assert!(notices.iter().any(|m| m.recipient == "koord@beho.example" && m.body_text.contains("Anne Berg")));
+    assert_eq!(
+        notices.len(),
+        4,
+        "each request goes to the coordinator and the administrator"
+    );
+    assert!(notices
+        .iter()
+        .any(|m| m.recipient == "koord@beho.example" && m.body_text.contains("Anne Berg")));
     // The address without an account cannot sign in yet.
     let mut anne = Browser::new(&app);
     anne.get("/logg-inn").await;
     let c = anne.csrf();
-    anne.post("/logg-inn", &[("csrf", &c), ("email", "anne@pasientforum.example")]).await;
-    assert!(!app.store.outbox().await.unwrap().iter().any(|m| m.recipient == "anne@pasientforum.example"));
+    anne.post("/logg-inn", &[("csrf", &c), ("email", "anne@pasientforum.example")])
+        .await;
+    assert!(!app
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .iter()
+        .any(|m| m.recipient == "anne@pasientforum.example"));
 
     let mut coord = Browser::new(&app);
     coord.sign_in("koord@beho.example").await;
     let page = coord.get("/koordinator/brukere").await;
-    assert!(page.html.contains("Anne Berg") && page.html.contains("Alrek pasientforum") && page.html.contains("Brukerrådsmøter"));
-    assert!(!page.html.contains(r#"<option value="admin""#), "a coordinator cannot make administrators");
+    assert!(
+        page.html.contains("Anne Berg")
+            && page.html.contains("Alrek pasientforum")
+            && page.html.contains("Brukerrådsmøter")
+    );
+    assert!(
+        !page.html.contains(r#"<option value="admin""#),
+        "a coordinator cannot make administrators"
+    );
     let csrf = coord.csrf();
     let (anne_req, bjorn_req) = (
         requests.iter().find(|r| r.name == "Anne Berg").unwrap().id,
@@ -472,7 +570,13 @@ async fn users_roles_and_access_requests(b: Backend) {
     let page = coord
         .post(
             &format!("/koordinator/tilgang/{anne_req}"),
-            &[("csrf", &csrf), ("handling", "gi"), ("virksomhet", ""), ("rolle", "requester"), ("begrunnelse", "")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "gi"),
+                ("virksomhet", ""),
+                ("rolle", "requester"),
+                ("begrunnelse", ""),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -480,21 +584,46 @@ async fn users_roles_and_access_requests(b: Backend) {
     let page = coord
         .post(
             &format!("/koordinator/tilgang/{anne_req}"),
-            &[("csrf", &csrf), ("handling", "gi"), ("virksomhet", "beho"), ("rolle", "admin"), ("begrunnelse", "")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "gi"),
+                ("virksomhet", "beho"),
+                ("rolle", "admin"),
+                ("begrunnelse", ""),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(app.store.user_by_email("anne@pasientforum.example").await.unwrap().is_none());
+    assert!(app
+        .store
+        .user_by_email("anne@pasientforum.example")
+        .await
+        .unwrap()
+        .is_none());
     let page = coord
         .post(
             &format!("/koordinator/tilgang/{anne_req}"),
-            &[("csrf", &csrf), ("handling", "gi"), ("virksomhet", "beho"), ("rolle", "requester"), ("begrunnelse", "")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "gi"),
+                ("virksomhet", "beho"),
+                ("rolle", "requester"),
+                ("begrunnelse", ""),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains("har fått tilgang"));
-    let anne_user = app.store.user_by_email("anne@pasientforum.example").await.unwrap().unwrap();
-    assert_eq!((anne_user.org.as_str(), anne_user.role, anne_user.name.as_str()), ("beho", Role::Requester, "Anne Berg"));
+    let anne_user = app
+        .store
+        .user_by_email("anne@pasientforum.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (anne_user.org.as_str(), anne_user.role, anne_user.name.as_str()),
+        ("beho", Role::Requester, "Anne Berg")
+    );
     // Deciding it again: gone, nothing changes.
     let page = coord
         .post(
@@ -503,7 +632,12 @@ async fn users_roles_and_access_requests(b: Backend) {
         )
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(app.store.user_by_email("anne@pasientforum.example").await.unwrap().is_some());
+    assert!(app
+        .store
+        .user_by_email("anne@pasientforum.example")
+        .await
+        .unwrap()
+        .is_some());
     // Refusing needs a reason.
     let page = coord
         .post(
@@ -515,7 +649,11 @@ async fn users_roles_and_access_requests(b: Backend) {
     coord
         .post(
             &format!("/koordinator/tilgang/{bjorn_req}"),
-            &[("csrf", &csrf), ("handling", "avslaa"), ("begrunnelse", "Ikke en del av klyngen")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "avslaa"),
+                ("begrunnelse", "Ikke en del av klyngen"),
+            ],
         )
         .await;
     let outbox = app.store.outbox().await.unwrap();
@@ -543,8 +681,16 @@ async fn users_roles_and_access_requests(b: Backend) {
     let admin = app.store.user_by_email("admin@beho.example").await.unwrap().unwrap();
     for (id, form, message) in [
         (me.id, ("beho", "requester"), "Du kan ikke endre din egen rolle."),
-        (admin.id, ("beho", "requester"), "Bare en administrator kan endre en administrator."),
-        (kari.id, ("beho", "admin"), "Bare en administrator kan gi rollen administrator."),
+        (
+            admin.id,
+            ("beho", "requester"),
+            "Bare en administrator kan endre en administrator.",
+        ),
+        (
+            kari.id,
+            ("beho", "admin"),
+            "Bare en administrator kan gi rollen administrator.",
+        ),
         (kari.id, ("nasa", "staff"), "Velg en virksomhet."),
         (kari.id, ("beho", "boss"), "Velg en rolle."),
     ] {
@@ -575,7 +721,11 @@ async fn users_roles_and_access_requests(b: Backend) {
     let page = coord.get("/koordinator/virksomheter").await;
     assert_eq!(page.status, StatusCode::OK);
     for o in &app.rules().organisations {
-        assert!(page.html.contains(&maud::html! { (o.name) }.into_string()), "{}", o.name);
+        assert!(
+            page.html.contains(&maud::html! { (o.name) }.into_string()),
+            "{}",
+            o.name
+        );
     }
     assert!(page.html.contains("uib.no") && page.html.contains("90 dager"));
 }

@@ -283,7 +283,11 @@ impl Composer<'_> {
             ..Default::default()
         };
         NewMessage {
-            kind: if granted_org.is_some() { "access_granted" } else { "access_refused" },
+            kind: if granted_org.is_some() {
+                "access_granted"
+            } else {
+                "access_refused"
+            },
             booking_id: None,
             recipient: email.to_string(),
             subject,

@@ -51,10 +51,21 @@ fn page(ctx: &PageCtx, f: &AccessForm, errors: &FieldErrors) -> Markup {
 }
 
 async fn form(ctx: PageCtx) -> Response {
-    layout(&ctx, "Be om tilgang", "", page(&ctx, &AccessForm::default(), &FieldErrors::default())).into_response()
+    layout(
+        &ctx,
+        "Be om tilgang",
+        "",
+        page(&ctx, &AccessForm::default(), &FieldErrors::default()),
+    )
+    .into_response()
 }
 
-async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr, Form(f): Form<AccessForm>) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    client: ClientAddr,
+    Form(f): Form<AccessForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -64,7 +75,12 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
         errors.add("navn", "Skriv navnet ditt (høyst 100 tegn).");
     }
     let email = parse_email(&f.epost)
-        .map_err(|_| errors.add("epost", "Skriv en gyldig e-postadresse, for eksempel kari.nordmann@example.no."))
+        .map_err(|_| {
+            errors.add(
+                "epost",
+                "Skriv en gyldig e-postadresse, for eksempel kari.nordmann@example.no.",
+            )
+        })
         .ok();
     let org = f.virksomhet.trim();
     if org.is_empty() || org.chars().count() > 200 || org.chars().any(char::is_control) {
@@ -76,7 +92,11 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
     }
     if !errors.is_empty() {
         let body = page(&ctx, &f, &errors);
-        return (StatusCode::UNPROCESSABLE_ENTITY, layout(&ctx, "Be om tilgang", "", body)).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(&ctx, "Be om tilgang", "", body),
+        )
+            .into_response();
     }
     let email = email.expect("checked");
     if client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err()) {

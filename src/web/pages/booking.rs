@@ -178,7 +178,9 @@ pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, Field
 fn parse(f: &BookingForm, user: &User, room: &str) -> Result<NewBooking, FieldErrors> {
     let mut errors = FieldErrors::default();
     let slot = parse_slot(&f.dato, &f.fra, &f.til).map_err(|e| errors = e).ok();
-    let title = BookingTitle::parse(&f.tittel).map_err(|e| add_domain(&mut errors, &e)).ok();
+    let title = BookingTitle::parse(&f.tittel)
+        .map_err(|e| add_domain(&mut errors, &e))
+        .ok();
     let attendees = f.deltakere.trim().parse::<i64>().ok().filter(|n| *n > 0);
     if attendees.is_none() {
         errors.add("deltakere", "Skriv antall deltakere som et tall, minst 1.");
@@ -251,7 +253,10 @@ async fn submit(
     let outcome = if f.overstyr.is_some() && user.role.is_coordinator() {
         if reason.is_empty() || reason.chars().count() > 1000 {
             let mut errors = FieldErrors::default();
-            errors.add("begrunnelse", "Skriv en begrunnelse for overstyringen (høyst 1000 tegn).");
+            errors.add(
+                "begrunnelse",
+                "Skriv en begrunnelse for overstyringen (høyst 1000 tegn).",
+            );
             return again(errors);
         }
         service::book_override(state.store.as_ref(), &state.composer(), new, &user, reason, state.now()).await

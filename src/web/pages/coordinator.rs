@@ -60,7 +60,9 @@ fn page(ctx: &PageCtx, current: &str, title: &str, body: Markup) -> Markup {
     layout(ctx, title, PATH, content)
 }
 
-/// The signed-in coordinator, or the answer for everyone else.
+/// The signed-in coordinator, or the answer for everyone else (a page, built once per
+/// request, so its size does not matter).
+#[allow(clippy::result_large_err)]
 fn coordinator(ctx: &PageCtx) -> Result<User, Response> {
     match &ctx.user {
         None => Err(Redirect::to("/logg-inn").into_response()),
@@ -75,7 +77,11 @@ fn coordinator(ctx: &PageCtx) -> Result<User, Response> {
 
 fn failed(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "coordinator page");
-    error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt. Ingenting er endret.")
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Noe gikk galt",
+        "Prøv igjen om litt. Ingenting er endret.",
+    )
 }
 
 fn org_name<'a>(state: &'a AppState, org: &'a str) -> &'a str {
@@ -254,7 +260,13 @@ async fn decide(
         Ok(u) => u,
         Err(page) => return page,
     };
-    let not_found = || error_page(StatusCode::NOT_FOUND, "Fant ikke forespørselen", "Forespørselen finnes ikke.");
+    let not_found = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            "Fant ikke forespørselen",
+            "Forespørselen finnes ikke.",
+        )
+    };
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -269,8 +281,17 @@ async fn decide(
     }
     let needs_reason = matches!(f.handling.as_str(), "avslaa" | "overstyr");
     if needs_reason && reason.is_empty() {
-        let what = if f.handling == "avslaa" { "avslår" } else { "overstyrer" };
-        return queue_page(&state, &ctx, Some(refuse(&format!("Skriv en begrunnelse når du {what}.")))).await;
+        let what = if f.handling == "avslaa" {
+            "avslår"
+        } else {
+            "overstyrer"
+        };
+        return queue_page(
+            &state,
+            &ctx,
+            Some(refuse(&format!("Skriv en begrunnelse når du {what}."))),
+        )
+        .await;
     }
     let reason = (!reason.is_empty()).then_some(reason);
     let (store, composer, now) = (state.store.as_ref(), state.composer(), state.now());
@@ -327,7 +348,11 @@ async fn decide(
             queue_page(&state, &ctx, Some(CaseError { id, errors })).await
         }
         Err(ServiceError::NotFound) => not_found(),
-        Err(ServiceError::Forbidden) => error_page(StatusCode::FORBIDDEN, "Ingen tilgang", "Denne siden er for koordinator."),
+        Err(ServiceError::Forbidden) => error_page(
+            StatusCode::FORBIDDEN,
+            "Ingen tilgang",
+            "Denne siden er for koordinator.",
+        ),
         Err(e) => failed(e),
     }
 }
@@ -479,7 +504,11 @@ const ROLES: [(Role, &str); 4] = [
 ];
 
 fn role_name(role: Role) -> &'static str {
-    ROLES.iter().find(|(r, _)| *r == role).map(|(_, n)| *n).unwrap_or("ukjent")
+    ROLES
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, n)| *n)
+        .unwrap_or("ukjent")
 }
 
 /// The roles `actor` may give.
@@ -515,7 +544,13 @@ async fn users(State(state): State<AppState>, ctx: PageCtx) -> Response {
     users_page(&state, &ctx, &me, None, StatusCode::OK).await
 }
 
-async fn users_page(state: &AppState, ctx: &PageCtx, me: &User, notice: Option<Markup>, status: StatusCode) -> Response {
+async fn users_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    me: &User,
+    notice: Option<Markup>,
+    status: StatusCode,
+) -> Response {
     let (users, requests) = match (state.store.users().await, state.store.access_requests().await) {
         (Ok(u), Ok(r)) => (u, r),
         (Err(e), _) | (_, Err(e)) => return failed(e),
@@ -716,11 +751,9 @@ async fn decide_access(
         "avslaa" => None,
         _ => return bad("Velg «Gi tilgang» eller «Avslå».").await,
     };
-    let mail = state.composer().access_decided(
-        &request.email,
-        grant.map(|(org, _)| org_name(&state, org)),
-        reason,
-    );
+    let mail = state
+        .composer()
+        .access_decided(&request.email, grant.map(|(org, _)| org_name(&state, org)), reason);
     let decision = AccessDecision {
         id: request.id,
         grant,
@@ -731,8 +764,12 @@ async fn decide_access(
     match state.store.decide_access_request(&decision, &mail).await {
         Ok(user) => {
             let notice = match user {
-                Some(u) => html! { p.notice role="status" { (u.name) " (" (u.email) ") har fått tilgang som " (role_name(u.role)) " i " (org_name(&state, &u.org)) ", og har fått beskjed på e-post." } },
-                None => html! { p.notice role="status" { "Forespørselen fra " (request.name) " er avslått, og " (request.email) " har fått beskjed på e-post." } },
+                Some(u) => {
+                    html! { p.notice role="status" { (u.name) " (" (u.email) ") har fått tilgang som " (role_name(u.role)) " i " (org_name(&state, &u.org)) ", og har fått beskjed på e-post." } }
+                }
+                None => {
+                    html! { p.notice role="status" { "Forespørselen fra " (request.name) " er avslått, og " (request.email) " har fått beskjed på e-post." } }
+                }
             };
             users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await
         }
@@ -788,5 +825,11 @@ async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response 
             }
         }
     };
-    page(&ctx, "/koordinator/virksomheter", "Virksomheter og prioritetsgrupper", body).into_response()
+    page(
+        &ctx,
+        "/koordinator/virksomheter",
+        "Virksomheter og prioritetsgrupper",
+        body,
+    )
+    .into_response()
 }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::signin::{too_many, ClientAddr};
 use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
-use crate::domain::time::{format_datetime, format_range};
 use crate::domain::policy::Slot;
+use crate::domain::time::{format_datetime, format_range};
 use crate::domain::{Booking, Status, User};
 use crate::service::{self, ServiceError};
 use crate::store::BookingQuery;
@@ -283,8 +283,8 @@ struct MoveForm {
 }
 
 fn move_page(ctx: &PageCtx, b: &Booking, f: &MoveForm, errors: &FieldErrors) -> Markup {
-    let [dato, fra, til] =
-        [("dato", "Ny dato"), ("fra", "Fra klokken"), ("til", "Til klokken")].map(|(id, label)| Field::new(id, label, errors));
+    let [dato, fra, til] = [("dato", "Ny dato"), ("fra", "Fra klokken"), ("til", "Til klokken")]
+        .map(|(id, label)| Field::new(id, label, errors));
     html! {
         h1 { "Flytt bookingen" }
         p { (b.title) ", nå " (format_range(b.start, b.end)) "." }
@@ -325,7 +325,13 @@ async fn move_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<S
         til: end.format("%H:%M").to_string(),
         ..Default::default()
     };
-    layout(&ctx, "Flytt bookingen", "", move_page(&ctx, &b, &f, &FieldErrors::default())).into_response()
+    layout(
+        &ctx,
+        "Flytt bookingen",
+        "",
+        move_page(&ctx, &b, &f, &FieldErrors::default()),
+    )
+    .into_response()
 }
 
 async fn move_submit(

@@ -146,12 +146,19 @@ async fn create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<Creat
             )
         }
     };
-    let (feed, token) =
-        match crate::service::create_feed(state.store.as_ref(), &state.config.rules, &user, kind, None, state.now()).await
-        {
-            Ok(x) => x,
-            Err(e) => return failed(e),
-        };
+    let (feed, token) = match crate::service::create_feed(
+        state.store.as_ref(),
+        &state.config.rules,
+        &user,
+        kind,
+        None,
+        state.now(),
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(e) => return failed(e),
+    };
     let (url, webcal) = feed_urls(&state.public_url, &token);
     let feeds = state.store.feeds_of(user.id).await.unwrap_or_default();
     let body = html! {
