@@ -109,7 +109,7 @@ async fn book_from_the_week_view_and_pick_an_alternative(b: Backend) {
     assert!(page.html.contains("Rommet er opptatt") && page.html.contains("Disse tidene er ledige:"));
     let first = between(
         &page.html,
-        r#"<ul class="alternatives"><li><form method="post" action="/booking/ny">"#,
+        r#"<ul class="alternatives" aria-label="Ledige alternativer"><li><form method="post" action="/booking/ny">"#,
         "</form>",
     );
     let value = |name: &str| between(first, &format!(r#"name="{name}" value=""#), "\"").to_string();
