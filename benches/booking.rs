@@ -575,6 +575,7 @@ async fn bench_size(
         attendees,
         org: REQUESTER_ORG.to_string(),
         contact: user.clone(),
+        activity: None,
     };
 
     // (a1) Free slot → confirmed. The new booking is deleted afterwards, untimed.

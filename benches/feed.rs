@@ -72,6 +72,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             attendees: 20,
             org: ["beho", "uib", "hvl", "norce", "skil"][i % 5].into(),
             contact: user.clone(),
+            activity: None,
         };
         tx.insert(Insert {
             booking: &nb,

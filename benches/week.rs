@@ -54,6 +54,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 attendees: 20,
                 org: ["beho", "uib", "hvl", "norce", "skil"][(count % 5) as usize].into(),
                 contact: user.clone(),
+                activity: None,
             };
             tx.insert(Insert {
                 booking: &nb,

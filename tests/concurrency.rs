@@ -146,6 +146,7 @@ async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
         attendees: 3,
         org: "uib".into(),
         contact: user.clone(),
+        activity: None,
     };
     let insert = |nb: NewBooking, status: Status| {
         let store = app.store.clone();

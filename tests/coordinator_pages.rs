@@ -56,6 +56,7 @@ async fn pending_request(app: &TestApp, email: &str, day: chrono::NaiveDate, fro
         attendees: 10,
         org: contact.org.clone(),
         contact,
+        activity: None,
     };
     let now = chrono::Utc::now();
     let mut tx = app.store.write("borgertun").await.unwrap();

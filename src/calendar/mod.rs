@@ -449,6 +449,8 @@ mod tests {
             sequence: 3,
             created_at: start - chrono::Duration::days(20),
             updated_at: start - chrono::Duration::days(10),
+            activity: None,
+            attendance: None,
         }
     }
 

@@ -194,6 +194,34 @@ pub struct NewBooking {
     pub attendees: i64,
     pub org: String,
     pub contact: User,
+    pub activity: Option<Activity>,
+}
+
+/// What a booking is used for: the record of an activity the department reports on. Keys
+/// refer to `config/plan.toml` (kinds, themes, goal areas, measures, participant groups).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Activity {
+    pub kind: String,
+    #[serde(default)]
+    pub themes: Vec<String>,
+    #[serde(default)]
+    pub goal_areas: Vec<String>,
+    #[serde(default)]
+    pub measures: Vec<String>,
+    /// Expected participants per participant group.
+    #[serde(default)]
+    pub expected: std::collections::BTreeMap<String, i64>,
+}
+
+/// Who came, registered after the event by its contact person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attendance {
+    /// Actual participants per participant group.
+    pub actual: std::collections::BTreeMap<String, i64>,
+    /// A few lines on outcome and experience («utbytte og erfaringer»).
+    pub outcome: Option<String>,
+    pub registered_at: DateTime<Utc>,
+    pub registered_by: String,
 }
 
 /// A stored booking.
@@ -217,6 +245,8 @@ pub struct Booking {
     pub sequence: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub activity: Option<Activity>,
+    pub attendance: Option<Attendance>,
 }
 
 impl Booking {

@@ -10,7 +10,7 @@ pub mod rules;
 pub mod schedule;
 pub mod time;
 
-pub use booking::{AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};
+pub use booking::{Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};
 pub use decision::{Decision, Held};
 pub use error::DomainError;
 pub use feed::FeedKind;

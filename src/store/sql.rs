@@ -9,7 +9,7 @@ use crate::domain::{AuditEntry, Booking, Role, Status, User};
 
 pub(super) const BOOKING_COLUMNS: &str =
     "id, room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
-     contact_name, contact_email, status, status_reason, sequence, created_at, updated_at";
+     contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, attendance";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct BookingRow {
@@ -30,6 +30,19 @@ pub(super) struct BookingRow {
     sequence: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    activity: Option<String>,
+    attendance: Option<String>,
+}
+
+/// A JSON column.
+fn json<T: serde::de::DeserializeOwned>(s: Option<String>, what: &str) -> Result<Option<T>> {
+    s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}"))))
+        .transpose()
+}
+
+/// A value for a JSON column.
+pub(super) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
 }
 
 fn status(s: &str) -> Result<Status> {
@@ -57,6 +70,8 @@ impl TryFrom<BookingRow> for Booking {
             sequence: r.sequence,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            activity: json(r.activity, "activity")?,
+            attendance: json(r.attendance, "attendance")?,
         })
     }
 }
@@ -290,8 +305,8 @@ macro_rules! store_impl {
                 let n = ins.booking;
                 let row: BookingRow = sqlx::query_as(&format!(
                     "INSERT INTO bookings (room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
-                     contact_user_id, contact_name, contact_email, status, status_reason, sequence, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15) RETURNING {BOOKING_COLUMNS}"
+                     contact_user_id, contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15, $16) RETURNING {BOOKING_COLUMNS}"
                 ))
                 .bind(&n.room)
                 .bind(n.start)
@@ -308,6 +323,7 @@ macro_rules! store_impl {
                 .bind(ins.status.as_str())
                 .bind(ins.reason)
                 .bind(ins.now)
+                .bind(n.activity.as_ref().map($crate::store::sql::to_json))
                 .fetch_one(&mut *self.tx)
                 .await?;
                 let booking = Booking::try_from(row)?;

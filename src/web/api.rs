@@ -565,6 +565,7 @@ impl BookingInput {
             attendees: self.attendees,
             org,
             contact: user.clone(),
+            activity: None,
         })
     }
 }

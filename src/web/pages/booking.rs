@@ -206,6 +206,7 @@ fn parse(f: &BookingForm, user: &User, room: &str) -> Result<NewBooking, FieldEr
             .filter(|_| user.role.is_coordinator())
             .unwrap_or_else(|| user.org.clone()),
         contact: user.clone(),
+        activity: None,
     })
 }
 
