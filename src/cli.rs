@@ -169,8 +169,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "borgertun listening");
             let transport = crate::mail::transport::Transport::from_config(&cfg.mail)?;
             let worker = tokio::spawn(crate::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
-            web::serve(AppState::new(store, cfg), listener).await?;
+            let state = AppState::new(store, cfg);
+            let asker = tokio::spawn(ask_for_attendance(state.clone()));
+            web::serve(state, listener).await?;
             worker.abort();
+            asker.abort();
             Ok(())
         }
         Command::User {
@@ -277,5 +280,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+    }
+}
+
+/// Every ten minutes, ask the contacts of finished events to register attendance.
+async fn ask_for_attendance(state: AppState) {
+    loop {
+        if let Err(e) = crate::service::ask_for_attendance(state.store.as_ref(), &state.composer(), state.now()).await {
+            tracing::error!(error = %e, "attendance requests");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
     }
 }

@@ -716,3 +716,23 @@ pub async fn create_feed(
     let feed = store.add_feed(user.id, kind, room, org, &hash, now).await?;
     Ok((feed, token))
 }
+
+/// How far back the attendance request goes: events that ended in the last week (so a new
+/// installation does not mail about its whole history).
+pub const ATTENDANCE_LOOKBACK_DAYS: i64 = 7;
+
+/// Ask the contacts of yesterday's (and the past week's) confirmed events, once each, to
+/// register attendance. Runs from `borgertun serve` every few minutes; events are asked about
+/// from the first run after midnight (Oslo) following their day.
+pub async fn ask_for_attendance(store: &dyn Store, c: &Composer<'_>, now: DateTime<Utc>) -> Result<Vec<Booking>> {
+    let today = start_of_day(local(now).date_naive());
+    let asked = store
+        .ask_for_attendance(today - Duration::days(ATTENDANCE_LOOKBACK_DAYS), today, now, &|b| {
+            c.attendance_request(b)
+        })
+        .await?;
+    if !asked.is_empty() {
+        tracing::info!(events = asked.len(), "attendance requested");
+    }
+    Ok(asked)
+}

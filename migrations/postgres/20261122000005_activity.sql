@@ -4,3 +4,5 @@
 
 ALTER TABLE bookings ADD COLUMN activity TEXT;
 ALTER TABLE bookings ADD COLUMN attendance TEXT;
+-- When the contact was asked to register attendance (once per event).
+ALTER TABLE bookings ADD COLUMN attendance_asked_at TIMESTAMPTZ;

@@ -297,6 +297,35 @@ impl Composer<'_> {
         }
     }
 
+    /// The day after an event: ask its contact who came and what came of it.
+    pub fn attendance_request(&self, b: &Booking) -> NewMessage {
+        let letter = Letter {
+            heading: format!("Registrer oppmøte: {}", b.title),
+            paragraphs: vec![
+                format!(
+                    "Takk for at dere brukte {} {}. Registrer hvor mange som kom fra hver deltakergruppe, og skriv gjerne noen linjer om utbytte og erfaringer.",
+                    self.room_name(b),
+                    format_range(b.start, b.end)
+                ),
+                "Tallene brukes i rapporten til kommunaldirektørens ledergruppe om aktiviteten i Alrek helseklynge.".into(),
+            ],
+            link: Some((
+                "Registrer oppmøte".into(),
+                format!("{}/bookinger/{}/oppmote", self.public_url, b.id),
+            )),
+            ..Default::default()
+        };
+        NewMessage {
+            kind: "attendance_request",
+            booking_id: Some(b.id),
+            recipient: b.contact_email.clone(),
+            subject: format!("Registrer oppmøte: {}", b.title),
+            text: letter.text(),
+            html: letter.html(),
+            ics: None,
+        }
+    }
+
     /// Booked at once: the invitation.
     pub fn confirmed(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
         let letter = Letter {

@@ -222,6 +222,18 @@ pub trait Store: Send + Sync + 'static {
     /// appears or leaves: count, latest change, and sums of ids and sequences.
     async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String>;
     async fn history(&self, id: i64) -> Result<Vec<AuditEntry>>;
+    /// Record who came to a booking's event (replacing an earlier registration).
+    async fn set_attendance(&self, id: i64, attendance: &crate::domain::Attendance) -> Result<Booking>;
+    /// Claim the confirmed bookings that ended in `[ended_after, ended_before)` without
+    /// attendance and not yet asked for it, mark them asked, and put `ask(booking)` in the
+    /// outbox for each, together. Each booking is claimed once, also across processes.
+    async fn ask_for_attendance(
+        &self,
+        ended_after: DateTime<Utc>,
+        ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        ask: &(dyn for<'b> Fn(&'b Booking) -> NewMessage + Sync),
+    ) -> Result<Vec<Booking>>;
 
     /// Start a serialised write transaction for decisions about `room`.
     async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>>;

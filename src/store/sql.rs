@@ -413,6 +413,44 @@ macro_rules! store_impl {
                     row.map(User::try_from).transpose()
                 }
 
+                async fn set_attendance(&self, id: i64, attendance: &$crate::domain::Attendance) -> Result<Booking> {
+                    let row: Option<BookingRow> = sqlx::query_as(&format!(
+                        "UPDATE bookings SET attendance = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}"
+                    ))
+                    .bind($crate::store::sql::to_json(attendance))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Booking::try_from(row.ok_or(StoreError::NotFound)?)
+                }
+
+                async fn ask_for_attendance(
+                    &self,
+                    ended_after: DateTime<Utc>,
+                    ended_before: DateTime<Utc>,
+                    now: DateTime<Utc>,
+                    ask: &(dyn for<'b> Fn(&'b Booking) -> NewMessage + Sync),
+                ) -> Result<Vec<Booking>> {
+                    let mut tx = self.pool.begin().await?;
+                    let rows: Vec<BookingRow> = sqlx::query_as(&format!(
+                        "UPDATE bookings SET attendance_asked_at = $1 \
+                         WHERE status = 'confirmed' AND attendance IS NULL AND attendance_asked_at IS NULL \
+                         AND starts_at >= $2 AND ends_at >= $3 AND ends_at < $4 RETURNING {BOOKING_COLUMNS}"
+                    ))
+                    .bind(now)
+                    .bind(ended_after - MAX_SPAN)
+                    .bind(ended_after)
+                    .bind(ended_before)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let asked = bookings(rows)?;
+                    for b in &asked {
+                        q_enqueue(&mut *tx, &ask(b), now).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(asked)
+                }
+
                 async fn user(&self, id: i64) -> Result<Option<User>> {
                     let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1")
                         .bind(id)

@@ -1,0 +1,102 @@
+//! Attendance afterwards: the day after an event its contact is asked, once, through the
+//! outbox; events with attendance, cancelled ones and today's are not.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use borgertun::domain::time::{at_local, local};
+use borgertun::domain::{Attendance, BookingTitle, NewBooking, Role, Status};
+use borgertun::mail::Composer;
+use borgertun::service;
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use common::{Backend, TestApp};
+
+on_both_backends!(contacts_are_asked_once_the_day_after);
+
+/// A booking written straight to the store (past events cannot be booked through the rules).
+async fn stored(app: &TestApp, day: NaiveDate, from: u32, title: &str, status: Status) -> i64 {
+    let contact = app.store.user_by_email("kari@uib.no").await.unwrap().unwrap();
+    let t = |h: u32| at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
+    let new = NewBooking {
+        room: "borgertun".into(),
+        start: t(from),
+        end: t(from + 1),
+        title: BookingTitle::parse(title).unwrap(),
+        description: None,
+        public: true,
+        attendees: 10,
+        org: "uib".into(),
+        contact,
+        activity: None,
+    };
+    let mut tx = app.store.write("borgertun").await.unwrap();
+    let b = tx
+        .insert(borgertun::store::Insert {
+            booking: &new,
+            status,
+            blocked_until: new.end + Duration::minutes(15),
+            reason: None,
+            actor: "test",
+            now: Utc::now() - Duration::days(30),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    b.id
+}
+
+async fn contacts_are_asked_once_the_day_after(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.user("kari@uib.no", "uib", Role::Requester).await;
+    let today = local(Utc::now()).date_naive();
+    let yesterday = stored(&app, today - Duration::days(1), 10, "I går", Status::Confirmed).await;
+    let last_week = stored(&app, today - Duration::days(6), 10, "Forrige uke", Status::Confirmed).await;
+    let long_ago = stored(&app, today - Duration::days(20), 10, "Lenge siden", Status::Confirmed).await;
+    let cancelled = stored(&app, today - Duration::days(1), 13, "Avlyst", Status::Cancelled).await;
+    let registered = stored(&app, today - Duration::days(2), 10, "Registrert", Status::Confirmed).await;
+    let later_today = stored(&app, today, 0, "I dag", Status::Confirmed).await;
+    app.store
+        .set_attendance(
+            registered,
+            &Attendance {
+                actual: BTreeMap::from([("forskere".to_string(), 4)]),
+                outcome: None,
+                registered_at: Utc::now(),
+                registered_by: "kari@uib.no".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let composer = Composer {
+        rules: &app.config.rules,
+        mail: &app.config.mail,
+        public_url: &app.base,
+    };
+    let asked = service::ask_for_attendance(app.store.as_ref(), &composer, Utc::now())
+        .await
+        .unwrap();
+    let mut ids: Vec<i64> = asked.iter().map(|b| b.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![yesterday, last_week]);
+    for id in [long_ago, cancelled, registered, later_today] {
+        assert!(!ids.contains(&id));
+    }
+    // Asked once only.
+    assert!(service::ask_for_attendance(app.store.as_ref(), &composer, Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+    let outbox = app.store.outbox().await.unwrap();
+    let mails: Vec<_> = outbox.iter().filter(|m| m.kind == "attendance_request").collect();
+    assert_eq!(mails.len(), 2);
+    let m = mails.iter().find(|m| m.booking_id == Some(yesterday)).unwrap();
+    assert_eq!(m.recipient, "kari@uib.no");
+    assert!(m.subject.contains("Registrer oppmøte: I går"));
+    assert!(m
+        .body_text
+        .contains(&format!("{}/bookinger/{yesterday}/oppmote", app.base)));
+    // The registration is kept on the booking.
+    let b = app.store.booking(registered).await.unwrap().unwrap();
+    assert_eq!(b.attendance.unwrap().actual["forskere"], 4);
+}
