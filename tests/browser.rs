@@ -48,13 +48,8 @@ fn scripts() -> PathBuf {
     Path::new(ROOT).join("tests/browser")
 }
 
-fn chromium() -> PathBuf {
-    std::env::var_os("BORGERTUN_TEST_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-}
-
-/// node, chromium and the scripts' packages, or `None` (outside CI) when one is missing.
+/// node, chromium with its Norwegian language pack, and the scripts' packages; `false`
+/// (outside CI) when one is missing.
 fn browser_ready() -> bool {
     let node = Command::new("node")
         .arg("--version")
@@ -62,11 +57,12 @@ fn browser_ready() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
+    let chromium = Path::new("/usr/bin/chromium").exists() && Path::new("/usr/lib/chromium/locales/nb.pak").exists();
     let modules = ["playwright-core", "@axe-core/playwright"]
         .iter()
         .all(|m| scripts().join("node_modules").join(m).join("package.json").exists());
     missing_unless(node, "node")
-        && missing_unless(chromium().exists(), "chromium (/usr/bin/chromium; see .ci/run)")
+        && missing_unless(chromium, "chromium with chromium-l10n (see .ci/run)")
         && missing_unless(modules, "tests/browser/node_modules (npm ci; see .ci/run)")
 }
 
@@ -93,7 +89,6 @@ async fn run_script(script: &str, envs: Vec<(&str, String)>) -> ScriptRun {
         let mut child = Command::new("node")
             .arg(scripts().join(&script))
             .current_dir(scripts())
-            .env("CHROMIUM", chromium())
             .envs(envs)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())

@@ -13,11 +13,14 @@ export function env(name) {
 
 export const BASE_URL = () => env('BASE_URL');
 
-/// Debian's chromium, headless (playwright cannot download browsers here).
+/// Debian's chromium, headless (playwright cannot download browsers here), in Norwegian:
+/// with chromium-l10n installed, LANGUAGE=nb gives the date and time fields their Norwegian
+/// form (dd.mm.åååå, 24 hours), as a keyboard user in Bergen types them.
 export async function launch() {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--lang=nb'],
+    env: { ...process.env, LANGUAGE: 'nb' },
   });
 }
 

@@ -228,17 +228,20 @@ pub async fn rules(State(state): State<AppState>, ctx: PageCtx) -> Response {
         p { "Borgertun er Bergen kommunes møterom i Årstadveien 17. Rommet tilhører Byrådsavdeling for eldre, helse og omsorg (BEHO), som har første prioritet. Klyngepartnere og samarbeidspartnere i Alrek helseklynge kan låne rommet etter reglene under." }
 
         h2 { "Hvem kan booke, og hvor langt frem" }
-        table {
-            caption.visually-hidden { "Prioritetsgrupper og bookingvindu" }
-            thead { tr { th scope="col" { "Prioritet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Bookingvindu" } th scope="col" { "Varighet" } } }
-            tbody {
-                @for t in &rules.tiers {
-                    tr {
-                        td { (t.rank + 1) }
-                        td { (t.name) }
-                        td { (t.plural) " kan booke inntil " (t.horizon_days) " dager frem i tid" }
-                        td { (format_minutes(t.min_minutes)) " til " (format_minutes(t.max_minutes))
-                            @if let Some(q) = t.monthly_quota_hours { ", høyst " (q) " timer per virksomhet per måned" } }
+        // On a phone the table scrolls inside its own box, which keyboard users reach with Tab.
+        div.table-scroll role="region" aria-label="Prioritetsgrupper og bookingvindu" tabindex="0" {
+            table {
+                caption.visually-hidden { "Prioritetsgrupper og bookingvindu" }
+                thead { tr { th scope="col" { "Prioritet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Bookingvindu" } th scope="col" { "Varighet" } } }
+                tbody {
+                    @for t in &rules.tiers {
+                        tr {
+                            td { (t.rank + 1) }
+                            td { (t.name) }
+                            td { (t.plural) " kan booke inntil " (t.horizon_days) " dager frem i tid" }
+                            td { (format_minutes(t.min_minutes)) " til " (format_minutes(t.max_minutes))
+                                @if let Some(q) = t.monthly_quota_hours { ", høyst " (q) " timer per virksomhet per måned" } }
+                        }
                     }
                 }
             }
