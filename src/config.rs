@@ -1,5 +1,5 @@
 //! Configuration: every `*.toml` in the config folder, then `BORGERTUN_*` environment
-//! variables, validated into the domain's `Rules` with precise messages (file and key).
+//! variables, validated into the domain's `Rules` and `Plan` with precise messages (file and key).
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
 
+use crate::domain::plan::{ActionPlan, FocusArea, Measure, Plan, Term};
 use crate::domain::{Closure, OpeningHours, Organisation, Room, Rules, Tier};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +92,7 @@ struct RawConfig {
     #[serde(default)]
     closures: Vec<RawClosure>,
     organisations: BTreeMap<String, RawOrganisation>,
+    plan: RawPlan,
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,6 +157,51 @@ struct RawOrganisation {
     email_domains: Vec<String>,
 }
 
+/// `[plan]`: the action plans and the activity vocabulary (`plan.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    #[serde(default)]
+    goal_areas: Vec<RawTerm>,
+    #[serde(default)]
+    kinds: Vec<RawTerm>,
+    #[serde(default)]
+    themes: Vec<RawTerm>,
+    #[serde(default)]
+    groups: Vec<RawTerm>,
+    #[serde(default)]
+    action_plans: BTreeMap<String, RawActionPlan>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerm {
+    key: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActionPlan {
+    name: String,
+    from: String,
+    to: String,
+    #[serde(default)]
+    focus_areas: Vec<RawTerm>,
+    #[serde(default)]
+    measures: Vec<RawMeasure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeasure {
+    key: String,
+    focus_area: String,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -164,6 +211,8 @@ pub struct Config {
     pub mail: MailConfig,
     pub feeds: FeedsConfig,
     pub rules: Rules,
+    /// The action plans and the activity vocabulary.
+    pub plan: Plan,
 }
 
 impl Config {
@@ -182,7 +231,7 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "server",
     "database",
     "mail",
@@ -192,6 +241,7 @@ const SECTIONS: [&str; 9] = [
     "rooms",
     "closures",
     "organisations",
+    "plan",
 ];
 
 /// The environment provider: `BORGERTUN_SECTION__KEY`, plus the short names
@@ -266,6 +316,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         errors: Vec::new(),
     };
     let rules = v.rules(&raw);
+    let plan = v.plan(&raw.plan);
     v.server(&raw);
     let mail = v.mail(&raw.mail);
     if raw.feeds.past_days < 0 {
@@ -282,6 +333,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
             mail,
             feeds: raw.feeds,
             rules,
+            plan,
         }),
         _ => Err(ConfigErrors(v.errors)),
     }
@@ -619,6 +671,158 @@ impl Validator<'_> {
         rooms
     }
 
+    /// `[plan]`: unique, well-formed keys everywhere; names; plan periods in order and apart;
+    /// every measure in a focus area of its plan.
+    fn plan(&mut self, raw: &RawPlan) -> Plan {
+        let goal_areas = self.terms("plan.goal_areas", &raw.goal_areas);
+        let kinds = self.terms("plan.kinds", &raw.kinds);
+        let themes = self.terms("plan.themes", &raw.themes);
+        let groups = self.terms("plan.groups", &raw.groups);
+        if raw.kinds.is_empty() {
+            self.err("plan.kinds", "at least one activity kind is needed");
+        }
+        if raw.groups.is_empty() {
+            self.err("plan.groups", "at least one participant group is needed");
+        }
+
+        let mut plans: Vec<ActionPlan> = Vec::new();
+        // Measure keys are unique across all plans: key → where it was first seen.
+        let mut measure_keys: BTreeMap<&str, String> = BTreeMap::new();
+        for (key, p) in &raw.action_plans {
+            let k = format!("plan.action_plans.{key}");
+            if !is_key(key) {
+                self.err(&k, "the key must be lower-case letters a–z, digits and «-»");
+            }
+            if p.name.trim().is_empty() {
+                self.err(&format!("{k}.name"), "must not be empty");
+            }
+            let from = self.date(&format!("{k}.from"), &p.from);
+            let to = self.date(&format!("{k}.to"), &p.to);
+            let focus_areas: Vec<FocusArea> = self
+                .terms(&format!("{k}.focus_areas"), &p.focus_areas)
+                .into_iter()
+                .map(|t| FocusArea {
+                    key: t.key,
+                    name: t.name,
+                })
+                .collect();
+            let mut measures = Vec::new();
+            for (i, m) in p.measures.iter().enumerate() {
+                let mk = format!("{k}.measures[{i}]");
+                if !is_key(&m.key) {
+                    self.err(
+                        &format!("{mk}.key"),
+                        format!("«{}» must be lower-case letters a–z, digits and «-»", m.key),
+                    );
+                } else if let Some(first) = measure_keys.get(m.key.as_str()) {
+                    self.err(
+                        &format!("{mk}.key"),
+                        format!(
+                            "«{}» is also the key of {first}; measure keys are unique across plans",
+                            m.key
+                        ),
+                    );
+                } else {
+                    measure_keys.insert(&m.key, mk.clone());
+                }
+                if m.name.trim().is_empty() {
+                    self.err(&format!("{mk}.name"), "must not be empty");
+                }
+                if m.description.as_ref().is_some_and(|d| d.trim().is_empty()) {
+                    self.err(&format!("{mk}.description"), "must not be empty (leave it out instead)");
+                }
+                if !p.focus_areas.iter().any(|f| f.key == m.focus_area) {
+                    let known: Vec<&str> = p.focus_areas.iter().map(|f| f.key.as_str()).collect();
+                    self.err(
+                        &format!("{mk}.focus_area"),
+                        format!(
+                            "unknown focus area «{}» (the plan's: {})",
+                            m.focus_area,
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    );
+                }
+                measures.push(Measure {
+                    key: m.key.clone(),
+                    focus_area: m.focus_area.clone(),
+                    name: m.name.clone(),
+                    description: m.description.clone(),
+                });
+            }
+            let (Some(from), Some(to)) = (from, to) else { continue };
+            if to < from {
+                self.err(&format!("{k}.to"), format!("{to} is before from ({from})"));
+                continue;
+            }
+            plans.push(ActionPlan {
+                key: key.clone(),
+                name: p.name.clone(),
+                from,
+                to,
+                focus_areas,
+                measures,
+            });
+        }
+        plans.sort_by(|a, b| a.from.cmp(&b.from).then_with(|| a.key.cmp(&b.key)));
+        for (i, b) in plans.iter().enumerate() {
+            for a in &plans[..i] {
+                if b.from <= a.to {
+                    self.err(
+                        &format!("plan.action_plans.{}.from", b.key),
+                        format!(
+                            "the period {}–{} overlaps plan «{}» ({}–{}); plan periods must not overlap",
+                            b.from, b.to, a.key, a.from, a.to
+                        ),
+                    );
+                }
+            }
+        }
+
+        Plan {
+            plans,
+            goal_areas,
+            kinds,
+            themes,
+            groups,
+        }
+    }
+
+    /// A list of key–name items at `path` (`plan.kinds`, …): keys well-formed and unique, names
+    /// not empty.
+    fn terms(&mut self, path: &str, items: &[RawTerm]) -> Vec<Term> {
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, t) in items.iter().enumerate() {
+            let k = format!("{path}[{i}]");
+            if !is_key(&t.key) {
+                self.err(
+                    &format!("{k}.key"),
+                    format!("«{}» must be lower-case letters a–z, digits and «-»", t.key),
+                );
+            } else if let Some(first) = seen.get(t.key.as_str()) {
+                self.err(
+                    &format!("{k}.key"),
+                    format!("«{}» is listed twice (also {path}[{first}])", t.key),
+                );
+            } else {
+                seen.insert(&t.key, i);
+            }
+            if t.name.trim().is_empty() {
+                self.err(&format!("{k}.name"), "must not be empty");
+            }
+        }
+        items
+            .iter()
+            .map(|t| Term {
+                key: t.key.clone(),
+                name: t.name.clone(),
+            })
+            .collect()
+    }
+
     fn date(&mut self, key: &str, s: &str) -> Option<NaiveDate> {
         let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         if d.is_none() {
@@ -626,6 +830,14 @@ impl Validator<'_> {
         }
         d
     }
+}
+
+/// A configuration key: lower-case letters a–z, digits and `-`, not empty.
+fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A URL without its password, for messages and logs.
@@ -687,5 +899,126 @@ mod tests {
             assert_eq!(r.organisation(key).unwrap().tier, "collaborator", "{key}");
         }
         assert_eq!(r.organisation("beho").unwrap().tier, "owner");
+    }
+
+    #[test]
+    fn the_shipped_plan_has_both_action_plans_and_the_vocabulary() {
+        let c = load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap();
+        let p = &c.plan;
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let summary: Vec<_> = p
+            .plans
+            .iter()
+            .map(|a| (a.key.as_str(), a.from, a.to, a.focus_areas.len(), a.measures.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("2022-2023", d(2022, 1, 1), d(2023, 12, 31), 4, 10),
+                ("2026-2030", d(2026, 1, 1), d(2030, 12, 31), 5, 16),
+            ]
+        );
+        // The key scheme: {first year}-{focus area}-{n}, n counting within the focus area.
+        for a in &p.plans {
+            let year = &a.key[..4];
+            for f in &a.focus_areas {
+                for (n, m) in a.measures_in(&f.key).enumerate() {
+                    assert_eq!(m.key, format!("{year}-{}-{}", f.key, n + 1));
+                    assert!(!m.name.ends_with('.'), "{}", m.key);
+                }
+            }
+        }
+        let keys = |t: &[crate::domain::plan::Term]| t.iter().map(|t| t.key.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            keys(&p.goal_areas),
+            ["kunnskapsutvikling", "kunnskapsdeling", "samskaping", "innovasjon"]
+        );
+        assert_eq!(
+            keys(&p.kinds),
+            [
+                "mote",
+                "arbeidsverksted",
+                "seminar",
+                "konferanse",
+                "kurs",
+                "nettverkssamling",
+                "annet"
+            ]
+        );
+        assert_eq!(
+            keys(&p.groups),
+            [
+                "forskere",
+                "ansatte",
+                "studenter",
+                "brukere-parorende",
+                "naeringsliv",
+                "andre"
+            ]
+        );
+        for theme in [
+            "brukermedvirkning",
+            "parorendeinvolvering",
+            "kunnskapsbehov",
+            "forbedringsarbeid",
+        ] {
+            assert!(keys(&p.themes).iter().any(|t| t == theme), "{theme}");
+        }
+        assert_eq!(p.plan_in_force(d(2026, 3, 2)).unwrap().key, "2026-2030");
+        assert!(p.plan_in_force(d(2025, 6, 1)).is_none());
+        let (a, m) = p.measure("2026-forskning-1").unwrap();
+        assert_eq!(
+            a.focus_area(&m.focus_area).unwrap().name,
+            "Forskning som er nyttig og nyttiggjort"
+        );
+        assert!(m.name.contains("Borgertun"));
+    }
+
+    #[test]
+    fn plan_problems_are_reported_with_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).unwrap() {
+            let path = entry.unwrap().path();
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if path.ends_with("plan.toml") {
+                text = text
+                    .replace("from = \"2026-01-01\"", "from = \"2023-07-01\"")
+                    .replacen("focus_area = \"utdanning\"", "focus_area = \"utdaning\"", 1)
+                    .replace("key = \"2026-utdanning-4\"", "key = \"2026-utdanning-3\"")
+                    .replace(
+                        "{ key = \"annet\", name = \"Annet\" }",
+                        "{ key = \"mote\", name = \"\" }",
+                    )
+                    .replace("to = \"2023-12-31\"", "to = \"2023-12-31\"\nfocus = 1");
+            }
+            std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+        }
+        // An unknown key stops at deserialising: alone, it is the one problem reported.
+        let errors = load(dir.path()).unwrap_err().0;
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains("plan.toml") && errors[0].contains("focus"),
+            "{errors:#?}"
+        );
+
+        let plan = dir.path().join("plan.toml");
+        let text = std::fs::read_to_string(&plan).unwrap().replace("\nfocus = 1", "");
+        std::fs::write(&plan, text).unwrap();
+        let errors = load(dir.path()).unwrap_err().0;
+        for key in [
+            "plan.kinds[6].key",
+            "plan.kinds[6].name",
+            "plan.action_plans.2022-2023.measures[3].focus_area",
+            "plan.action_plans.2026-2030.measures[7].key",
+            "plan.action_plans.2026-2030.from",
+        ] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains("plan.toml: ") && e.contains(&format!(": {key}: "))),
+                "no line names plan.toml and {key}: {errors:#?}"
+            );
+        }
+        assert_eq!(errors.len(), 5, "{errors:#?}");
     }
 }

@@ -85,6 +85,37 @@ fn check_config_reports_every_problem_with_file_and_key() {
 }
 
 #[test]
+fn check_config_reports_plan_problems_with_file_and_key() {
+    let dir = config_copy(|name, c| match name {
+        "plan.toml" => c
+            // The 2026–2030 plan now starts inside 2022–2023.
+            .replace("from = \"2026-01-01\"", "from = \"2023-07-01\"")
+            .replacen("focus_area = \"forskning\"", "focus_area = \"forsking\"", 1)
+            .replace("key = \"2026-kommunikasjon-2\"", "key = \"2026-kommunikasjon-1\"")
+            .replace(
+                "{ key = \"seminar\", name = \"Seminar\" }",
+                "{ key = \"seminar\", name = \" \" }",
+            ),
+        _ => c,
+    });
+    let o = borgertun(&["--config", dir.path().to_str().unwrap(), "check-config"], &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    for key in [
+        "plan.action_plans.2026-2030.from",
+        "plan.action_plans.2022-2023.measures[6].focus_area",
+        "plan.action_plans.2026-2030.measures[1].key",
+        "plan.kinds[2].name",
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains("plan.toml") && l.contains(key)),
+            "no line names plan.toml and {key}:\n{err}"
+        );
+    }
+    assert!(err.contains("4 problem(s)"), "{err}");
+}
+
+#[test]
 fn check_config_names_unknown_keys_and_bad_environment_values() {
     let dir = config_copy(|name, c| {
         if name == "rooms.toml" {

@@ -5,6 +5,7 @@ pub mod decision;
 pub mod error;
 pub mod feed;
 pub mod holidays;
+pub mod plan;
 pub mod policy;
 pub mod rules;
 pub mod schedule;
@@ -14,5 +15,6 @@ pub use booking::{Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBo
 pub use decision::{Decision, Held};
 pub use error::DomainError;
 pub use feed::FeedKind;
+pub use plan::{ActionPlan, Measure, Plan, Vocabulary};
 pub use policy::Slot;
 pub use rules::{Closure, OpeningHours, Organisation, Room, Rules, Tier};
