@@ -200,6 +200,7 @@ pub struct NewBooking {
 /// What a booking is used for: the record of an activity the department reports on. Keys
 /// refer to `config/plan.toml` (kinds, themes, goal areas, measures, participant groups).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Activity {
     pub kind: String,
     #[serde(default)]
@@ -211,6 +212,67 @@ pub struct Activity {
     /// Expected participants per participant group.
     #[serde(default)]
     pub expected: std::collections::BTreeMap<String, i64>,
+}
+
+/// The most items of one list an activity may name.
+pub const MAX_ACTIVITY_ITEMS: usize = 30;
+
+impl Activity {
+    /// Check every key against the plan and the vocabulary, and every count; measures must
+    /// belong to the plan in force on `date`. All problems, each on its field.
+    pub fn check(&self, plan: &super::plan::Plan, date: chrono::NaiveDate) -> Vec<DomainError> {
+        use super::plan::Vocabulary;
+        let mut errors = Vec::new();
+        let mut push = |r: Result<(), DomainError>| {
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        };
+        push(plan.check_key(Vocabulary::Kind, &self.kind));
+        push(plan.check_keys(Vocabulary::Theme, &self.themes));
+        push(plan.check_keys(Vocabulary::GoalArea, &self.goal_areas));
+        push(plan.check_measures(&self.measures, date));
+        let groups: Vec<String> = self.expected.keys().cloned().collect();
+        push(
+            plan.check_keys(Vocabulary::Group, &groups)
+                .map_err(|e| e.on("expected")),
+        );
+        push(check_counts(&self.expected, "expected"));
+        if [&self.themes, &self.goal_areas, &self.measures]
+            .iter()
+            .any(|l| l.len() > MAX_ACTIVITY_ITEMS)
+        {
+            errors.push(
+                DomainError::new(
+                    "too_many_items",
+                    format!("Velg høyst {MAX_ACTIVITY_ITEMS} temaer, målområder og tiltak hver."),
+                )
+                .on("activity"),
+            );
+        }
+        errors
+    }
+
+    /// The same lists without repeats, in their first order.
+    pub fn dedup(mut self) -> Self {
+        for list in [&mut self.themes, &mut self.goal_areas, &mut self.measures] {
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|k| seen.insert(k.clone()));
+        }
+        self
+    }
+}
+
+/// Participant counts: whole numbers from 0 to 100 000.
+pub fn check_counts(counts: &std::collections::BTreeMap<String, i64>, field: &'static str) -> Result<(), DomainError> {
+    match counts.iter().find(|(_, n)| !(0..=100_000).contains(*n)) {
+        Some((group, n)) => Err(DomainError::new(
+            "invalid_count",
+            format!("Antallet for «{group}» må være et helt tall fra 0 til 100 000, ikke {n}."),
+        )
+        .on(field)),
+        None => Ok(()),
+    }
 }
 
 /// Who came, registered after the event by its contact person.

@@ -222,6 +222,8 @@ pub trait Store: Send + Sync + 'static {
     /// appears or leaves: count, latest change, and sums of ids and sequences.
     async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String>;
     async fn history(&self, id: i64) -> Result<Vec<AuditEntry>>;
+    /// Set what a booking is used for.
+    async fn set_activity(&self, id: i64, activity: &crate::domain::Activity, now: DateTime<Utc>) -> Result<Booking>;
     /// Record who came to a booking's event (replacing an earlier registration).
     async fn set_attendance(&self, id: i64, attendance: &crate::domain::Attendance) -> Result<Booking>;
     /// Claim the confirmed bookings that ended in `[ended_after, ended_before)` without

@@ -413,6 +413,18 @@ macro_rules! store_impl {
                     row.map(User::try_from).transpose()
                 }
 
+                async fn set_activity(&self, id: i64, activity: &$crate::domain::Activity, now: DateTime<Utc>) -> Result<Booking> {
+                    let row: Option<BookingRow> = sqlx::query_as(&format!(
+                        "UPDATE bookings SET activity = $1, updated_at = $2 WHERE id = $3 RETURNING {BOOKING_COLUMNS}"
+                    ))
+                    .bind($crate::store::sql::to_json(activity))
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Booking::try_from(row.ok_or(StoreError::NotFound)?)
+                }
+
                 async fn set_attendance(&self, id: i64, attendance: &$crate::domain::Attendance) -> Result<Booking> {
                     let row: Option<BookingRow> = sqlx::query_as(&format!(
                         "UPDATE bookings SET attendance = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}"

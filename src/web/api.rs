@@ -14,10 +14,11 @@ use super::auth::ApiUser;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::AppState;
+use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
 use crate::domain::time::{format_range, local, rfc3339, start_of_day};
-use crate::domain::{AuditEntry, Booking, BookingTitle, DomainError, NewBooking, Rules, Status, User};
-use crate::service::{self, BookOutcome};
+use crate::domain::{Activity, AuditEntry, Booking, BookingTitle, DomainError, NewBooking, Rules, Status, User};
+use crate::service::{self, BookOutcome, ServiceError};
 use crate::store::BookingQuery;
 
 pub fn router() -> Router<AppState> {
@@ -117,6 +118,8 @@ fn full_json(rules: &Rules, b: &Booking) -> Value {
         "sequence": b.sequence,
         "created_at": rfc3339(b.created_at),
         "updated_at": rfc3339(b.updated_at),
+        "activity": b.activity,
+        "attendance": b.attendance,
     })
 }
 
@@ -437,8 +440,14 @@ pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Resul
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MoveInput {
-    start: String,
-    end: String,
+    /// A new time: `start` and `end` together.
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    end: Option<String>,
+    /// A new activity, replacing the old.
+    #[serde(default)]
+    activity: Option<Activity>,
 }
 
 async fn move_booking(
@@ -448,38 +457,62 @@ async fn move_booking(
     ApiJson(input): ApiJson<MoveInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    visible_booking(&state, &user, id).await?;
+    let b = visible_booking(&state, &user, id).await?;
+    if !user.may_manage(&b) {
+        return Err(ServiceError::Forbidden.into());
+    }
     let mut errors = Vec::new();
-    let start = parse_time("start", &input.start).map_err(|e| errors.push(e)).ok();
-    let end = parse_time("end", &input.end).map_err(|e| errors.push(e)).ok();
-    let (Some(start), Some(end)) = (start, end) else {
-        return Err(ApiError::rules(errors));
+    let slot = match (&input.start, &input.end) {
+        (None, None) => None,
+        (start, end) => {
+            let start = parse_time("start", start.as_deref().unwrap_or_default())
+                .map_err(|e| errors.push(e))
+                .ok();
+            let end = parse_time("end", end.as_deref().unwrap_or_default())
+                .map_err(|e| errors.push(e))
+                .ok();
+            match (start, end) {
+                (Some(start), Some(end)) if end <= start => {
+                    errors.push(
+                        DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.")
+                            .on("end"),
+                    );
+                    None
+                }
+                (Some(start), Some(end)) => Some(Slot { start, end }),
+                _ => None,
+            }
+        }
     };
-    if end <= start {
-        return Err(
-            DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.")
-                .on("end")
-                .into(),
-        );
+    if slot.is_none() && input.activity.is_none() && errors.is_empty() {
+        errors
+            .push(DomainError::new("nothing_to_change", "Oppgi ny tid (start og end) eller ny aktivitet.").on("start"));
+    }
+    // The activity (new, or the booking's own) must fit the plan in force on the (new) day.
+    let activity = input.activity.map(Activity::dedup);
+    let day = slot.map(|s| s.start).unwrap_or(b.start);
+    if let Some(a) = activity.as_ref().or(b.activity.as_ref()) {
+        errors.extend(activity_errors(&state.config.plan, a, day));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::rules(errors));
     }
     let rules = &state.config.rules;
-    match service::move_booking(
-        state.store.as_ref(),
-        &state.composer(),
-        id,
-        &user,
-        Slot { start, end },
-        state.now(),
-    )
-    .await?
-    {
-        service::MoveOutcome::Moved(b) => Ok(Json(full_json(rules, &b))),
-        service::MoveOutcome::Busy {
-            held_by,
-            protected,
-            alternatives,
-        } => Err(busy_error(rules, held_by, protected, &alternatives)),
+    let mut current = b;
+    if let Some(slot) = slot {
+        match service::move_booking(state.store.as_ref(), &state.composer(), id, &user, slot, state.now()).await? {
+            service::MoveOutcome::Moved(m) => current = m,
+            service::MoveOutcome::Busy {
+                held_by,
+                protected,
+                alternatives,
+            } => return Err(busy_error(rules, held_by, protected, &alternatives)),
+        }
     }
+    if let Some(a) = activity {
+        current = state.store.set_activity(id, &a, state.now()).await?;
+    }
+    Ok(Json(full_json(rules, &current)))
 }
 
 fn busy_error(rules: &Rules, held_by: Vec<i64>, protected: bool, alternatives: &[Slot]) -> ApiError {
@@ -516,11 +549,20 @@ struct BookingInput {
     /// Required with `override`.
     #[serde(default)]
     reason: Option<String>,
+    /// What the booking is used for (kinds, themes, goal areas, measures and groups by their
+    /// keys in config/plan.toml).
+    #[serde(default)]
+    activity: Option<Activity>,
+}
+
+/// The problems of `activity` for an event on the day of `start`.
+fn activity_errors(plan: &Plan, activity: &Activity, start: DateTime<Utc>) -> Vec<DomainError> {
+    activity.check(plan, local(start).date_naive())
 }
 
 impl BookingInput {
     /// Parse every field, reporting all problems at once.
-    fn parse(self, user: &User, rules: &Rules) -> Result<NewBooking, ApiError> {
+    fn parse(self, user: &User, rules: &Rules, plan: &Plan) -> Result<NewBooking, ApiError> {
         let mut errors = Vec::new();
         let start = parse_time("start", &self.start).map_err(|e| errors.push(e)).ok();
         let end = parse_time("end", &self.end).map_err(|e| errors.push(e)).ok();
@@ -545,6 +587,10 @@ impl BookingInput {
                 );
             }
         }
+        let activity = self.activity.map(Activity::dedup);
+        if let (Some(a), Some(s)) = (&activity, start) {
+            errors.extend(activity_errors(plan, a, s));
+        }
         if !errors.is_empty() {
             return Err(ApiError::rules(errors));
         }
@@ -565,7 +611,7 @@ impl BookingInput {
             attendees: self.attendees,
             org,
             contact: user.clone(),
-            activity: None,
+            activity,
         })
     }
 }
@@ -603,7 +649,7 @@ async fn create_booking(
             "Bare koordinator kan overstyre.",
         ));
     }
-    let new = input.parse(&user, rules)?;
+    let new = input.parse(&user, rules, &state.config.plan)?;
     let outcome = if force {
         let reason = reason.ok_or_else(|| {
             ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason"))

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -13,9 +13,10 @@ use serde::Deserialize;
 use super::signin::{too_many, ClientAddr};
 use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
 use crate::domain::booking::parse_description;
+use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
 use crate::domain::time::{at_local, format_date, format_range, format_time, local};
-use crate::domain::{Booking, BookingTitle, DomainError, NewBooking, Status, User};
+use crate::domain::{Activity, Booking, BookingTitle, DomainError, NewBooking, Status, User};
 use crate::service::{self, BookOutcome, ServiceError};
 use crate::web::AppState;
 
@@ -24,31 +25,75 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What the form holds, as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct BookingForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     dato: String,
-    #[serde(default)]
     fra: String,
-    #[serde(default)]
     til: String,
-    #[serde(default)]
     tittel: String,
-    #[serde(default)]
     deltakere: String,
-    #[serde(default)]
     beskrivelse: String,
-    #[serde(default)]
     offentlig: Option<String>,
-    #[serde(default)]
     virksomhet: Option<String>,
     /// A coordinator's override, with its reason.
-    #[serde(default)]
     overstyr: Option<String>,
-    #[serde(default)]
     begrunnelse: String,
+    /// The activity: kind, themes, goal areas, measures (repeated fields) and the expected
+    /// participants per group (`forventet-{group}`).
+    aktivitet: String,
+    temaer: Vec<String>,
+    malomrader: Vec<String>,
+    tiltak: Vec<String>,
+    forventet: std::collections::BTreeMap<String, String>,
+}
+
+impl BookingForm {
+    /// Read a submitted form (`application/x-www-form-urlencoded`), repeated fields included.
+    pub(super) fn from_body(body: &[u8]) -> Self {
+        // The kind select always sends a value; a form without it means the default, «Møte».
+        let mut f = BookingForm {
+            aktivitet: "mote".into(),
+            ..Default::default()
+        };
+        for (k, v) in form_urlencoded::parse(body) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "csrf" => f.csrf = v,
+                "dato" => f.dato = v,
+                "fra" => f.fra = v,
+                "til" => f.til = v,
+                "tittel" => f.tittel = v,
+                "deltakere" => f.deltakere = v,
+                "beskrivelse" => f.beskrivelse = v,
+                "offentlig" => f.offentlig = Some(v),
+                "virksomhet" => f.virksomhet = Some(v),
+                "overstyr" => f.overstyr = Some(v),
+                "begrunnelse" => f.begrunnelse = v,
+                "aktivitet" => f.aktivitet = v,
+                "tema" => f.temaer.push(v),
+                "malomrade" => f.malomrader.push(v),
+                "tiltak" => f.tiltak.push(v),
+                k => {
+                    if let Some(group) = k.strip_prefix("forventet-") {
+                        f.forventet.insert(group.to_string(), v);
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    /// The activity fields as hidden inputs (for the one-click alternatives).
+    fn hidden_activity(&self) -> Markup {
+        html! {
+            input type="hidden" name="aktivitet" value=(self.aktivitet);
+            @for t in &self.temaer { input type="hidden" name="tema" value=(t); }
+            @for t in &self.malomrader { input type="hidden" name="malomrade" value=(t); }
+            @for t in &self.tiltak { input type="hidden" name="tiltak" value=(t); }
+            @for (g, n) in &self.forventet { input type="hidden" name=(format!("forventet-{g}")) value=(n); }
+        }
+    }
 }
 
 /// Place a rule's error on the form field it concerns.
@@ -61,6 +106,11 @@ pub(super) fn add_domain(errors: &mut FieldErrors, e: &DomainError) {
         Some("description") => "beskrivelse",
         Some("organisation") => "virksomhet",
         Some("reason") => "begrunnelse",
+        Some("kind") => "aktivitet",
+        Some("themes") => "tema",
+        Some("goal_areas") => "malomrade",
+        Some("measures") => "tiltak",
+        Some("expected") => "forventet",
         _ => "skjema",
     };
     errors.add(field, e.message.clone());
@@ -91,9 +141,10 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
             (Field::new("beskrivelse", "Beskrivelse (valgfritt)", errors).textarea(&f.beskrivelse, 4))
             div.field {
                 input type="checkbox" id="offentlig" name="offentlig" value="ja" checked[f.offentlig.is_some() || f.csrf.is_empty()];
-                label for="offentlig" style="display:inline; margin-left:.4rem" { "Vis tittel offentlig" }
+                label for="offentlig" { "Vis tittel offentlig" }
                 p { "Uten hake vises bookingen som «Opptatt» for andre." }
             }
+            (activity_fields(state, f, errors))
             @if user.role.is_coordinator() {
                 (Field::new("virksomhet", "Virksomhet", errors).wrap(html! {
                     select id="virksomhet" name="virksomhet" {
@@ -106,7 +157,7 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
                     legend { "Overstyring (koordinator)" }
                     div.field {
                         input type="checkbox" id="overstyr" name="overstyr" value="ja" checked[f.overstyr.is_some()];
-                        label for="overstyr" style="display:inline; margin-left:.4rem" { "Overstyr: trekk tilbake bookinger som holder tiden, også innenfor beskyttelsesperioden" }
+                        label for="overstyr" { "Overstyr: trekk tilbake bookinger som holder tiden, også innenfor beskyttelsesperioden" }
                     }
                     (Field::new("begrunnelse", "Begrunnelse for overstyringen (kreves ved overstyring)", errors).textarea(&f.begrunnelse, 3))
                 }
@@ -114,6 +165,94 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
             button type="submit" { "Send forespørsel" }
         }
         p { "Booking for " (rules.organisation(&user.org).map(|o| o.name.as_str()).unwrap_or(&user.org)) ", med deg som kontaktperson." }
+    }
+}
+
+/// A group of checkboxes with a legend and its errors.
+fn checkboxes(
+    name: &'static str,
+    legend: &str,
+    hint: Option<&str>,
+    items: &[(String, String)],
+    chosen: &[String],
+    errors: &FieldErrors,
+) -> Markup {
+    let errs = errors.for_field(name);
+    html! {
+        fieldset.choices aria-describedby=[(!errs.is_empty()).then(|| format!("{name}-feil"))] {
+            legend { (legend) }
+            @if let Some(h) = hint { p.hint { (h) } }
+            @for e in &errs { p.field-error id=(format!("{name}-feil")) { (e) } }
+            @for (key, label) in items {
+                div.choice {
+                    input type="checkbox" id=(format!("{name}-{key}")) name=(name) value=(key) checked[chosen.contains(key)];
+                    label for=(format!("{name}-{key}")) { (label) }
+                }
+            }
+        }
+    }
+}
+
+/// What the booking is used for: kind, themes, goal areas, plan measures, expected participants.
+fn activity_fields(state: &AppState, f: &BookingForm, errors: &FieldErrors) -> Markup {
+    use crate::domain::plan::Vocabulary;
+    let plan = &state.config.plan;
+    let terms = |list: Vocabulary| -> Vec<(String, String)> {
+        plan.terms(list)
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect()
+    };
+    let kind = Field::new("aktivitet", "Aktivitetstype", errors);
+    let chosen_kind = if f.aktivitet.is_empty() {
+        "mote"
+    } else {
+        f.aktivitet.as_str()
+    };
+    // The plans a booking made today can fall in: from today to the longest horizon.
+    let today = local(state.now()).date_naive();
+    let last = today
+        + chrono::Duration::days(
+            state
+                .config
+                .rules
+                .tiers
+                .iter()
+                .map(|t| t.horizon_days)
+                .max()
+                .unwrap_or(365),
+        );
+    let plans: Vec<_> = plan.plans.iter().filter(|p| p.to >= today && p.from <= last).collect();
+    let forventet_errors = errors.for_field("forventet");
+    html! {
+        fieldset.activity {
+            legend { "Aktiviteten" }
+            p.hint { "Brukes i rapporten til kommunaldirektørens ledergruppe om aktiviteten i Alrek helseklynge." }
+            (kind.wrap(html! {
+                select id="aktivitet" name="aktivitet" aria-invalid=[kind.invalid()] aria-describedby=[kind.described()] {
+                    @for t in &plan.kinds { option value=(t.key) selected[chosen_kind == t.key] { (t.name) } }
+                }
+            }))
+            (checkboxes("tema", "Tema (valgfritt)", None, &terms(Vocabulary::Theme), &f.temaer, errors))
+            (checkboxes("malomrade", "Klyngens målområder (valgfritt)", None, &terms(Vocabulary::GoalArea), &f.malomrader, errors))
+            @for p in &plans {
+                @let items: Vec<(String, String)> = p.measures.iter().map(|m| {
+                    let area = p.focus_area(&m.focus_area).map(|a| a.name.as_str()).unwrap_or("");
+                    (m.key.clone(), format!("{} ({area})", m.name))
+                }).collect();
+                (checkboxes("tiltak", &format!("Tiltak i {} (valgfritt)", p.name), Some(&format!("Gjelder aktiviteter {}.", p.period())), &items, &f.tiltak, errors))
+            }
+            fieldset.choices aria-describedby=[(!forventet_errors.is_empty()).then_some("forventet-feil")] {
+                legend { "Forventet antall deltakere per gruppe (valgfritt)" }
+                @for e in &forventet_errors { p.field-error id="forventet-feil" { (e) } }
+                @for g in &plan.groups {
+                    div.field.count {
+                        label for=(format!("forventet-{}", g.key)) { (g.name) }
+                        input type="number" id=(format!("forventet-{}", g.key)) name=(format!("forventet-{}", g.key)) min="0" inputmode="numeric" value=(f.forventet.get(&g.key).map(String::as_str).unwrap_or(""));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -175,9 +314,45 @@ pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, Field
 }
 
 /// Parse the form; every problem is reported at once.
-fn parse(f: &BookingForm, user: &User, room: &str) -> Result<NewBooking, FieldErrors> {
+/// The activity as typed; counts that are not whole numbers are errors.
+fn parse_activity(f: &BookingForm, errors: &mut FieldErrors) -> Activity {
+    let mut expected = std::collections::BTreeMap::new();
+    for (group, n) in &f.forventet {
+        let n = n.trim();
+        if n.is_empty() {
+            continue;
+        }
+        match n.parse::<i64>() {
+            Ok(n) => {
+                expected.insert(group.clone(), n);
+            }
+            Err(_) => errors.add(
+                "forventet",
+                format!("Skriv antall deltakere som hele tall, ikke «{n}»."),
+            ),
+        }
+    }
+    Activity {
+        kind: f.aktivitet.trim().to_string(),
+        themes: f.temaer.clone(),
+        goal_areas: f.malomrader.clone(),
+        measures: f.tiltak.clone(),
+        expected: expected.into_iter().filter(|(_, n)| *n != 0).collect(),
+    }
+    .dedup()
+}
+
+fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBooking, FieldErrors> {
     let mut errors = FieldErrors::default();
     let slot = parse_slot(&f.dato, &f.fra, &f.til).map_err(|e| errors = e).ok();
+    let activity = parse_activity(f, &mut errors);
+    if activity.kind.is_empty() {
+        errors.add("aktivitet", "Velg aktivitetstype.");
+    } else if let Some(slot) = slot {
+        for e in activity.check(plan, local(slot.start).date_naive()) {
+            add_domain(&mut errors, &e);
+        }
+    }
     let title = BookingTitle::parse(&f.tittel)
         .map_err(|e| add_domain(&mut errors, &e))
         .ok();
@@ -206,7 +381,7 @@ fn parse(f: &BookingForm, user: &User, room: &str) -> Result<NewBooking, FieldEr
             .filter(|_| user.role.is_coordinator())
             .unwrap_or_else(|| user.org.clone()),
         contact: user.clone(),
-        activity: None,
+        activity: Some(activity),
     })
 }
 
@@ -225,12 +400,8 @@ fn details(state: &AppState, b: &Booking) -> Markup {
     }
 }
 
-async fn submit(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    client: ClientAddr,
-    Form(f): Form<BookingForm>,
-) -> Response {
+async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr, body: axum::body::Bytes) -> Response {
+    let f = BookingForm::from_body(&body);
     if !ctx.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
@@ -245,7 +416,7 @@ async fn submit(
         let page = layout(&ctx, "Book Borgertun", "", form_page(&ctx, &state, &user, &f, &errors));
         (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
     };
-    let new = match parse(&f, &user, &room) {
+    let new = match parse(&f, &user, &room, &state.config.plan) {
         Ok(n) => n,
         Err(errors) => return again(errors),
     };
@@ -339,6 +510,7 @@ pub(super) fn alternative_list(ctx: &PageCtx, f: &BookingForm, alternatives: &[S
                         input type="hidden" name="beskrivelse" value=(f.beskrivelse);
                         @if f.offentlig.is_some() { input type="hidden" name="offentlig" value="ja"; }
                         @if let Some(v) = &f.virksomhet { input type="hidden" name="virksomhet" value=(v); }
+                        (f.hidden_activity())
                         button type="submit" { "Book " (format_date(start.date_naive())) " kl. " (format_time(start.time())) "–" (format_time(end.time())) }
                     }
                 }
@@ -356,6 +528,19 @@ impl BookingForm {
             beskrivelse: b.description.clone().unwrap_or_default(),
             offentlig: b.public.then(|| "ja".to_string()),
             virksomhet: Some(b.org.clone()),
+            aktivitet: b
+                .activity
+                .as_ref()
+                .map(|a| a.kind.clone())
+                .unwrap_or_else(|| "annet".into()),
+            temaer: b.activity.as_ref().map(|a| a.themes.clone()).unwrap_or_default(),
+            malomrader: b.activity.as_ref().map(|a| a.goal_areas.clone()).unwrap_or_default(),
+            tiltak: b.activity.as_ref().map(|a| a.measures.clone()).unwrap_or_default(),
+            forventet: b
+                .activity
+                .as_ref()
+                .map(|a| a.expected.iter().map(|(g, n)| (g.clone(), n.to_string())).collect())
+                .unwrap_or_default(),
             ..Default::default()
         }
     }

@@ -127,7 +127,7 @@ fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Opt
             } @else {
                 p { "Konflikt med " (case.others.len()) @if case.others.len() == 1 { " annen booking." } @else { " andre bookinger." } }
             }
-            div.table-scroll {
+            div.table-scroll role="region" tabindex="0" aria-label=(format!("Forespørselen og det den konkurrerer med: {}", r.title)) {
                 table.side-by-side {
                     caption { "Forespørselen og det den konkurrerer med" }
                     thead {
@@ -466,7 +466,7 @@ async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Que
         @if errors.is_empty() {
             p role="status" { (bookings.len()) " bookinger fra " (format_date(from)) " til " (format_date(to)) "." }
             @if !bookings.is_empty() {
-                div.table-scroll {
+                div.table-scroll role="region" tabindex="0" aria-label="Bookinger" {
                     table {
                         caption { "Bookinger" }
                         thead { tr { th scope="col" { "Tid" } th scope="col" { "Tittel" } th scope="col" { "Virksomhet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Status" } th scope="col" { "Kontaktperson" } th scope="col" { "Antall deltakere" } } }
@@ -590,7 +590,7 @@ async fn users_page(
             }
         }
         h2 { "Brukere" }
-        div.table-scroll {
+        div.table-scroll role="region" tabindex="0" aria-label="Brukere" {
             table {
                 caption { (users.len()) " brukere" }
                 thead { tr { th scope="col" { "Navn" } th scope="col" { "E-post" } th scope="col" { "Virksomhet og rolle" } } }
@@ -788,7 +788,7 @@ async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response 
         h1 { "Virksomheter og prioritetsgrupper" }
         p { "Slik de er satt opp i konfigurasjonen (config/rules.toml og config/organisations.toml). Endringer gjøres der og kontrolleres med «borgertun check-config»." }
         h2 { "Prioritetsgrupper" }
-        div.table-scroll {
+        div.table-scroll role="region" tabindex="0" aria-label="Prioritetsgrupper" {
             table {
                 caption { "Prioritetsgrupper, høyest prioritet først" }
                 thead { tr { th scope="col" { "Prioritet" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "Bookingvindu" } th scope="col" { "Varighet" } th scope="col" { "Bekreftes" } th scope="col" { "Kvote" } th scope="col" { "Virksomheter" } } }
@@ -808,7 +808,7 @@ async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response 
             }
         }
         h2 { "Virksomheter" }
-        div.table-scroll {
+        div.table-scroll role="region" tabindex="0" aria-label="Virksomheter" {
             table {
                 caption { (rules.organisations.len()) " virksomheter" }
                 thead { tr { th scope="col" { "Virksomhet" } th scope="col" { "Nøkkel" } th scope="col" { "Prioritetsgruppe" } th scope="col" { "E-postdomener" } } }

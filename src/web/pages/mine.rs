@@ -172,6 +172,7 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
                 tr { th scope="row" { "Antall deltakere" } td { (b.attendees) } }
                 tr { th scope="row" { "Vis tittel offentlig" } td { @if b.public { "Ja" } @else { "Nei (vises som «Opptatt»)" } } }
                 @if let Some(d) = &b.description { tr { th scope="row" { "Beskrivelse" } td { (d) } } }
+                @if let Some(a) = &b.activity { (activity_rows(&state.config.plan, a)) }
             }
         }
         @if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
@@ -362,6 +363,17 @@ async fn move_submit(
         Ok(slot) => slot,
         Err(errors) => return again(errors),
     };
+    // The booking's plan measures must belong to the plan in force on the new day.
+    if let Some(a) = &b.activity {
+        let problems = a.check(&state.config.plan, crate::domain::time::local(slot.start).date_naive());
+        if !problems.is_empty() {
+            let mut errors = FieldErrors::default();
+            for e in problems {
+                errors.add("dato", e.message);
+            }
+            return again(errors);
+        }
+    }
     match service::move_booking(state.store.as_ref(), &state.composer(), b.id, &user, slot, state.now()).await {
         Ok(service::MoveOutcome::Moved(m)) => {
             let body = html! {
@@ -416,5 +428,42 @@ async fn move_submit(
             tracing::error!(error = %e, "move page");
             error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
         }
+    }
+}
+
+/// The activity's table rows, keys shown by their Norwegian names.
+fn activity_rows(plan: &crate::domain::plan::Plan, a: &crate::domain::Activity) -> Markup {
+    use crate::domain::plan::Vocabulary;
+    let names = |list: Vocabulary, keys: &[String]| -> String {
+        keys.iter()
+            .map(|k| plan.term(list, k).map(|t| t.name.clone()).unwrap_or_else(|| k.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let measures: Vec<String> = a
+        .measures
+        .iter()
+        .map(|k| {
+            plan.measure(k)
+                .map(|(_, m)| m.name.clone())
+                .unwrap_or_else(|| k.clone())
+        })
+        .collect();
+    let expected: Vec<String> = a
+        .expected
+        .iter()
+        .map(|(g, n)| {
+            format!(
+                "{}: {n}",
+                plan.term(Vocabulary::Group, g).map(|t| t.name.as_str()).unwrap_or(g)
+            )
+        })
+        .collect();
+    html! {
+        tr { th scope="row" { "Aktivitetstype" } td { (names(Vocabulary::Kind, std::slice::from_ref(&a.kind))) } }
+        @if !a.themes.is_empty() { tr { th scope="row" { "Tema" } td { (names(Vocabulary::Theme, &a.themes)) } } }
+        @if !a.goal_areas.is_empty() { tr { th scope="row" { "Klyngens målområder" } td { (names(Vocabulary::GoalArea, &a.goal_areas)) } } }
+        @if !measures.is_empty() { tr { th scope="row" { "Tiltak" } td { ul { @for m in &measures { li { (m) } } } } } }
+        @if !expected.is_empty() { tr { th scope="row" { "Forventet antall deltakere" } td { (expected.join(", ")) } } }
     }
 }

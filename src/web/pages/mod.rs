@@ -278,6 +278,7 @@ pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " – Borgertun booking" }
                 link rel="stylesheet" href="/static/borgertun.css";
+                link rel="icon" href="data:,";
             }
             body class=(body_class) {
                 a.skip href="#innhold" { "Hopp til innholdet" }

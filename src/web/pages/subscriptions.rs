@@ -85,7 +85,7 @@ fn create_form(ctx: &PageCtx) -> Markup {
                 @for (i, kind) in [FeedKind::Room, FeedKind::Organisation, FeedKind::Personal].into_iter().enumerate() {
                     div {
                         input type="radio" id=(format!("type-{}", kind_key(kind))) name="type" value=(kind_key(kind)) checked[i == 0];
-                        label for=(format!("type-{}", kind_key(kind))) style="display:inline; margin-left:.4rem" { (kind_text(kind)) }
+                        label for=(format!("type-{}", kind_key(kind))) { (kind_text(kind)) }
                     }
                 }
             }
