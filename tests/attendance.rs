@@ -10,9 +10,11 @@ use borgertun::domain::{Attendance, BookingTitle, NewBooking, Role, Status};
 use borgertun::mail::Composer;
 use borgertun::service;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use common::browser::Browser;
 use common::{Backend, TestApp};
+use reqwest::StatusCode;
 
-on_both_backends!(contacts_are_asked_once_the_day_after);
+on_both_backends!(contacts_are_asked_once_the_day_after, registering_attendance);
 
 /// A booking written straight to the store (past events cannot be booked through the rules).
 async fn stored(app: &TestApp, day: NaiveDate, from: u32, title: &str, status: Status) -> i64 {
@@ -99,4 +101,114 @@ async fn contacts_are_asked_once_the_day_after(b: Backend) {
     // The registration is kept on the booking.
     let b = app.store.booking(registered).await.unwrap().unwrap();
     assert_eq!(b.attendance.unwrap().actual["forskere"], 4);
+}
+
+async fn registering_attendance(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.user("kari@uib.no", "uib", Role::Requester).await;
+    app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    app.user("koord@beho.example", "beho", Role::Coordinator).await;
+    let today = local(Utc::now()).date_naive();
+    let past = stored(
+        &app,
+        today - Duration::days(3),
+        10,
+        "Verksted i forrige uke",
+        Status::Confirmed,
+    )
+    .await;
+    let other = stored(&app, today - Duration::days(4), 12, "Uten oppmøte", Status::Confirmed).await;
+    let future = stored(&app, today + Duration::days(5), 10, "Kommer", Status::Confirmed).await;
+    app.store
+        .set_activity(
+            past,
+            &borgertun::domain::Activity {
+                kind: "arbeidsverksted".into(),
+                expected: BTreeMap::from([("forskere".to_string(), 6), ("ansatte".to_string(), 10)]),
+                ..Default::default()
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let mut k = Browser::new(&app);
+    k.sign_in("kari@uib.no").await;
+    let ours = k.get("/bookinger").await;
+    assert!(
+        ours.html.contains(&format!("/bookinger/{past}/oppmote")),
+        "«Registrer oppmøte» from «Våre bookinger»"
+    );
+    let form = k.get(&format!("/bookinger/{past}/oppmote")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.html
+            .contains(r#"name="faktisk-forskere" min="0" inputmode="numeric" value="6""#),
+        "pre-filled with the expected numbers"
+    );
+    assert_eq!(
+        k.get(&format!("/bookinger/{future}/oppmote")).await.status,
+        StatusCode::CONFLICT
+    );
+    let csrf = k.csrf();
+    let path = format!("/bookinger/{past}/oppmote");
+    for (fields, message) in [
+        (vec![("faktisk-forskere", "fem")], "ikke «fem»"),
+        (vec![("faktisk-forskere", "-2")], "ikke «-2»"),
+        (vec![("faktisk-forskere", "0")], "minst én deltakergruppe"),
+        (vec![("faktisk-politikere", "3")], "Ukjent deltakergruppe «politikere»"),
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(fields);
+        let page = k.post(&path, &form).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.html.contains(message), "{message}");
+    }
+    let page = k.post(&path, &[("csrf", "gammel"), ("faktisk-forskere", "5")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        app.store.booking(past).await.unwrap().unwrap().attendance.is_none(),
+        "nothing stored"
+    );
+    // Another organisation cannot.
+    let mut o = Browser::new(&app);
+    o.sign_in("ola@hvl.no").await;
+    let oc = o.csrf();
+    let page = o.post(&path, &[("csrf", &oc), ("faktisk-forskere", "5")]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+    let page = k
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("faktisk-forskere", "5"),
+                ("faktisk-ansatte", "14"),
+                ("faktisk-studenter", ""),
+                ("utbytte", "Godt samarbeid om kunnskapsbehov."),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Oppmøtet er registrert") && page.html.contains("19"));
+    let a = app.store.booking(past).await.unwrap().unwrap().attendance.unwrap();
+    assert_eq!(
+        a.actual,
+        BTreeMap::from([("ansatte".to_string(), 14), ("forskere".to_string(), 5)])
+    );
+    assert_eq!(
+        (a.outcome.as_deref(), a.registered_by.as_str()),
+        (Some("Godt samarbeid om kunnskapsbehov."), "kari@uib.no")
+    );
+    let show = k.get(&format!("/bookinger/{past}")).await;
+    assert!(show.html.contains("Utbytte og erfaringer") && show.html.contains("Endre oppmøte"));
+
+    // The coordinator sees which past events lack attendance.
+    assert_eq!(k.get("/koordinator/oppmote").await.status, StatusCode::FORBIDDEN);
+    let mut c = Browser::new(&app);
+    c.sign_in("koord@beho.example").await;
+    let page = c.get("/koordinator/oppmote").await;
+    assert!(page.html.contains("1 arrangementer mangler oppmøte"));
+    assert!(page.html.contains(&format!("/bookinger/{other}/oppmote")));
+    assert!(!page.html.contains(&format!("/bookinger/{past}\"")) && !page.html.contains("Kommer"));
 }

@@ -261,6 +261,42 @@ async fn walk(b: Backend, mode: &str) {
     }
 }
 
+/// A confirmed event that ended yesterday, written straight to the store (the rules do not
+/// book the past).
+async fn past_event(app: &TestApp, email: &str) -> i64 {
+    use borgertun::domain::time::{at_local, local};
+    use borgertun::domain::{BookingTitle, NewBooking};
+    let contact = app.store.user_by_email(email).await.unwrap().unwrap();
+    let day = local(chrono::Utc::now()).date_naive() - chrono::Duration::days(1);
+    let t = |h: u32| at_local(day, chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
+    let new = NewBooking {
+        room: "borgertun".into(),
+        start: t(10),
+        end: t(12),
+        title: BookingTitle::parse("Nettverkssamling i går").unwrap(),
+        description: None,
+        public: true,
+        attendees: 20,
+        org: contact.org.clone(),
+        contact,
+        activity: None,
+    };
+    let mut tx = app.store.write("borgertun").await.unwrap();
+    let b = tx
+        .insert(borgertun::store::Insert {
+            booking: &new,
+            status: Status::Confirmed,
+            blocked_until: new.end + chrono::Duration::minutes(15),
+            reason: None,
+            actor: "test",
+            now: chrono::Utc::now() - chrono::Duration::days(10),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    b.id
+}
+
 /// The pages the scan must reach, each at both widths.
 const SCANNED: &[&str] = &[
     "/",
@@ -283,10 +319,12 @@ const SCANNED: &[&str] = &[
     "partner /bookinger/{id} trukket tilbake",
     "partner /bookinger/{id}/flytt",
     "partner /kalenderabonnement",
+    "partner /bookinger/{id}/oppmote",
     "coordinator /koordinator",
     "coordinator /koordinator/bookinger",
     "coordinator /koordinator/brukere",
     "coordinator /koordinator/virksomheter",
+    "coordinator /koordinator/oppmote",
     "coordinator /kalenderabonnement",
     "coordinator /booking/ny",
     "coordinator /bookinger",
@@ -337,7 +375,11 @@ async fn every_page_passes_axe_at_both_widths() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
+    // A past event of the partner's, waiting for its attendance.
+    let past_id = past_event(&app, PARTNER).await;
+
     let envs = vec![
+        ("PAST_ID", past_id.to_string()),
         ("BASE_URL", app.base.clone()),
         ("MAILDIR", sink.dir.display().to_string()),
         ("DAY", day.to_string()),

@@ -148,13 +148,14 @@ run(async (browser) => {
   await visit(partner, `/bookinger/${env('DISPLACED_ID')}`, 'partner /bookinger/{id} trukket tilbake');
   await visit(partner, `/bookinger/${env('BOOKING_ID')}/flytt`, 'partner /bookinger/{id}/flytt');
   await visit(partner, '/kalenderabonnement', 'partner /kalenderabonnement');
+  await visit(partner, `/bookinger/${env('PAST_ID')}/oppmote`, 'partner /bookinger/{id}/oppmote');
   await partner.context().close();
 
   // The coordinator.
   const coordinator = await (await newContext(browser)).newPage();
   watch(coordinator);
   await signIn(coordinator, act, env('COORDINATOR_EMAIL'));
-  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`]) {
+  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/koordinator/oppmote', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`]) {
     await visit(coordinator, path, `coordinator ${path.replace(/\/\d+$/, '/{id}')}`);
   }
   await coordinator.context().close();

@@ -36,11 +36,13 @@ pub fn router() -> Router<AppState> {
         .route("/koordinator/brukere/{id}", post(update_user))
         .route("/koordinator/tilgang/{id}", post(decide_access))
         .route("/koordinator/virksomheter", get(organisations))
+        .route("/koordinator/oppmote", get(missing_attendance))
 }
 
-const SUBNAV: [(&str, &str); 4] = [
+const SUBNAV: [(&str, &str); 5] = [
     (PATH, "Til behandling"),
     ("/koordinator/bookinger", "Alle bookinger"),
+    ("/koordinator/oppmote", "Mangler oppmøte"),
     ("/koordinator/brukere", "Brukere og tilgang"),
     ("/koordinator/virksomheter", "Virksomheter og prioritetsgrupper"),
 ];
@@ -832,4 +834,51 @@ async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response 
         body,
     )
     .into_response()
+}
+
+/// `/koordinator/oppmote` — the past year's events that lack attendance.
+async fn missing_attendance(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    if let Err(page) = coordinator(&ctx) {
+        return page;
+    }
+    let now = state.now();
+    let q = BookingQuery {
+        from: Some(now - Duration::days(365)),
+        to: Some(now),
+        statuses: vec![Status::Confirmed],
+        ..Default::default()
+    };
+    let mut missing = match state.store.bookings(&q).await {
+        Ok(b) => b
+            .into_iter()
+            .filter(|b| b.start <= now && b.attendance.is_none())
+            .collect::<Vec<_>>(),
+        Err(e) => return failed(e),
+    };
+    missing.reverse();
+    let body = html! {
+        h1 { "Mangler oppmøte" }
+        p { "Bekreftede arrangementer det siste året der oppmøtet ikke er registrert. Kontaktpersonen får en e-post dagen etter; koordinator kan også registrere." }
+        p role="status" { (missing.len()) " arrangementer mangler oppmøte." }
+        @if !missing.is_empty() {
+            div.table-scroll role="region" tabindex="0" aria-label="Arrangementer som mangler oppmøte" {
+                table {
+                    caption { "Arrangementer som mangler oppmøte, nyeste først" }
+                    thead { tr { th scope="col" { "Tid" } th scope="col" { "Tittel" } th scope="col" { "Virksomhet" } th scope="col" { "Kontaktperson" } th scope="col" { span.visually-hidden { "Handlinger" } } } }
+                    tbody {
+                        @for b in &missing {
+                            tr {
+                                td { (format_range(b.start, b.end)) }
+                                td { a href=(format!("/bookinger/{}", b.id)) { (b.title) } }
+                                td { (org_name(&state, &b.org)) }
+                                td { (b.contact_name) " (" (b.contact_email) ")" }
+                                td { a href=(format!("/bookinger/{}/oppmote", b.id)) { "Registrer oppmøte" span.visually-hidden { " for " (b.title) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&ctx, "/koordinator/oppmote", "Mangler oppmøte", body).into_response()
 }

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/bookinger/{id}", get(show))
         .route("/bookinger/{id}/avbestill", post(cancel))
         .route("/bookinger/{id}/flytt", get(move_form).post(move_submit))
+        .route("/bookinger/{id}/oppmote", get(attendance_form).post(attendance_submit))
 }
 
 fn not_found() -> Response {
@@ -70,6 +71,11 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
                                 a href=(format!("/bookinger/{}/flytt", b.id)) { "Flytt" span.visually-hidden { " " (b.title) } }
                                 " "
                                 (cancel_form(ctx, b))
+                            } @else if attendance_due(b, now) {
+                                a href=(format!("/bookinger/{}/oppmote", b.id)) {
+                                    @if b.attendance.is_some() { "Endre oppmøte" } @else { "Registrer oppmøte" }
+                                    span.visually-hidden { " for " (b.title) }
+                                }
                             }
                         }
                     }
@@ -191,6 +197,13 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
                 p { "Disse tidene er ledige. Velg en, så booker vi den med de samme opplysningene:" }
                 (super::booking::alternative_list(&ctx, &super::booking::BookingForm::from_booking(&b), &alternatives))
             }
+        }
+        @if let Some(a) = &b.attendance {
+            h2 { "Oppmøte" }
+            (attendance_summary(&state.config.plan, a))
+        }
+        @if attendance_due(&b, now) {
+            p { a.button href=(format!("/bookinger/{}/oppmote", b.id)) { @if b.attendance.is_some() { "Endre oppmøte" } @else { "Registrer oppmøte" } } }
         }
         p { a href=(format!("/bookinger/{}.ics", b.id)) { "Legg i kalenderen (.ics)" } }
         @if b.status.is_active() && b.end > now {
@@ -465,5 +478,212 @@ fn activity_rows(plan: &crate::domain::plan::Plan, a: &crate::domain::Activity) 
         @if !a.goal_areas.is_empty() { tr { th scope="row" { "Klyngens målområder" } td { (names(Vocabulary::GoalArea, &a.goal_areas)) } } }
         @if !measures.is_empty() { tr { th scope="row" { "Tiltak" } td { ul { @for m in &measures { li { (m) } } } } } }
         @if !expected.is_empty() { tr { th scope="row" { "Forventet antall deltakere" } td { (expected.join(", ")) } } }
+    }
+}
+
+/// Attendance can be registered once a confirmed event has begun.
+fn attendance_due(b: &Booking, now: chrono::DateTime<chrono::Utc>) -> bool {
+    b.status == Status::Confirmed && b.start <= now
+}
+
+fn attendance_summary(plan: &crate::domain::plan::Plan, a: &crate::domain::Attendance) -> Markup {
+    use crate::domain::plan::Vocabulary;
+    let total: i64 = a.actual.values().sum();
+    html! {
+        table {
+            tbody {
+                @for (g, n) in &a.actual {
+                    tr { th scope="row" { (plan.term(Vocabulary::Group, g).map(|t| t.name.as_str()).unwrap_or(g)) } td { (n) } }
+                }
+                tr { th scope="row" { "Til sammen" } td { (total) } }
+                @if let Some(o) = &a.outcome { tr { th scope="row" { "Utbytte og erfaringer" } td { (o) } } }
+                tr { th scope="row" { "Registrert" } td { (format_datetime(a.registered_at)) " av " (a.registered_by) } }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct AttendanceForm {
+    csrf: String,
+    counts: std::collections::BTreeMap<String, String>,
+    outcome: String,
+}
+
+impl AttendanceForm {
+    fn from_body(body: &[u8]) -> Self {
+        let mut f = AttendanceForm::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "csrf" => f.csrf = v.into_owned(),
+                "utbytte" => f.outcome = v.into_owned(),
+                k => {
+                    if let Some(g) = k.strip_prefix("faktisk-") {
+                        f.counts.insert(g.to_string(), v.into_owned());
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    /// Pre-filled from the registration, or else from the expected numbers.
+    fn of(b: &Booking) -> Self {
+        let counts = match (&b.attendance, &b.activity) {
+            (Some(a), _) => a.actual.iter().map(|(g, n)| (g.clone(), n.to_string())).collect(),
+            (None, Some(a)) => a.expected.iter().map(|(g, n)| (g.clone(), n.to_string())).collect(),
+            _ => Default::default(),
+        };
+        AttendanceForm {
+            counts,
+            outcome: b
+                .attendance
+                .as_ref()
+                .and_then(|a| a.outcome.clone())
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+}
+
+fn attendance_page(state: &AppState, ctx: &PageCtx, b: &Booking, f: &AttendanceForm, errors: &FieldErrors) -> Markup {
+    let plan = &state.config.plan;
+    let count_errors = errors.for_field("faktisk");
+    html! {
+        h1 { "Registrer oppmøte" }
+        p { (b.title) ", " (format_range(b.start, b.end)) "." }
+        @if let Some(a) = &b.activity {
+            @if !a.expected.is_empty() {
+                p { "Forventet: " (a.expected.iter().map(|(g, n)| format!("{} {n}", plan.term(crate::domain::plan::Vocabulary::Group, g).map(|t| t.name.as_str()).unwrap_or(g))).collect::<Vec<_>>().join(", ")) "." }
+            }
+        }
+        (errors.summary("Oppmøtet ble ikke lagret. Rett opp dette:"))
+        form method="post" action=(format!("/bookinger/{}/oppmote", b.id)) novalidate {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            fieldset.choices aria-describedby=[(!count_errors.is_empty()).then_some("faktisk-feil")] {
+                legend { "Hvor mange kom fra hver deltakergruppe?" }
+                @for e in &count_errors { p.field-error id="faktisk-feil" { (e) } }
+                @for g in &plan.groups {
+                    div.field.count {
+                        label for=(format!("faktisk-{}", g.key)) { (g.name) }
+                        input type="number" id=(format!("faktisk-{}", g.key)) name=(format!("faktisk-{}", g.key)) min="0" inputmode="numeric" value=(f.counts.get(&g.key).map(String::as_str).unwrap_or(""));
+                    }
+                }
+            }
+            (Field::new("utbytte", "Utbytte og erfaringer (valgfritt, noen linjer)", errors).textarea(&f.outcome, 5))
+            button type="submit" { "Lagre oppmøte" }
+        }
+        p { a href=(format!("/bookinger/{}", b.id)) { "Tilbake til bookingen" } }
+    }
+}
+
+/// A booking whose attendance `user` may register now, or the page to answer instead.
+async fn attendance_booking(state: &AppState, user: &User, id: &str) -> Result<Booking, Response> {
+    let b = managed(state, user, id).await?;
+    if !attendance_due(&b, state.now()) {
+        return Err(error_page(
+            StatusCode::CONFLICT,
+            "Oppmøte kan ikke registreres",
+            "Oppmøte registreres for bekreftede bookinger når arrangementet har begynt.",
+        ));
+    }
+    Ok(b)
+}
+
+/// `/bookinger/{id}/oppmote` — who came, and a few lines on the outcome.
+async fn attendance_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return Redirect::to("/logg-inn").into_response();
+    };
+    let b = match attendance_booking(&state, &user, &id).await {
+        Ok(b) => b,
+        Err(page) => return page,
+    };
+    let f = AttendanceForm::of(&b);
+    layout(
+        &ctx,
+        "Registrer oppmøte",
+        "",
+        attendance_page(&state, &ctx, &b, &f, &FieldErrors::default()),
+    )
+    .into_response()
+}
+
+async fn attendance_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = AttendanceForm::from_body(&body);
+    if !ctx.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    let Some(user) = ctx.user.clone() else {
+        return Redirect::to("/logg-inn").into_response();
+    };
+    let b = match attendance_booking(&state, &user, &id).await {
+        Ok(b) => b,
+        Err(page) => return page,
+    };
+    let plan = &state.config.plan;
+    let mut errors = FieldErrors::default();
+    let mut actual = std::collections::BTreeMap::new();
+    for (g, n) in &f.counts {
+        let n = n.trim();
+        if n.is_empty() {
+            continue;
+        }
+        if plan.term(crate::domain::plan::Vocabulary::Group, g).is_none() {
+            errors.add("faktisk", format!("Ukjent deltakergruppe «{g}»."));
+            continue;
+        }
+        match n.parse::<i64>() {
+            Ok(n) if (0..=100_000).contains(&n) => {
+                actual.insert(g.clone(), n);
+            }
+            _ => errors.add(
+                "faktisk",
+                format!("Skriv antall deltakere som hele tall fra 0, ikke «{n}»."),
+            ),
+        }
+    }
+    if errors.is_empty() && actual.values().all(|n| *n == 0) {
+        errors.add("faktisk", "Skriv hvor mange som kom fra minst én deltakergruppe.");
+    }
+    let outcome = f.outcome.trim();
+    if outcome.chars().count() > 4000 {
+        errors.add("utbytte", "Skriv høyst 4000 tegn om utbytte og erfaringer.");
+    }
+    if !errors.is_empty() {
+        let page = layout(
+            &ctx,
+            "Registrer oppmøte",
+            "",
+            attendance_page(&state, &ctx, &b, &f, &errors),
+        );
+        return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+    }
+    let attendance = crate::domain::Attendance {
+        actual: actual.into_iter().filter(|(_, n)| *n > 0).collect(),
+        outcome: (!outcome.is_empty()).then(|| outcome.to_string()),
+        registered_at: state.now(),
+        registered_by: user.email.clone(),
+    };
+    match state.store.set_attendance(b.id, &attendance).await {
+        Ok(b) => {
+            tracing::info!(booking = b.id, by = %user.email, "attendance registered");
+            let body = html! {
+                h1 { "Oppmøtet er registrert" }
+                p role="status" { "Takk! Oppmøtet for " (b.title) " er lagret." }
+                (attendance_summary(plan, &attendance))
+                p { a href="/bookinger" { "Til «Våre bookinger»" } }
+            };
+            layout(&ctx, "Oppmøtet er registrert", "", body).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "attendance");
+            error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
+        }
     }
 }
