@@ -13,6 +13,7 @@ use maud::{html, Markup, DOCTYPE};
 use super::AppState;
 
 mod access;
+mod activities;
 mod booking;
 mod coordinator;
 mod mine;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(access::router())
         .merge(subscriptions::router())
         .merge(coordinator::router())
+        .merge(activities::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
         .route("/static/borgertun.css", get(css))
         .route("/static/refresh.js", get(js))
@@ -73,9 +75,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The main navigation; `current` is marked for screen readers and by style.
-const NAV: [(&str, &str); 3] = [
+const NAV: [(&str, &str); 4] = [
     ("/", "Ukevisning"),
     ("/i-dag", "I dag i Borgertun"),
+    (activities::PATH, "Aktiviteter"),
     ("/regler", "Regler for booking"),
 ];
 
