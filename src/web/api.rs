@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/rooms/{room}/availability", get(availability))
         .route("/bookings", get(list_bookings).post(create_booking))
         .route("/bookings/{id}", get(get_booking).patch(move_booking))
+        .route("/reports/summary", get(report_summary))
         .route("/bookings/{id}/cancel", post(cancel_booking))
         .route("/bookings/{id}/approve", post(approve_booking))
         .route("/bookings/{id}/reject", post(reject_booking))
@@ -821,4 +822,85 @@ async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Res
         })
         .collect();
     Ok(Json(json!({ "conflicts": items })))
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    group_by: Option<String>,
+}
+
+fn figures_json(f: &crate::domain::report::Figures) -> Value {
+    json!({
+        "events": f.events,
+        "hours": f.hours(),
+        "expected": f.expected,
+        "actual": f.actual,
+        "with_attendance": f.with_attendance,
+        "three_or_more_groups": f.three_groups,
+        "three_or_more_groups_share": f.three_group_share(),
+    })
+}
+
+/// `GET /api/v1/reports/summary?from&to&group_by=…` — the report's figures (staff and
+/// coordinators). Without `group_by`, every grouping.
+async fn report_summary(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::domain::report::GroupBy;
+    if !crate::web::pages::may_see_reports(&user) {
+        return Err(ApiError::forbidden());
+    }
+    let groupings: Vec<GroupBy> = match q.group_by.as_deref() {
+        None | Some("") => GroupBy::ALL.to_vec(),
+        Some(s) => s
+            .split(',')
+            .map(|k| {
+                GroupBy::parse(k.trim()).ok_or_else(|| {
+                    let known = GroupBy::ALL.iter().map(|g| g.key()).collect::<Vec<_>>().join(", ");
+                    ApiError::rules(vec![DomainError::new(
+                        "unknown_group_by",
+                        format!("Ukjent gruppering «{k}». Gyldige: {known}."),
+                    )
+                    .on("group_by")])
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let (from, to) = crate::web::report::period(&state, q.from.as_deref(), q.to.as_deref()).map_err(ApiError::rules)?;
+    let r = crate::web::report::build(&state, from, to).await?;
+    let unmet = |u: &crate::domain::report::Unmet| json!({ "rejected": u.rejected, "displaced": u.displaced, "hours": u.minutes as f64 / 60.0 });
+    let unmet_rows = |rows: &[crate::domain::report::UnmetRow]| -> Value {
+        rows.iter()
+            .map(|r| json!({ "key": r.key, "name": r.name, "unmet": unmet(&r.unmet) }))
+            .collect()
+    };
+    let mut grouped = serde_json::Map::new();
+    for by in groupings {
+        let rows: Vec<Value> = r
+            .rows(by)
+            .iter()
+            .map(|row| json!({ "key": row.key, "name": row.name, "figures": figures_json(&row.figures) }))
+            .collect();
+        grouped.insert(by.key().to_string(), json!(rows));
+    }
+    Ok(Json(json!({
+        "from": r.from.to_string(),
+        "to": r.to.to_string(),
+        "total": figures_json(&r.total),
+        "open_hours": r.open_minutes as f64 / 60.0,
+        "utilisation": r.utilisation(),
+        "unmet": {
+            "total": unmet(&r.unmet_total),
+            "by_tier": unmet_rows(&r.unmet_by_tier),
+            "by_organisation": unmet_rows(&r.unmet_by_organisation),
+        },
+        "groupings": grouped,
+    })))
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod feeds;
 mod json;
 pub mod pages;
+pub mod report;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -113,7 +113,7 @@ run(async (browser) => {
   // Signed out.
   const anon = await (await newContext(browser)).newPage();
   watch(anon);
-  for (const path of ['/', `/?dato=${DAY}`, '/i-dag', '/regler', '/tilgjengelighet', '/logg-inn', '/tilgang']) {
+  for (const path of ['/', `/?dato=${DAY}`, '/i-dag', '/aktiviteter', '/regler', '/tilgjengelighet', '/logg-inn', '/tilgang']) {
     await visit(anon, path);
   }
   await anon.goto('/logg-inn');
@@ -155,7 +155,7 @@ run(async (browser) => {
   const coordinator = await (await newContext(browser)).newPage();
   watch(coordinator);
   await signIn(coordinator, act, env('COORDINATOR_EMAIL'));
-  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/koordinator/oppmote', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`]) {
+  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/koordinator/oppmote', '/rapport', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`]) {
     await visit(coordinator, path, `coordinator ${path.replace(/\/\d+$/, '/{id}')}`);
   }
   await coordinator.context().close();

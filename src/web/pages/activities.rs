@@ -32,7 +32,13 @@ const TITLE: &str = "Aktiviteter i Borgertun";
 const PUBLISHER: &str = "Bergen kommune, Byrådsavdeling for eldre, helse og omsorg";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, get(page)).route(FEED_PATH, get(feed))
+    Router::new().route(PATH, get(page))
+}
+
+/// The Atom feed: outside the anti-forgery cookie layer, so a cached feed never carries
+/// anyone's cookie.
+pub fn feed_router() -> Router<AppState> {
+    Router::new().route(FEED_PATH, get(feed))
 }
 
 /// One public event as the page and the feed show it: names, not keys.

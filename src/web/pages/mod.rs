@@ -18,9 +18,11 @@ mod booking;
 mod coordinator;
 mod mine;
 mod public;
+mod report;
 mod signin;
 mod subscriptions;
 
+pub use report::may_see_reports;
 pub use signin::Limits;
 
 pub const SESSION_COOKIE: &str = "borgertun_session";
@@ -39,7 +41,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(subscriptions::router())
         .merge(coordinator::router())
         .merge(activities::router())
+        .merge(report::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
+        .merge(activities::feed_router())
         .route("/static/borgertun.css", get(css))
         .route("/static/refresh.js", get(js))
         .route("/static/copy.js", get(copy_js))
@@ -86,6 +90,7 @@ const NAV: [(&str, &str); 4] = [
 const ACCOUNT_NAV: &[(&str, &str)] = &[
     ("/bookinger", "Våre bookinger"),
     (subscriptions::PATH, "Kalenderabonnement"),
+    (report::PATH, "Rapport"),
     (coordinator::PATH, "Koordinator"),
 ];
 
@@ -304,7 +309,8 @@ pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, 
                         div.account {
                             @if let Some(user) = &ctx.user {
                                 @for (href, text) in ACCOUNT_NAV {
-                                    @if *href != coordinator::PATH || user.role.is_coordinator() {
+                                    @if (*href != coordinator::PATH || user.role.is_coordinator())
+                                        && (*href != report::PATH || report::may_see_reports(user)) {
                                         @if *href == current {
                                             a href=(href) aria-current="page" { (text) }
                                         } @else {
