@@ -38,6 +38,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let room = cfg.rules.room("borgertun").ok_or("no room")?.clone();
     let plan = cfg.plan.clone();
+    let rules = cfg.rules.clone();
     let orgs: Vec<String> = cfg.rules.organisations.iter().map(|o| o.key.clone()).collect();
     let groups: Vec<String> = plan.groups.iter().map(|g| g.key.clone()).collect();
     let (from, to) = (
@@ -152,6 +153,25 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         results.push((what, samples));
     }
     let ms = |d: StdDuration| d.as_secs_f64() * 1000.0;
+    // The parts of one report, in process: loading the bookings, the figures, the tables.
+    let mut phases = Vec::new();
+    for _ in 0..10 {
+        let (start, end) = borgertun::domain::report::query_bounds(from, to);
+        let t0 = Instant::now();
+        let bookings = store
+            .bookings(&borgertun::store::BookingQuery {
+                from: Some(start),
+                to: Some(end),
+                ..Default::default()
+            })
+            .await?;
+        let t1 = Instant::now();
+        let r = borgertun::domain::report::build(&plan, &rules, from, to, &bookings);
+        let t2 = Instant::now();
+        phases.push((t1 - t0, t2 - t1, r.events.len()));
+    }
+    phases.sort();
+    let (load, figures, _) = phases[phases.len() / 2];
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -168,6 +188,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("| what (the whole period) | samples | median | p95 |");
     println!("|---|---:|---:|---:|");
+    println!(
+        "| in process: load the period's bookings | 10 | {:.1} ms | |\n| in process: compute every figure | 10 | {:.1} ms | |",
+        ms(load),
+        ms(figures)
+    );
     for (what, s) in results {
         println!(
             "| {what} | {} | {:.1} ms | {:.1} ms |",

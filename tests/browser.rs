@@ -183,6 +183,10 @@ async fn walk(b: Backend, mode: &str) {
     };
     add_user(&app, OWNER, "Per Hansen", "beho", Role::Requester).await;
     add_user(&app, COORDINATOR, "Kari Koordinator", "beho", Role::Coordinator).await;
+    // The partner has an account already, and yesterday's event waiting for its attendance.
+    add_user(&app, PARTNER, "Kari Nordmann", "uib", Role::Requester).await;
+    let past_id = past_event(&app, PARTNER).await;
+    let past = app.store.booking(past_id).await.unwrap().unwrap();
     let day = app.open_day(30);
     let (from, to) = ("10:00", "12:00");
 
@@ -200,12 +204,43 @@ async fn walk(b: Backend, mode: &str) {
             ("OWNER_EMAIL", OWNER.to_string()),
             ("COORDINATOR_EMAIL", COORDINATOR.to_string()),
             ("REASON", REASON.to_string()),
+            ("PAST_TITLE", PAST_TITLE.to_string()),
+            ("REPORT_FROM", local(past.start).date_naive().to_string()),
+            ("REPORT_TO", (day + chrono::Duration::days(14)).to_string()),
         ],
     )
     .await;
     assert!(run.success, "the {mode} walk failed:\n{}\n{}", run.stderr, run.stdout);
 
-    let all = app.store.bookings(&Default::default()).await.unwrap();
+    // Yesterday's attendance, as typed.
+    let past = app.store.booking(past_id).await.unwrap().unwrap();
+    let attendance = past.attendance.expect("attendance registered");
+    assert_eq!(
+        attendance.actual,
+        std::collections::BTreeMap::from([
+            ("ansatte".to_string(), 9),
+            ("forskere".to_string(), 7),
+            ("studenter".to_string(), 4)
+        ])
+    );
+    assert_eq!(attendance.registered_by, PARTNER);
+    let all: Vec<Booking> = app
+        .store
+        .bookings(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.id != past_id)
+        .collect();
+    // The activity chosen in the form, carried to the alternative too.
+    for b in all.iter().filter(|b| b.org == "uib") {
+        let a = b.activity.as_ref().expect("an activity");
+        assert_eq!(
+            (a.kind.as_str(), a.themes.as_slice(), a.expected.get("forskere")),
+            ("arbeidsverksted", &["brukermedvirkning".to_string()][..], Some(&5)),
+            "{b:?}"
+        );
+    }
     let (start, end) = (
         chrono::DateTime::parse_from_rfc3339(&at(day, from)).unwrap().to_utc(),
         chrono::DateTime::parse_from_rfc3339(&at(day, to)).unwrap().to_utc(),
@@ -261,6 +296,8 @@ async fn walk(b: Backend, mode: &str) {
     }
 }
 
+const PAST_TITLE: &str = "Nettverkssamling i går";
+
 /// A confirmed event that ended yesterday, written straight to the store (the rules do not
 /// book the past).
 async fn past_event(app: &TestApp, email: &str) -> i64 {
@@ -273,7 +310,7 @@ async fn past_event(app: &TestApp, email: &str) -> i64 {
         room: "borgertun".into(),
         start: t(10),
         end: t(12),
-        title: BookingTitle::parse("Nettverkssamling i går").unwrap(),
+        title: BookingTitle::parse(PAST_TITLE).unwrap(),
         description: None,
         public: true,
         attendees: 20,

@@ -223,6 +223,21 @@ export function actor(mode) {
         const v = await locator.inputValue();
         check(v === hhmm, `typed ${hhmm} into ${locator}, it holds «${v}»`);
       },
+      /// Choose an option of a select by its text, with the arrow keys.
+      async select(locator, label) {
+        await tabTo(locator);
+        const page = locator.page();
+        const chosen = () => locator.evaluate((el) => el.options[el.selectedIndex].text);
+        await page.keyboard.press('Home');
+        for (let i = 0; i < 50 && (await chosen()) !== label; i++) await page.keyboard.press('ArrowDown');
+        check((await chosen()) === label, `could not choose «${label}» in ${locator} with the keyboard`);
+      },
+      /// Tick a checkbox with Space.
+      async tick(locator) {
+        await tabTo(locator);
+        await locator.page().keyboard.press('Space');
+        check(await locator.isChecked(), `${locator} is not ticked`);
+      },
       /// A date field, YYYY-MM-DD, typed as a Norwegian reads it: day, month, year.
       async date(locator, ymd) {
         await tabTo(locator);
@@ -246,6 +261,12 @@ export function actor(mode) {
     },
     async date(locator, ymd) {
       await locator.fill(ymd);
+    },
+    async select(locator, label) {
+      await locator.selectOption({ label });
+    },
+    async tick(locator) {
+      await locator.check();
     },
   };
 }

@@ -21,12 +21,18 @@ const OWNER_TITLE = 'Arbeidsverksted for hjemmetjenesten';
 
 check(MODE === 'mouse' || MODE === 'keyboard', `MODE must be mouse or keyboard, not ${MODE}`);
 
-/// Fill in the booking form's time, title and number of people, and send it.
-async function fillBooking(page, act, title, people) {
+/// Fill in the booking form's time, title and number of people (and, if given, the activity:
+/// kind, a theme and the expected researchers), and send it.
+async function fillBooking(page, act, title, people, activity) {
   await act.time(page.getByLabel('Fra klokken'), FROM);
   await act.time(page.getByLabel('Til klokken'), TO);
   await act.type(page.getByLabel('Tittel', { exact: true }), title);
-  await act.type(page.getByLabel('Antall deltakere'), people);
+  await act.type(page.getByLabel('Antall deltakere', { exact: true }), people);
+  if (activity) {
+    await act.select(page.getByLabel('Aktivitetstype'), activity.kind);
+    await act.tick(page.getByRole('checkbox', { name: activity.theme, exact: true }));
+    await act.type(page.getByLabel(activity.group, { exact: true }), activity.expected);
+  }
   await act.press(page.getByRole('button', { name: 'Send forespørsel' }));
 }
 
@@ -49,7 +55,7 @@ run(async (browser) => {
   const prefilled = await partner.getByLabel('Dato', { exact: true }).inputValue();
   check(prefilled === DAY, `the form from «Book» should have the date ${DAY}, has «${prefilled}»`);
   if (keyboard) await skipToContent(partner);
-  await fillBooking(partner, act, PARTNER_TITLE, '12');
+  await fillBooking(partner, act, PARTNER_TITLE, '12', { kind: 'Arbeidsverksted', theme: 'Brukermedvirkning', group: 'Forskere', expected: '5' });
   await expectH1(partner, 'Bookingen er bekreftet');
   steps.push('partner booked');
 
@@ -106,6 +112,39 @@ run(async (browser) => {
   await act.press(alternative);
   await expectH1(partner, 'Bookingen er bekreftet');
   steps.push('partner took an alternative');
+
+  // 5. The partner registers who came to yesterday's event, from «Våre bookinger».
+  await partner.goto('/bookinger');
+  if (keyboard) await skipToContent(partner);
+  await act.press(partner.getByRole('link', { name: `Registrer oppmøte for ${env('PAST_TITLE')}` }));
+  await expectH1(partner, 'Registrer oppmøte');
+  if (keyboard) await skipToContent(partner);
+  await act.type(partner.getByLabel('Forskere', { exact: true }), '7');
+  await act.type(partner.getByLabel('Studenter', { exact: true }), '4');
+  await act.type(partner.getByLabel('Ansatte i kommunen', { exact: true }), '9');
+  await act.type(partner.getByLabel(/^Utbytte og erfaringer/), 'Nyttig for kunnskapsbehovene i hjemmetjenesten.');
+  await act.press(partner.getByRole('button', { name: 'Lagre oppmøte' }));
+  await expectH1(partner, 'Oppmøtet er registrert');
+  steps.push('partner registered attendance');
+  await partner.context().close();
+
+  // 6. The coordinator opens the report: the attendance is in it.
+  const reader = await (await newContext(browser)).newPage();
+  await signIn(reader, act, env('COORDINATOR_EMAIL'));
+  await act.press(reader.getByRole('banner').getByRole('link', { name: 'Rapport', exact: true }));
+  await expectH1(reader, 'Rapport til kommunaldirektørens ledergruppe');
+  if (keyboard) await skipToContent(reader);
+  await act.date(reader.getByLabel('Fra dato'), env('REPORT_FROM'));
+  await act.date(reader.getByLabel('Til dato'), env('REPORT_TO'));
+  await act.press(reader.getByRole('button', { name: 'Vis rapport' }));
+  await expectH1(reader, 'Rapport til kommunaldirektørens ledergruppe');
+  const actual = reader.getByRole('main').getByText(/^20 faktiske deltakere/);
+  check((await actual.count()) === 1, 'the report counts the 20 who came');
+  const kinds = reader.getByRole('table', { name: 'Per aktivitetstype' });
+  const workshop = kinds.getByRole('row').filter({ has: reader.getByRole('rowheader', { name: 'Arbeidsverksted', exact: true }) });
+  const cells = await workshop.getByRole('cell').allTextContents();
+  check(cells[0] === '1', `the report counts the workshop under «Arbeidsverksted»: ${cells.join(' | ')}`);
+  steps.push('coordinator read the report');
 
   result({ mode: MODE, steps, chosen });
 });
