@@ -158,13 +158,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..10 {
         let (start, end) = borgertun::domain::report::query_bounds(from, to);
         let t0 = Instant::now();
-        let bookings = store
-            .bookings(&borgertun::store::BookingQuery {
-                from: Some(start),
-                to: Some(end),
-                ..Default::default()
-            })
-            .await?;
+        let bookings = store.report_bookings(start, end).await?;
         let t1 = Instant::now();
         let r = borgertun::domain::report::build(&plan, &rules, from, to, &bookings);
         let t2 = Instant::now();

@@ -112,16 +112,23 @@ impl Figures {
     fn add(&mut self, b: &Booking) {
         self.events += 1;
         self.minutes += (b.end - b.start).num_minutes();
-        if let Some(a) = &b.activity {
-            for (g, n) in &a.expected {
-                *self.expected.entry(g.clone()).or_default() += n;
+        // `get_mut` first: most keys are there already, and need no new String.
+        let add_all = |into: &mut BTreeMap<String, i64>, from: &BTreeMap<String, i64>| {
+            for (g, n) in from {
+                match into.get_mut(g) {
+                    Some(v) => *v += n,
+                    None => {
+                        into.insert(g.clone(), *n);
+                    }
+                }
             }
+        };
+        if let Some(a) = &b.activity {
+            add_all(&mut self.expected, &a.expected);
         }
         if let Some(a) = &b.attendance {
             self.with_attendance += 1;
-            for (g, n) in &a.actual {
-                *self.actual.entry(g.clone()).or_default() += n;
-            }
+            add_all(&mut self.actual, &a.actual);
         }
         if groups_together(b) >= 3 {
             self.three_groups += 1;
@@ -332,11 +339,14 @@ pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, booking
                     figures: Figures::default(),
                 })
                 .collect();
+            let mut index: std::collections::HashMap<String, usize> =
+                rows.iter().enumerate().map(|(i, r)| (r.key.clone(), i)).collect();
             for b in &events {
                 for key in keys_of(b, by, plan, rules) {
-                    let i = match rows.iter().position(|r| r.key == key) {
-                        Some(i) => i,
+                    let i = match index.get(&key) {
+                        Some(&i) => i,
                         None => {
+                            index.insert(key.clone(), rows.len());
                             let name = if key == NONE_KEY {
                                 NONE_NAME.to_string()
                             } else {

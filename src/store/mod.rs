@@ -222,6 +222,10 @@ pub trait Store: Send + Sync + 'static {
     /// appears or leaves: count, latest change, and sums of ids and sequences.
     async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String>;
     async fn history(&self, id: i64) -> Result<Vec<AuditEntry>>;
+    /// The bookings a report of `[from, to)` counts: confirmed, refused and taken back, that
+    /// start in the interval, with only what the report reads (time, organisation, status,
+    /// title, public, contact name, activity, attendance); the other fields are left empty.
+    async fn report_bookings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>>;
     /// Set what a booking is used for.
     async fn set_activity(&self, id: i64, activity: &crate::domain::Activity, now: DateTime<Utc>) -> Result<Booking>;
     /// Record who came to a booking's event (replacing an earlier registration).

@@ -34,6 +34,48 @@ pub(super) struct BookingRow {
     attendance: Option<String>,
 }
 
+/// The columns a report reads.
+#[derive(sqlx::FromRow)]
+pub(super) struct ReportRow {
+    id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    org: String,
+    status: String,
+    title: String,
+    public: bool,
+    contact_name: String,
+    activity: Option<String>,
+    attendance: Option<String>,
+}
+
+impl TryFrom<ReportRow> for Booking {
+    type Error = StoreError;
+    fn try_from(r: ReportRow) -> Result<Booking> {
+        Ok(Booking {
+            id: r.id,
+            room: String::new(),
+            start: r.starts_at,
+            end: r.ends_at,
+            blocked_until: r.ends_at,
+            title: r.title,
+            description: None,
+            public: r.public,
+            attendees: 0,
+            org: r.org,
+            contact_name: r.contact_name,
+            contact_email: String::new(),
+            status: status(&r.status)?,
+            status_reason: None,
+            sequence: 0,
+            created_at: r.starts_at,
+            updated_at: r.starts_at,
+            activity: json(r.activity, "activity")?,
+            attendance: json(r.attendance, "attendance")?,
+        })
+    }
+}
+
 /// A JSON column.
 fn json<T: serde::de::DeserializeOwned>(s: Option<String>, what: &str) -> Result<Option<T>> {
     s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}"))))
@@ -411,6 +453,19 @@ macro_rules! store_impl {
                         .fetch_optional(&self.pool)
                         .await?;
                     row.map(User::try_from).transpose()
+                }
+
+                async fn report_bookings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+                    let rows: Vec<$crate::store::sql::ReportRow> = sqlx::query_as(
+                        "SELECT id, starts_at, ends_at, org, status, title, public, contact_name, activity, attendance \
+                         FROM bookings WHERE starts_at >= $1 AND starts_at < $2 \
+                         AND status IN ('confirmed', 'rejected', 'displaced') ORDER BY starts_at, id",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(Booking::try_from).collect()
                 }
 
                 async fn set_activity(&self, id: i64, activity: &$crate::domain::Activity, now: DateTime<Utc>) -> Result<Booking> {

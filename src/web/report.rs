@@ -7,7 +7,7 @@ use super::AppState;
 use crate::domain::report::{self, Figures, GroupBy, Report};
 use crate::domain::time::{format_date, local};
 use crate::domain::DomainError;
-use crate::store::{BookingQuery, StoreError};
+use crate::store::StoreError;
 
 /// The longest period a report covers.
 pub const MAX_DAYS: i64 = 366 * 6;
@@ -52,12 +52,7 @@ pub fn period(
 /// Load the bookings of the period and build the report.
 pub async fn build(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<Report, StoreError> {
     let (start, end) = report::query_bounds(from, to);
-    let q = BookingQuery {
-        from: Some(start),
-        to: Some(end),
-        ..Default::default()
-    };
-    let bookings = state.store.bookings(&q).await?;
+    let bookings = state.store.report_bookings(start, end).await?;
     Ok(report::build(
         &state.config.plan,
         &state.config.rules,
@@ -119,8 +114,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Every table of the report, in page order.
-pub fn tables(state: &AppState, r: &Report) -> Vec<Table> {
+/// Every table of the report, in page order; the event list (`arrangementer`, one row per
+/// event) only with `with_events` (the page links to it rather than showing it).
+pub fn tables(state: &AppState, r: &Report, with_events: bool) -> Vec<Table> {
     let plan = &state.config.plan;
     let mut out = Vec::new();
     let mut header = vec!["Periode".to_string()];
@@ -194,6 +190,9 @@ pub fn tables(state: &AppState, r: &Report) -> Vec<Table> {
         header: unmet_header("Virksomhet"),
         rows: unmet_rows(&r.unmet_by_organisation),
     });
+    if !with_events {
+        return out;
+    }
     // The events, one row each with every activity field.
     let name = |list: crate::domain::plan::Vocabulary, keys: &[String]| {
         keys.iter()

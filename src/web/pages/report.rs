@@ -134,7 +134,7 @@ fn table(t: &Table, period: &str) -> Markup {
 }
 
 fn body(state: &AppState, r: &Report) -> Markup {
-    let tables = rep::tables(state, r);
+    let tables = rep::tables(state, r, false);
     let by_key = |k: &str| tables.iter().find(|t| t.key == k).expect("every table");
     let period = format!("fra={}&til={}", r.from, r.to);
     let plan = &state.config.plan;
@@ -238,10 +238,15 @@ async fn csv(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Period
             return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
         }
     };
-    let tables = rep::tables(&state, &r);
     let key = q.tabell.as_deref().unwrap_or("sammendrag");
+    let tables = rep::tables(&state, &r, key == "arrangementer");
     let Some(t) = tables.iter().find(|t| t.key == key) else {
-        let known = tables.iter().map(|t| t.key).collect::<Vec<_>>().join(", ");
+        let known = tables
+            .iter()
+            .map(|t| t.key)
+            .chain(["arrangementer"])
+            .collect::<Vec<_>>()
+            .join(", ");
         return error_page(
             StatusCode::NOT_FOUND,
             "Ukjent tabell",
