@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use borgertun::domain::time::{at_local, local};
-use borgertun::domain::{Attendance, BookingTitle, NewBooking, Role, Status};
+use borgertun::domain::{Attendance, Role, Status};
 use borgertun::mail::Composer;
 use borgertun::service;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
@@ -18,34 +18,16 @@ on_both_backends!(contacts_are_asked_once_the_day_after, registering_attendance)
 
 /// A booking written straight to the store (past events cannot be booked through the rules).
 async fn stored(app: &TestApp, day: NaiveDate, from: u32, title: &str, status: Status) -> i64 {
-    let contact = app.store.user_by_email("kari@uib.no").await.unwrap().unwrap();
     let t = |h: u32| at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
-    let new = NewBooking {
-        room: "borgertun".into(),
-        start: t(from),
-        end: t(from + 1),
-        title: BookingTitle::parse(title).unwrap(),
-        description: None,
-        public: true,
-        attendees: 10,
-        org: "uib".into(),
-        contact,
-        activity: None,
-    };
-    let mut tx = app.store.write("borgertun").await.unwrap();
-    let b = tx
-        .insert(borgertun::store::Insert {
-            booking: &new,
-            status,
-            blocked_until: new.end + Duration::minutes(15),
-            reason: None,
-            actor: "test",
-            now: Utc::now() - Duration::days(30),
-        })
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    b.id
+    app.store_booking(
+        "kari@uib.no",
+        t(from),
+        t(from + 1),
+        title,
+        status,
+        Utc::now() - Duration::days(30),
+    )
+    .await
 }
 
 async fn contacts_are_asked_once_the_day_after(b: Backend) {

@@ -301,37 +301,12 @@ const PAST_TITLE: &str = "Nettverkssamling i går";
 /// A confirmed event that ended yesterday, written straight to the store (the rules do not
 /// book the past).
 async fn past_event(app: &TestApp, email: &str) -> i64 {
-    use borgertun::domain::time::{at_local, local};
-    use borgertun::domain::{BookingTitle, NewBooking};
-    let contact = app.store.user_by_email(email).await.unwrap().unwrap();
+    use borgertun::domain::time::at_local;
     let day = local(chrono::Utc::now()).date_naive() - chrono::Duration::days(1);
     let t = |h: u32| at_local(day, chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
-    let new = NewBooking {
-        room: "borgertun".into(),
-        start: t(10),
-        end: t(12),
-        title: BookingTitle::parse(PAST_TITLE).unwrap(),
-        description: None,
-        public: true,
-        attendees: 20,
-        org: contact.org.clone(),
-        contact,
-        activity: None,
-    };
-    let mut tx = app.store.write("borgertun").await.unwrap();
-    let b = tx
-        .insert(borgertun::store::Insert {
-            booking: &new,
-            status: Status::Confirmed,
-            blocked_until: new.end + chrono::Duration::minutes(15),
-            reason: None,
-            actor: "test",
-            now: chrono::Utc::now() - chrono::Duration::days(10),
-        })
+    let created = chrono::Utc::now() - chrono::Duration::days(10);
+    app.store_booking(email, t(10), t(12), PAST_TITLE, Status::Confirmed, created)
         .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    b.id
 }
 
 /// The pages the scan must reach, each at both widths.

@@ -43,36 +43,10 @@ async fn api_book(
 /// A pending request written straight to the store, past the rules (as if made long ago).
 async fn pending_request(app: &TestApp, email: &str, day: chrono::NaiveDate, from: &str, to: &str, title: &str) -> i64 {
     use borgertun::domain::time::at_local;
-    use borgertun::domain::{BookingTitle, NewBooking};
-    let contact = app.store.user_by_email(email).await.unwrap().unwrap();
     let t = |hm: &str| at_local(day, chrono::NaiveTime::parse_from_str(hm, "%H:%M").unwrap()).unwrap();
-    let new = NewBooking {
-        room: "borgertun".into(),
-        start: t(from),
-        end: t(to),
-        title: BookingTitle::parse(title).unwrap(),
-        description: None,
-        public: true,
-        attendees: 10,
-        org: contact.org.clone(),
-        contact,
-        activity: None,
-    };
-    let now = chrono::Utc::now();
-    let mut tx = app.store.write("borgertun").await.unwrap();
-    let b = tx
-        .insert(borgertun::store::Insert {
-            booking: &new,
-            status: Status::Pending,
-            blocked_until: new.end + chrono::Duration::minutes(15),
-            reason: None,
-            actor: email,
-            now: now - chrono::Duration::days(20),
-        })
+    let created = chrono::Utc::now() - chrono::Duration::days(20);
+    app.store_booking(email, t(from), t(to), title, Status::Pending, created)
         .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    b.id
 }
 
 async fn displace_from_the_queue_and_book_an_alternative(b: Backend) {

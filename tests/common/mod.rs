@@ -179,6 +179,52 @@ impl TestApp {
         read(res).await
     }
 
+    /// Write a booking straight to the store, past the rules (for the past, or for a request
+    /// made long ago): `email`'s organisation, 10 attendees, public, the room's buffer.
+    pub async fn store_booking(
+        &self,
+        email: &str,
+        start: chrono::DateTime<Utc>,
+        end: chrono::DateTime<Utc>,
+        title: &str,
+        status: borgertun::domain::Status,
+        created: chrono::DateTime<Utc>,
+    ) -> i64 {
+        let contact = self
+            .store
+            .user_by_email(email)
+            .await
+            .unwrap()
+            .expect("the contact exists");
+        let room = &self.rules().rooms[0];
+        let new = borgertun::domain::NewBooking {
+            room: room.key.clone(),
+            start,
+            end,
+            title: borgertun::domain::BookingTitle::parse(title).unwrap(),
+            description: None,
+            public: true,
+            attendees: 10,
+            org: contact.org.clone(),
+            contact,
+            activity: None,
+        };
+        let mut tx = self.store.write(&room.key).await.unwrap();
+        let b = tx
+            .insert(store::Insert {
+                booking: &new,
+                status,
+                blocked_until: end + Duration::minutes(room.buffer_minutes),
+                reason: None,
+                actor: email,
+                now: created,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        b.id
+    }
+
     /// Every booking in the database as (id, status), for "nothing changed" checks.
     pub async fn snapshot(&self) -> Vec<(i64, String, i64)> {
         let all = self.store.bookings(&Default::default()).await.unwrap();
