@@ -268,7 +268,7 @@ pub fn check_counts(counts: &std::collections::BTreeMap<String, i64>, field: &'s
     match counts.iter().find(|(_, n)| !(0..=100_000).contains(*n)) {
         Some((group, n)) => Err(DomainError::new(
             "invalid_count",
-            format!("Antallet for «{group}» må være et helt tall fra 0 til 100 000, ikke {n}."),
+            format!("Antallet for «{group}» må være et helt tall fra 0 til 100 000, ikke «{n}»."),
         )
         .on(field)),
         None => Ok(()),

@@ -90,15 +90,14 @@ async fn submit(
     if message.chars().count() > 1000 {
         errors.add("melding", "Meldingen kan være høyst 1000 tegn.");
     }
-    if !errors.is_empty() {
+    let (Some(email), true) = (email, errors.is_empty()) else {
         let body = page(&ctx, &f, &errors);
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
             layout(&ctx, "Be om tilgang", "", body),
         )
             .into_response();
-    }
-    let email = email.expect("checked");
+    };
     if client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err()) {
         return too_many("Det er sendt mange forespørsler fra denne adressen på kort tid.");
     }

@@ -364,17 +364,17 @@ fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBoo
         .map_err(|e| add_domain(&mut errors, &e))
         .ok()
         .flatten();
-    if !errors.0.is_empty() {
+    let (Some(slot), Some(title), Some(attendees), true) = (slot, title, attendees, errors.is_empty()) else {
         return Err(errors);
-    }
+    };
     Ok(NewBooking {
         room: room.to_string(),
-        start: slot.expect("checked").start,
-        end: slot.expect("checked").end,
-        title: title.expect("checked"),
+        start: slot.start,
+        end: slot.end,
+        title,
         description,
         public: f.offentlig.is_some(),
-        attendees: attendees.expect("checked"),
+        attendees,
         org: f
             .virksomhet
             .clone()

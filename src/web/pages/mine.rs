@@ -634,19 +634,24 @@ async fn attendance_submit(
         if n.is_empty() {
             continue;
         }
-        if plan.term(crate::domain::plan::Vocabulary::Group, g).is_none() {
-            errors.add("faktisk", format!("Ukjent deltakergruppe «{g}»."));
-            continue;
-        }
         match n.parse::<i64>() {
-            Ok(n) if (0..=100_000).contains(&n) => {
+            Ok(n) => {
                 actual.insert(g.clone(), n);
             }
-            _ => errors.add(
+            Err(_) => errors.add(
                 "faktisk",
                 format!("Skriv antall deltakere som hele tall fra 0, ikke «{n}»."),
             ),
         }
+    }
+    // The same checks as for the expected numbers: known groups, whole numbers in range.
+    let groups: Vec<String> = actual.keys().cloned().collect();
+    let checks = [
+        plan.check_keys(crate::domain::plan::Vocabulary::Group, &groups),
+        crate::domain::booking::check_counts(&actual, "actual"),
+    ];
+    for e in checks.into_iter().filter_map(Result::err) {
+        errors.add("faktisk", e.message);
     }
     if errors.is_empty() && actual.values().all(|n| *n == 0) {
         errors.add("faktisk", "Skriv hvor mange som kom fra minst én deltakergruppe.");
