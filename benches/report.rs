@@ -16,6 +16,10 @@ use borgertun::store::{self, Insert};
 use borgertun::web::{self, AppState};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
 
+// The server's allocator (src/main.rs), so the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -160,7 +164,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let t0 = Instant::now();
         let bookings = store.report_bookings(start, end).await?;
         let t1 = Instant::now();
-        let r = borgertun::domain::report::build(&plan, &rules, from, to, &bookings);
+        let r = borgertun::domain::report::build(&plan, &rules, from, to, bookings);
         let t2 = Instant::now();
         phases.push((t1 - t0, t2 - t1, r.events.len()));
     }

@@ -13,6 +13,10 @@ use borgertun::store::{self, Insert};
 use borgertun::web::{self, AppState};
 use chrono::{Duration, NaiveTime, Utc};
 
+// The server's allocator (src/main.rs), so the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

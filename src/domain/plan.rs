@@ -238,7 +238,8 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
+    //! A small plan of two action plans, for unit tests.
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -272,7 +273,7 @@ mod tests {
         }
     }
 
-    fn plan() -> Plan {
+    pub fn plan() -> Plan {
         Plan {
             plans: vec![
                 action_plan(
@@ -298,6 +299,16 @@ mod tests {
             themes: vec![term("brukermedvirkning", "Brukermedvirkning")],
             groups: vec![term("forskere", "Forskere"), term("studenter", "Studenter")],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::plan;
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
     fn keys(k: &[&str]) -> Vec<String> {

@@ -19,7 +19,7 @@
 //! - *unmet demand* is the requests refused («avslått») and the bookings taken back («trukket
 //!   tilbake») that start in the period, by tier and by organisation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
@@ -109,32 +109,6 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add(&mut self, b: &Booking) {
-        self.events += 1;
-        self.minutes += (b.end - b.start).num_minutes();
-        // `get_mut` first: most keys are there already, and need no new String.
-        let add_all = |into: &mut BTreeMap<String, i64>, from: &BTreeMap<String, i64>| {
-            for (g, n) in from {
-                match into.get_mut(g) {
-                    Some(v) => *v += n,
-                    None => {
-                        into.insert(g.clone(), *n);
-                    }
-                }
-            }
-        };
-        if let Some(a) = &b.activity {
-            add_all(&mut self.expected, &a.expected);
-        }
-        if let Some(a) = &b.attendance {
-            self.with_attendance += 1;
-            add_all(&mut self.actual, &a.actual);
-        }
-        if groups_together(b) >= 3 {
-            self.three_groups += 1;
-        }
-    }
-
     pub fn hours(&self) -> f64 {
         self.minutes as f64 / 60.0
     }
@@ -221,39 +195,6 @@ pub fn starts_in(b: &Booking, from: NaiveDate, to: NaiveDate) -> bool {
     from <= day && day <= to
 }
 
-/// The row keys of `b` in a grouping (several for measures and goal areas).
-fn keys_of(b: &Booking, by: GroupBy, plan: &Plan, rules: &Rules) -> Vec<String> {
-    let a = b.activity.as_ref();
-    let keys: Vec<String> = match by {
-        GroupBy::Measure => a.map(|a| a.measures.clone()).unwrap_or_default(),
-        GroupBy::FocusArea => {
-            let mut areas: Vec<String> = a
-                .map(|a| {
-                    a.measures
-                        .iter()
-                        .filter_map(|m| plan.measure(m).map(|(_, m)| m.focus_area.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            areas.sort();
-            areas.dedup();
-            areas
-        }
-        GroupBy::GoalArea => a.map(|a| a.goal_areas.clone()).unwrap_or_default(),
-        GroupBy::Organisation => vec![b.org.clone()],
-        GroupBy::Tier => rules
-            .tier_of_org(&b.org)
-            .map(|t| vec![t.key.clone()])
-            .unwrap_or_default(),
-        GroupBy::Kind => a.map(|a| vec![a.kind.clone()]).unwrap_or_default(),
-    };
-    if keys.is_empty() {
-        vec![NONE_KEY.to_string()]
-    } else {
-        keys
-    }
-}
-
 /// Every row of a grouping in the configured order (rows with no events included, so the
 /// report shows what was not done), then «Ikke oppgitt» if any event lacks the item.
 fn all_rows(by: GroupBy, plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate) -> Vec<(String, String)> {
@@ -316,55 +257,209 @@ pub fn open_minutes(rules: &Rules, from: NaiveDate, to: NaiveDate) -> i64 {
     total
 }
 
-/// The report of `[from, to]` from `bookings` (any statuses; those outside are ignored).
-pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, bookings: &[Booking]) -> Report {
-    let mut events: Vec<Booking> = bookings
-        .iter()
-        .filter(|b| b.status == Status::Confirmed && starts_in(b, from, to))
-        .cloned()
-        .collect();
-    events.sort_by_key(|b| (b.start, b.id));
-    let mut total = Figures::default();
-    for b in &events {
-        total.add(b);
+/// Participant counts by the group's place in [`GroupIndex`].
+type Counts = Vec<(usize, i64)>;
+
+/// The participant groups by place: the configured ones in their order, then any unknown key
+/// found in stored bookings (a group since removed from the configuration), so no count is lost.
+struct GroupIndex {
+    keys: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl GroupIndex {
+    fn new(plan: &Plan) -> Self {
+        let keys: Vec<String> = plan.groups.iter().map(|g| g.key.clone()).collect();
+        let index = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        GroupIndex { keys, index }
     }
+
+    fn counts(&mut self, from: &BTreeMap<String, i64>) -> Counts {
+        from.iter()
+            .map(|(g, n)| {
+                let i = match self.index.get(g.as_str()) {
+                    Some(&i) => i,
+                    None => {
+                        self.keys.push(g.clone());
+                        self.index.insert(g.clone(), self.keys.len() - 1);
+                        self.keys.len() - 1
+                    }
+                };
+                (i, *n)
+            })
+            .collect()
+    }
+}
+
+/// What one event adds to every row it belongs to, worked out once per event.
+struct EventFigures {
+    minutes: i64,
+    expected: Counts,
+    /// `None` without registered attendance.
+    actual: Option<Counts>,
+    three_groups: bool,
+}
+
+/// A row's figures while they are summed: per group by place, `None` where no event of the
+/// row named the group (such groups are left out of [`Figures`], as in the bookings).
+#[derive(Clone, Default)]
+struct Tally {
+    events: i64,
+    minutes: i64,
+    expected: Vec<Option<i64>>,
+    actual: Vec<Option<i64>>,
+    with_attendance: i64,
+    three_groups: i64,
+}
+
+impl Tally {
+    fn add(&mut self, e: &EventFigures) {
+        fn add_counts(into: &mut Vec<Option<i64>>, from: &Counts) {
+            for &(i, n) in from {
+                if i >= into.len() {
+                    into.resize(i + 1, None);
+                }
+                *into[i].get_or_insert(0) += n;
+            }
+        }
+        self.events += 1;
+        self.minutes += e.minutes;
+        add_counts(&mut self.expected, &e.expected);
+        if let Some(actual) = &e.actual {
+            self.with_attendance += 1;
+            add_counts(&mut self.actual, actual);
+        }
+        if e.three_groups {
+            self.three_groups += 1;
+        }
+    }
+
+    fn figures(self, groups: &GroupIndex) -> Figures {
+        let map = |v: Vec<Option<i64>>| -> BTreeMap<String, i64> {
+            v.into_iter()
+                .enumerate()
+                .filter_map(|(i, n)| n.map(|n| (groups.keys[i].clone(), n)))
+                .collect()
+        };
+        Figures {
+            events: self.events,
+            minutes: self.minutes,
+            expected: map(self.expected),
+            actual: map(self.actual),
+            with_attendance: self.with_attendance,
+            three_groups: self.three_groups,
+        }
+    }
+}
+
+/// The rows of one grouping while they are summed, found by key without allocating.
+struct Rows {
+    keys: Vec<(String, String)>,
+    index: HashMap<String, usize>,
+    tallies: Vec<Tally>,
+}
+
+impl Rows {
+    fn new(keys: Vec<(String, String)>) -> Self {
+        let index = keys.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        let tallies = vec![Tally::default(); keys.len()];
+        Rows { keys, index, tallies }
+    }
+
+    /// Add `e` to the row `key`, adding the row if the configuration does not name it.
+    fn add(&mut self, key: &str, e: &EventFigures) {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                let name = if key == NONE_KEY { NONE_NAME } else { key };
+                self.keys.push((key.to_string(), name.to_string()));
+                self.index.insert(key.to_string(), self.keys.len() - 1);
+                self.tallies.push(Tally::default());
+                self.keys.len() - 1
+            }
+        };
+        self.tallies[i].add(e);
+    }
+
+    fn rows(self, groups: &GroupIndex) -> Vec<Row> {
+        self.keys
+            .into_iter()
+            .zip(self.tallies)
+            .map(|((key, name), t)| Row {
+                key,
+                name,
+                figures: t.figures(groups),
+            })
+            .collect()
+    }
+}
+
+/// The report of `[from, to]` from `bookings` (any statuses; those outside are ignored).
+///
+/// Each event's figures are worked out once and added to its rows, which are found by key in
+/// a hash map: the whole plan period of 10,000 bookings takes a few milliseconds (see the
+/// README's report benchmark).
+pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, bookings: Vec<Booking>) -> Report {
+    let (mut events, unmet): (Vec<Booking>, Vec<Booking>) = bookings
+        .into_iter()
+        .filter(|b| starts_in(b, from, to))
+        .filter(|b| matches!(b.status, Status::Confirmed | Status::Rejected | Status::Displaced))
+        .partition(|b| b.status == Status::Confirmed);
+    events.sort_by_key(|b| (b.start, b.id));
+    let focus_area_of: HashMap<&str, &str> = plan
+        .plans
+        .iter()
+        .flat_map(|p| p.measures.iter().map(|m| (m.key.as_str(), m.focus_area.as_str())))
+        .collect();
+    let tier_of: HashMap<&str, &str> = rules
+        .organisations
+        .iter()
+        .filter_map(|o| rules.tier(&o.tier).map(|t| (o.key.as_str(), t.key.as_str())))
+        .collect();
+    let mut groups = GroupIndex::new(plan);
+    let mut total = Tally::default();
+    let mut rows: Vec<Rows> = GroupBy::ALL
+        .into_iter()
+        .map(|by| Rows::new(all_rows(by, plan, rules, from, to)))
+        .collect();
+    let mut keys: Vec<&str> = Vec::new();
+    for b in &events {
+        let a = b.activity.as_ref();
+        let e = EventFigures {
+            minutes: (b.end - b.start).num_minutes(),
+            expected: a.map(|a| groups.counts(&a.expected)).unwrap_or_default(),
+            actual: b.attendance.as_ref().map(|a| groups.counts(&a.actual)),
+            three_groups: groups_together(b) >= 3,
+        };
+        total.add(&e);
+        for (by, rows) in GroupBy::ALL.into_iter().zip(rows.iter_mut()) {
+            keys.clear();
+            match (by, a) {
+                (GroupBy::Measure, Some(a)) => keys.extend(a.measures.iter().map(String::as_str)),
+                (GroupBy::FocusArea, Some(a)) => {
+                    keys.extend(a.measures.iter().filter_map(|m| focus_area_of.get(m.as_str()).copied()));
+                    keys.sort_unstable();
+                    keys.dedup();
+                }
+                (GroupBy::GoalArea, Some(a)) => keys.extend(a.goal_areas.iter().map(String::as_str)),
+                (GroupBy::Kind, Some(a)) => keys.push(&a.kind),
+                (GroupBy::Organisation, _) => keys.push(&b.org),
+                (GroupBy::Tier, _) => keys.extend(tier_of.get(b.org.as_str()).copied()),
+                (_, None) => {}
+            }
+            if keys.is_empty() {
+                keys.push(NONE_KEY);
+            }
+            for key in &keys {
+                rows.add(key, &e);
+            }
+        }
+    }
+    let total = total.figures(&groups);
     let groupings = GroupBy::ALL
         .into_iter()
-        .map(|by| {
-            let mut rows: Vec<Row> = all_rows(by, plan, rules, from, to)
-                .into_iter()
-                .map(|(key, name)| Row {
-                    key,
-                    name,
-                    figures: Figures::default(),
-                })
-                .collect();
-            let mut index: std::collections::HashMap<String, usize> =
-                rows.iter().enumerate().map(|(i, r)| (r.key.clone(), i)).collect();
-            for b in &events {
-                for key in keys_of(b, by, plan, rules) {
-                    let i = match index.get(&key) {
-                        Some(&i) => i,
-                        None => {
-                            index.insert(key.clone(), rows.len());
-                            let name = if key == NONE_KEY {
-                                NONE_NAME.to_string()
-                            } else {
-                                key.clone()
-                            };
-                            rows.push(Row {
-                                key: key.clone(),
-                                name,
-                                figures: Figures::default(),
-                            });
-                            rows.len() - 1
-                        }
-                    };
-                    rows[i].figures.add(b);
-                }
-            }
-            (by, rows)
-        })
+        .zip(rows)
+        .map(|(by, rows)| (by, rows.rows(&groups)))
         .collect();
     let mut unmet_total = Unmet::default();
     let mut by_tier: Vec<UnmetRow> = rules
@@ -377,10 +472,7 @@ pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, booking
         })
         .collect();
     let mut by_org: BTreeMap<String, Unmet> = BTreeMap::new();
-    for b in bookings
-        .iter()
-        .filter(|b| matches!(b.status, Status::Rejected | Status::Displaced) && starts_in(b, from, to))
-    {
+    for b in &unmet {
         let add = |u: &mut Unmet| {
             if b.status == Status::Rejected {
                 u.rejected += 1;
@@ -454,6 +546,7 @@ pub fn tertial(year: i32, n: u32) -> Option<(NaiveDate, NaiveDate)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Activity, Attendance};
 
     #[test]
     fn tertials() {
@@ -462,6 +555,158 @@ mod tests {
         assert_eq!(tertial(2026, 2), Some((d(2026, 5, 1), d(2026, 8, 31))));
         assert_eq!(tertial(2026, 3), Some((d(2026, 9, 1), d(2026, 12, 31))));
         assert_eq!(tertial(2026, 4), None);
+    }
+
+    fn booking(
+        id: i64,
+        org: &str,
+        status: Status,
+        activity: Option<Activity>,
+        actual: Option<&[(&str, i64)]>,
+    ) -> Booking {
+        let start = crate::domain::time::at_local(
+            NaiveDate::from_ymd_opt(2026, 3, 2 + id as u32).unwrap(),
+            crate::domain::rules::fixtures::hm(10, 0),
+        )
+        .unwrap();
+        let counts = |c: &[(&str, i64)]| c.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        Booking {
+            id,
+            room: "borgertun".into(),
+            start,
+            end: start + Duration::minutes(90),
+            blocked_until: start + Duration::minutes(105),
+            title: format!("Arrangement {id}"),
+            description: None,
+            public: true,
+            attendees: 10,
+            org: org.into(),
+            contact_name: "Kari".into(),
+            contact_email: "kari@example.no".into(),
+            status,
+            status_reason: None,
+            sequence: 0,
+            created_at: start,
+            updated_at: start,
+            activity,
+            attendance: actual.map(|a| Attendance {
+                actual: counts(a),
+                outcome: None,
+                registered_at: start,
+                registered_by: "kari@example.no".into(),
+            }),
+        }
+    }
+
+    fn activity(measures: &[&str], expected: &[(&str, i64)]) -> Activity {
+        Activity {
+            kind: "arbeidsverksted".into(),
+            themes: vec![],
+            goal_areas: vec!["innovasjon".into()],
+            measures: measures.iter().map(|m| m.to_string()).collect(),
+            expected: expected.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+        }
+    }
+
+    #[test]
+    fn rows_count_each_event_once_and_keep_what_the_configuration_no_longer_names() {
+        let plan = crate::domain::plan::fixtures::plan();
+        let rules = crate::domain::rules::fixtures::rules();
+        let bookings = vec![
+            // Two measures of one focus area; a participant group since removed from the plan.
+            booking(
+                1,
+                "uib",
+                Status::Confirmed,
+                Some(activity(
+                    &["2026-forskning-1", "2026-forskning-2"],
+                    &[("forskere", 4), ("pensjonister", 3)],
+                )),
+                Some(&[("forskere", 5), ("studenter", 2), ("pensjonister", 1)]),
+            ),
+            // A measure key no plan knows, by an organisation no longer configured.
+            booking(
+                2,
+                "nedlagt",
+                Status::Confirmed,
+                Some(activity(&["2026-ukjent-9"], &[("studenter", 6)])),
+                None,
+            ),
+            // No activity at all.
+            booking(3, "beho", Status::Confirmed, None, None),
+            // Refused and taken back: unmet demand, no events.
+            booking(4, "uib", Status::Rejected, None, None),
+            booking(5, "nedlagt", Status::Displaced, None, None),
+            booking(6, "uib", Status::Cancelled, None, None),
+        ];
+        let from = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+        let r = build(&plan, &rules, from, to, bookings);
+        let map = |c: &[(&str, i64)]| -> BTreeMap<String, i64> { c.iter().map(|(k, n)| (k.to_string(), *n)).collect() };
+        assert_eq!(r.total.events, 3);
+        assert_eq!(r.total.minutes, 3 * 90);
+        assert_eq!(
+            r.total.expected,
+            map(&[("forskere", 4), ("pensjonister", 3), ("studenter", 6)])
+        );
+        assert_eq!(
+            r.total.actual,
+            map(&[("forskere", 5), ("pensjonister", 1), ("studenter", 2)])
+        );
+        assert_eq!((r.total.with_attendance, r.total.three_groups), (1, 1));
+        assert_eq!(r.events.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2, 3]);
+        let row = |by: GroupBy, key: &str| -> Option<(String, i64)> {
+            r.rows(by)
+                .iter()
+                .find(|row| row.key == key)
+                .map(|row| (row.name.clone(), row.figures.events))
+        };
+        // Each measure counts the event; its focus area counts it once.
+        assert_eq!(row(GroupBy::Measure, "2026-forskning-1").map(|r| r.1), Some(1));
+        assert_eq!(row(GroupBy::Measure, "2026-forskning-2").map(|r| r.1), Some(1));
+        assert_eq!(
+            row(GroupBy::Measure, "2026-ukjent-9"),
+            Some(("2026-ukjent-9".into(), 1))
+        );
+        assert_eq!(row(GroupBy::Measure, NONE_KEY), Some((NONE_NAME.into(), 1)));
+        assert_eq!(row(GroupBy::FocusArea, "forskning").map(|r| r.1), Some(1));
+        assert_eq!(row(GroupBy::FocusArea, NONE_KEY).map(|r| r.1), Some(2));
+        // Configured rows without events are shown too, in the configured order.
+        let tiers: Vec<(&str, i64)> = r
+            .rows(GroupBy::Tier)
+            .iter()
+            .map(|row| (row.key.as_str(), row.figures.events))
+            .collect();
+        assert_eq!(
+            tiers,
+            [
+                ("owner", 1),
+                ("municipal", 0),
+                ("partner", 1),
+                ("collaborator", 0),
+                (NONE_KEY, 1)
+            ]
+        );
+        assert_eq!(row(GroupBy::Organisation, "nedlagt"), Some(("nedlagt".into(), 1)));
+        assert_eq!(row(GroupBy::Kind, "arbeidsverksted").map(|r| r.1), Some(2));
+        assert_eq!(row(GroupBy::Kind, NONE_KEY).map(|r| r.1), Some(1));
+        let uib = r
+            .rows(GroupBy::Organisation)
+            .iter()
+            .find(|row| row.key == "uib")
+            .unwrap();
+        assert_eq!(
+            uib.figures.actual,
+            map(&[("forskere", 5), ("pensjonister", 1), ("studenter", 2)])
+        );
+        // Unmet demand: one refused, one taken back; the cancelled one is neither.
+        assert_eq!((r.unmet_total.rejected, r.unmet_total.displaced), (1, 1));
+        let unmet: Vec<(&str, i64, i64)> = r
+            .unmet_by_organisation
+            .iter()
+            .map(|u| (u.key.as_str(), u.unmet.rejected, u.unmet.displaced))
+            .collect();
+        assert_eq!(unmet, [("uib", 1, 0), ("nedlagt", 0, 1)]);
     }
 
     #[test]

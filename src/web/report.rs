@@ -58,7 +58,7 @@ pub async fn build(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<R
         &state.config.rules,
         from,
         to,
-        &bookings,
+        bookings,
     ))
 }
 

@@ -50,7 +50,15 @@ export async function expectH1(page, text) {
     const seen = await h1.allTextContents();
     throw new Error(`expected h1 «${text}» on ${page.url()}, found ${JSON.stringify(seen)}`);
   }
-  check((await h1.count()) === 1, `more than one h1 on ${page.url()}`);
+  // A navigation may still be replacing the document: give it time to settle on exactly one
+  // h1 before calling it a fault (a page that really has two never settles).
+  let count = await h1.count();
+  for (let i = 0; i < 50 && count !== 1; i++) {
+    await page.waitForTimeout(100);
+    count = await h1.count();
+  }
+  check(count === 1, `${count} h1 elements on ${page.url()}, expected one`);
+  check((await h1.textContent()).includes(text), `expected h1 «${text}» on ${page.url()}`);
 }
 
 export function escapeRegExp(s) {

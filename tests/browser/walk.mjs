@@ -137,6 +137,9 @@ run(async (browser) => {
   await act.date(reader.getByLabel('Fra dato'), env('REPORT_FROM'));
   await act.date(reader.getByLabel('Til dato'), env('REPORT_TO'));
   await act.press(reader.getByRole('button', { name: 'Vis rapport' }));
+  // The same heading is on the page before and after: wait for the chosen period's page.
+  await reader.waitForURL((u) => u.searchParams.get('fra') === env('REPORT_FROM'));
+  await reader.waitForLoadState();
   await expectH1(reader, 'Rapport til kommunaldirektørens ledergruppe');
   const actual = reader.getByRole('main').getByText(/^20 faktiske deltakere/);
   check((await actual.count()) === 1, 'the report counts the 20 who came');
