@@ -281,15 +281,18 @@ struct SeedReport {
 
 async fn seed(store: &SqliteStore, room: &Room, user: &User, seeds: &[Seed]) -> AnyResult<SeedReport> {
     let t0 = Instant::now();
-    let pool = &store.pool;
+    // One connection for dropping the trigger, seeding and creating it again: another
+    // connection of the pool may still hold the schema from before the drop, and SQLite then
+    // refuses the CREATE TRIGGER as existing.
+    let mut conn = store.pool.acquire().await?;
     let trigger_sql: Option<String> = sqlx::query_scalar(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'bookings_no_overlap_insert'",
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     if trigger_sql.is_some() {
         sqlx::query("DROP TRIGGER bookings_no_overlap_insert")
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     }
     let constants = format!(
@@ -302,7 +305,7 @@ async fn seed(store: &SqliteStore, room: &Room, user: &User, seeds: &[Seed]) -> 
     let buffer = Duration::minutes(room.buffer_minutes);
     let mut done = 0usize;
     for tx_chunk in seeds.chunks(SEED_ROWS_PER_TX) {
-        let mut tx = pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         for chunk in tx_chunk.chunks(SEED_ROWS_PER_INSERT) {
             let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO bookings (starts_at, ends_at, blocked_until, title, attendees, org, status, status_reason, created_at, updated_at, \
@@ -340,7 +343,7 @@ async fn seed(store: &SqliteStore, room: &Room, user: &User, seeds: &[Seed]) -> 
         }
     }
     if let Some(sql) = trigger_sql {
-        sqlx::query(&sql).execute(pool).await?;
+        sqlx::query(&sql).execute(&mut *conn).await?;
     }
     // What the trigger would have refused: a confirmed booking that starts before the previous
     // confirmed one's blocked_until.
@@ -349,12 +352,14 @@ async fn seed(store: &SqliteStore, room: &Room, user: &User, seeds: &[Seed]) -> 
          FROM bookings WHERE room = $1 AND status = 'confirmed') WHERE prev > starts_at",
     )
     .bind(ROOM)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     if overlaps != 0 {
         return Err(format!("seeding produced {overlaps} overlapping confirmed bookings").into());
     }
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut *conn)
+        .await?;
     Ok(SeedReport {
         secs: t0.elapsed().as_secs_f64(),
         first: seeds[0].start,
