@@ -542,32 +542,24 @@ async fn users_roles_and_access_requests(b: Backend) {
         requests.iter().find(|r| r.name == "Anne Berg").unwrap().id,
         requests.iter().find(|r| r.name == "Bjørn Dahl").unwrap().id,
     );
-    let page = coord
-        .post(
-            &format!("/koordinator/tilgang/{anne_req}"),
-            &[
-                ("csrf", &csrf),
-                ("handling", "gi"),
-                ("virksomhet", ""),
-                ("rolle", "requester"),
-                ("begrunnelse", ""),
-            ],
-        )
-        .await;
+    // Grant or refuse an access request, as the form on /koordinator/brukere sends it.
+    let mut decide = async |id: i64, fields: &[(&str, &str)]| {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        coord.post(&format!("/koordinator/tilgang/{id}"), &form).await
+    };
+    let page = decide(
+        anne_req,
+        &[("handling", "gi"), ("virksomhet", ""), ("rolle", "requester")],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains("Velg en virksomhet."));
-    let page = coord
-        .post(
-            &format!("/koordinator/tilgang/{anne_req}"),
-            &[
-                ("csrf", &csrf),
-                ("handling", "gi"),
-                ("virksomhet", "beho"),
-                ("rolle", "admin"),
-                ("begrunnelse", ""),
-            ],
-        )
-        .await;
+    let page = decide(
+        anne_req,
+        &[("handling", "gi"), ("virksomhet", "beho"), ("rolle", "admin")],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(app
         .store
@@ -575,18 +567,11 @@ async fn users_roles_and_access_requests(b: Backend) {
         .await
         .unwrap()
         .is_none());
-    let page = coord
-        .post(
-            &format!("/koordinator/tilgang/{anne_req}"),
-            &[
-                ("csrf", &csrf),
-                ("handling", "gi"),
-                ("virksomhet", "beho"),
-                ("rolle", "requester"),
-                ("begrunnelse", ""),
-            ],
-        )
-        .await;
+    let page = decide(
+        anne_req,
+        &[("handling", "gi"), ("virksomhet", "beho"), ("rolle", "requester")],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains("har fått tilgang"));
     let anne_user = app
@@ -600,12 +585,7 @@ async fn users_roles_and_access_requests(b: Backend) {
         ("beho", Role::Requester, "Anne Berg")
     );
     // Deciding it again: gone, nothing changes.
-    let page = coord
-        .post(
-            &format!("/koordinator/tilgang/{anne_req}"),
-            &[("csrf", &csrf), ("handling", "avslaa"), ("begrunnelse", "Feil")],
-        )
-        .await;
+    let page = decide(anne_req, &[("handling", "avslaa"), ("begrunnelse", "Feil")]).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(app
         .store
@@ -614,23 +594,13 @@ async fn users_roles_and_access_requests(b: Backend) {
         .unwrap()
         .is_some());
     // Refusing needs a reason.
-    let page = coord
-        .post(
-            &format!("/koordinator/tilgang/{bjorn_req}"),
-            &[("csrf", &csrf), ("handling", "avslaa"), ("begrunnelse", "")],
-        )
-        .await;
+    let page = decide(bjorn_req, &[("handling", "avslaa"), ("begrunnelse", "")]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    coord
-        .post(
-            &format!("/koordinator/tilgang/{bjorn_req}"),
-            &[
-                ("csrf", &csrf),
-                ("handling", "avslaa"),
-                ("begrunnelse", "Ikke en del av klyngen"),
-            ],
-        )
-        .await;
+    decide(
+        bjorn_req,
+        &[("handling", "avslaa"), ("begrunnelse", "Ikke en del av klyngen")],
+    )
+    .await;
     let outbox = app.store.outbox().await.unwrap();
     let granted = outbox.iter().find(|m| m.kind == "access_granted").unwrap();
     assert_eq!(granted.recipient, "anne@pasientforum.example");
