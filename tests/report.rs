@@ -308,6 +308,22 @@ async fn a_year_of_bookings_adds_up(b: Backend) {
     let total = expect(events.iter().copied());
     check_figures(&v["total"], &total, "total");
 
+    // Utilisation: booked of open hours.
+    let mut open = 0i64;
+    let mut d = from;
+    while d <= to {
+        if rules.closed_reason(&rules.rooms[0], d).is_none() {
+            let (a, b) = rules.rooms[0].opening_hours.on(d.weekday()).unwrap();
+            open += (b - a).num_minutes();
+        }
+        d += Duration::days(1);
+    }
+    assert!((v["open_hours"].as_f64().unwrap() - open as f64 / 60.0).abs() < 1e-9);
+    let share = |minutes: i64| minutes as f64 / open as f64;
+    assert!((v["utilisation"].as_f64().unwrap() - share(total.minutes)).abs() < 1e-9);
+    assert!((v["total"]["utilisation"].as_f64().unwrap() - share(total.minutes)).abs() < 1e-9);
+    assert!(share(total.minutes) > 0.0);
+
     // Per measure, focus area, goal area, organisation, tier and kind.
     let rows = |by: &str| -> BTreeMap<String, Value> {
         v["groupings"][by]
@@ -358,10 +374,11 @@ async fn a_year_of_bookings_adds_up(b: Backend) {
                     k.contains(key)
                 }
             }));
-            check_figures(
-                got.get(key).unwrap_or_else(|| panic!("{by} row {key:?}")),
-                &e,
-                &format!("{by} {key}"),
+            let row = got.get(key).unwrap_or_else(|| panic!("{by} row {key:?}"));
+            check_figures(row, &e, &format!("{by} {key}"));
+            assert!(
+                (row["utilisation"].as_f64().unwrap() - share(e.minutes)).abs() < 1e-9,
+                "{by} {key}: share of the open hours"
             );
         }
         for (key, f) in &got {
@@ -370,19 +387,6 @@ async fn a_year_of_bookings_adds_up(b: Backend) {
             }
         }
     }
-
-    // Utilisation: booked of open hours.
-    let mut open = 0i64;
-    let mut d = from;
-    while d <= to {
-        if rules.closed_reason(&rules.rooms[0], d).is_none() {
-            let (a, b) = rules.rooms[0].opening_hours.on(d.weekday()).unwrap();
-            open += (b - a).num_minutes();
-        }
-        d += Duration::days(1);
-    }
-    assert!((v["open_hours"].as_f64().unwrap() - open as f64 / 60.0).abs() < 1e-9);
-    assert!((v["utilisation"].as_f64().unwrap() - total.minutes as f64 / open as f64).abs() < 1e-9);
 
     // Unmet demand by tier and organisation.
     let unmet: Vec<&Written> = written

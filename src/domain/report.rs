@@ -15,7 +15,8 @@
 //! - an event *brought three or more groups together* when at least three groups have
 //!   participants: actual numbers where attendance is registered, else the expected ones;
 //! - *utilisation* is the confirmed events' hours divided by the open hours of the rooms in the
-//!   period (opening hours of every day that is not closed);
+//!   period (opening hours of every day that is not closed); a row's share of the open hours
+//!   is its events' hours divided by the same;
 //! - *unmet demand* is the requests refused («avslått») and the bookings taken back («trukket
 //!   tilbake») that start in the period, by tier and by organisation.
 
@@ -173,10 +174,16 @@ pub struct Report {
 impl Report {
     /// Confirmed hours of the open hours, 0–1.
     pub fn utilisation(&self) -> f64 {
+        self.share_of_open(&self.total)
+    }
+
+    /// A row's hours of the period's open hours, 0–1: how much of the room's open time that
+    /// measure, organisation, tier … used.
+    pub fn share_of_open(&self, f: &Figures) -> f64 {
         if self.open_minutes == 0 {
             0.0
         } else {
-            self.total.minutes as f64 / self.open_minutes as f64
+            f.minutes as f64 / self.open_minutes as f64
         }
     }
 

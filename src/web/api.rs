@@ -834,7 +834,7 @@ struct ReportQuery {
     group_by: Option<String>,
 }
 
-fn figures_json(f: &crate::domain::report::Figures) -> Value {
+fn figures_json(r: &crate::domain::report::Report, f: &crate::domain::report::Figures) -> Value {
     json!({
         "events": f.events,
         "hours": f.hours(),
@@ -843,6 +843,7 @@ fn figures_json(f: &crate::domain::report::Figures) -> Value {
         "with_attendance": f.with_attendance,
         "three_or_more_groups": f.three_groups,
         "three_or_more_groups_share": f.three_group_share(),
+        "utilisation": r.share_of_open(f),
     })
 }
 
@@ -886,14 +887,14 @@ async fn report_summary(
         let rows: Vec<Value> = r
             .rows(by)
             .iter()
-            .map(|row| json!({ "key": row.key, "name": row.name, "figures": figures_json(&row.figures) }))
+            .map(|row| json!({ "key": row.key, "name": row.name, "figures": figures_json(&r, &row.figures) }))
             .collect();
         grouped.insert(by.key().to_string(), json!(rows));
     }
     Ok(Json(json!({
         "from": r.from.to_string(),
         "to": r.to.to_string(),
-        "total": figures_json(&r.total),
+        "total": figures_json(&r, &r.total),
         "open_hours": r.open_minutes as f64 / 60.0,
         "utilisation": r.utilisation(),
         "unmet": {

@@ -142,12 +142,14 @@ pub fn tables(state: &AppState, r: &Report, with_events: bool) -> Vec<Table> {
     for by in GroupBy::ALL {
         let mut header = vec![by.noun().to_string()];
         header.extend(figure_columns(state));
+        header.push("Andel av åpne timer".into());
         let rows = r
             .rows(by)
             .iter()
             .map(|row| {
                 let mut cells = vec![row.name.clone()];
                 cells.extend(figure_cells(state, &row.figures));
+                cells.push(percent(r.share_of_open(&row.figures)));
                 cells
             })
             .collect();
