@@ -404,7 +404,7 @@ impl Rows {
 /// The report of `[from, to]` from `bookings` (any statuses; those outside are ignored).
 ///
 /// Each event's figures are worked out once and added to its rows, which are found by key in
-/// a hash map: the whole plan period of 10,000 bookings takes a few milliseconds (see the
+/// a hash map: the whole plan period of 10,000 bookings takes about ten milliseconds (see the
 /// README's report benchmark).
 pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, bookings: Vec<Booking>) -> Report {
     let (mut events, unmet): (Vec<Booking>, Vec<Booking>) = bookings
