@@ -1,6 +1,6 @@
 // Screenshots for people, not for assertions: the week view, the booking form with its
-// errors, and the coordinator's queue with one conflict, each at 1280 and 375 px, as PNGs in
-// OUT_DIR. Run by `BORGERTUN_SCREENSHOTS=1 cargo test --test browser every_page` (after the
+// errors, the coordinator's queue with one conflict, and the report on screen and as printed,
+// each at 1280 and 375 px, as PNGs in OUT_DIR; and the report as a PDF. Run by `BORGERTUN_SCREENSHOTS=1 cargo test --test browser every_page` (after the
 // data of the accessibility test is in place); not run in CI.
 //
 // Env: BASE_URL, MAILDIR, DAY, PARTNER_EMAIL, COORDINATOR_EMAIL, OUT_DIR.
@@ -46,6 +46,17 @@ run(async (browser) => {
   await coordinator.goto('/koordinator');
   await expectH1(coordinator, 'Til behandling');
   await shoot(coordinator, 'koordinator');
+  // The report over DAY's year, on screen and as printed for the management group.
+  const year = DAY.slice(0, 4);
+  await coordinator.goto(`/rapport?fra=${year}-01-01&til=${year}-12-31`);
+  await expectH1(coordinator, 'Rapport til kommunaldirektørens ledergruppe');
+  await shoot(coordinator, 'rapport');
+  await coordinator.emulateMedia({ media: 'print' });
+  await shoot(coordinator, 'rapport-utskrift');
+  // And as the PDF the management group gets: A4 landscape, from the page's own CSS.
+  const pdf = join(OUT, 'rapport.pdf');
+  await coordinator.pdf({ path: pdf, preferCSSPageSize: true, printBackground: true });
+  written.push(pdf);
   await coordinator.context().close();
 
   for (const f of written) console.log(f);

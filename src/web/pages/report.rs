@@ -139,53 +139,55 @@ fn body(state: &AppState, r: &Report) -> Markup {
     let period = format!("fra={}&til={}", r.from, r.to);
     let plan = &state.config.plan;
     html! {
-        h1 { "Rapport til kommunaldirektørens ledergruppe" }
-        p.lead { "Aktiviteten i Borgertun, Alrek helseklynge, " (rep::period_text(r.from, r.to)) "." }
-        form.filters.no-print method="get" action=(PATH) {
-            div.field { label for="fra" { "Fra dato" } input type="date" id="fra" name="fra" value=(r.from); }
-            div.field { label for="til" { "Til dato" } input type="date" id="til" name="til" value=(r.to); }
-            button type="submit" { "Vis rapport" }
-        }
-        nav.no-print aria-label="Velg periode" {
-            ul.shortcuts { @for (text, href) in shortcuts(state) { li { a href=(href) { (text) } } } }
-        }
-        h2 { "Sammendrag" }
-        ul.figures {
-            li { strong { (r.total.events) } " arrangementer" }
-            li { strong { (rep::decimal(r.total.hours())) } " timer" }
-            li { strong { (r.total.expected.values().sum::<i64>()) } " forventede deltakere" }
-            li { strong { (r.total.actual.values().sum::<i64>()) } " faktiske deltakere (" (r.total.with_attendance) " arrangementer med registrert oppmøte)" }
-            li { strong { (rep::percent(r.total.three_group_share())) } " av arrangementene samlet tre eller flere deltakergrupper" }
-            li { "Utnyttelsesgrad " strong { (rep::percent(r.utilisation())) } " (" (rep::decimal(r.total.hours())) " av " (rep::decimal(r.open_minutes as f64 / 60.0)) " åpne timer)" }
-            li { strong { (r.unmet_total.rejected + r.unmet_total.displaced) } " ikke innfridde forespørsler (" (r.unmet_total.rejected) " avslått, " (r.unmet_total.displaced) " trukket tilbake)" }
-        }
-        (table(by_key("sammendrag"), &period))
-        h2 { "Deltakere per gruppe" }
-        @let groups: Vec<(String, i64)> = plan.groups.iter().map(|g| (g.name.clone(), r.total.actual.get(&g.key).copied().unwrap_or(0))).collect();
-        (chart("graf-deltakere", "Faktiske deltakere per gruppe", &groups))
-        div.table-scroll role="region" tabindex="0" aria-label="Deltakere per gruppe" {
-            table.report {
-                caption { "Deltakere per gruppe" }
-                thead { tr { th scope="col" { "Deltakergruppe" } th scope="col" { "Forventet" } th scope="col" { "Faktisk" } } }
-                tbody {
-                    @for g in &plan.groups {
-                        tr { th scope="row" { (g.name) } td { (r.total.expected.get(&g.key).copied().unwrap_or(0)) } td { (r.total.actual.get(&g.key).copied().unwrap_or(0)) } }
+        div.report-doc {
+            h1 { "Rapport til kommunaldirektørens ledergruppe" }
+            p.lead { "Aktiviteten i Borgertun, Alrek helseklynge, " (rep::period_text(r.from, r.to)) "." }
+            form.filters.no-print method="get" action=(PATH) {
+                div.field { label for="fra" { "Fra dato" } input type="date" id="fra" name="fra" value=(r.from); }
+                div.field { label for="til" { "Til dato" } input type="date" id="til" name="til" value=(r.to); }
+                button type="submit" { "Vis rapport" }
+            }
+            nav.no-print aria-label="Velg periode" {
+                ul.shortcuts { @for (text, href) in shortcuts(state) { li { a href=(href) { (text) } } } }
+            }
+            h2 { "Sammendrag" }
+            ul.figures {
+                li { strong { (r.total.events) } " arrangementer" }
+                li { strong { (rep::decimal(r.total.hours())) } " timer" }
+                li { strong { (r.total.expected.values().sum::<i64>()) } " forventede deltakere" }
+                li { strong { (r.total.actual.values().sum::<i64>()) } " faktiske deltakere (" (r.total.with_attendance) " arrangementer med registrert oppmøte)" }
+                li { strong { (rep::percent(r.total.three_group_share())) } " av arrangementene samlet tre eller flere deltakergrupper" }
+                li { "Utnyttelsesgrad " strong { (rep::percent(r.utilisation())) } " (" (rep::decimal(r.total.hours())) " av " (rep::decimal(r.open_minutes as f64 / 60.0)) " åpne timer)" }
+                li { strong { (r.unmet_total.rejected + r.unmet_total.displaced) } " ikke innfridde forespørsler (" (r.unmet_total.rejected) " avslått, " (r.unmet_total.displaced) " trukket tilbake)" }
+            }
+            (table(by_key("sammendrag"), &period))
+            h2 { "Deltakere per gruppe" }
+            @let groups: Vec<(String, i64)> = plan.groups.iter().map(|g| (g.name.clone(), r.total.actual.get(&g.key).copied().unwrap_or(0))).collect();
+            (chart("graf-deltakere", "Faktiske deltakere per gruppe", &groups))
+            div.table-scroll role="region" tabindex="0" aria-label="Deltakere per gruppe" {
+                table.report {
+                    caption { "Deltakere per gruppe" }
+                    thead { tr { th scope="col" { "Deltakergruppe" } th scope="col" { "Forventet" } th scope="col" { "Faktisk" } } }
+                    tbody {
+                        @for g in &plan.groups {
+                            tr { th scope="row" { (g.name) } td { (r.total.expected.get(&g.key).copied().unwrap_or(0)) } td { (r.total.actual.get(&g.key).copied().unwrap_or(0)) } }
+                        }
                     }
                 }
             }
+            @for by in GroupBy::ALL {
+                h2 { (by.title()) }
+                @let rows: Vec<(String, i64)> = r.rows(by).iter().map(|row| (row.name.clone(), row.figures.events)).collect();
+                (chart(&format!("graf-{}", by.key()), &format!("Arrangementer {}", by.title().to_lowercase()), &rows))
+                (table(by_key(by.key()), &period))
+            }
+            h2 { "Ikke innfridde forespørsler" }
+            p { "Forespørsler som ble avslått, og bookinger som ble trukket tilbake, som gjaldt perioden." }
+            (table(by_key("ikke-innfridd-prioritetsgruppe"), &period))
+            (table(by_key("ikke-innfridd-virksomhet"), &period))
+            h2 { "Arrangementer" }
+            p { (r.events.len()) " arrangementer, ett per rad med alle aktivitetsfeltene: " a href=(format!("/rapport.csv?{period}&tabell=arrangementer")) { "Last ned arrangementslisten som CSV" } "." }
         }
-        @for by in GroupBy::ALL {
-            h2 { (by.title()) }
-            @let rows: Vec<(String, i64)> = r.rows(by).iter().map(|row| (row.name.clone(), row.figures.events)).collect();
-            (chart(&format!("graf-{}", by.key()), &format!("Arrangementer {}", by.title().to_lowercase()), &rows))
-            (table(by_key(by.key()), &period))
-        }
-        h2 { "Ikke innfridde forespørsler" }
-        p { "Forespørsler som ble avslått, og bookinger som ble trukket tilbake, som gjaldt perioden." }
-        (table(by_key("ikke-innfridd-prioritetsgruppe"), &period))
-        (table(by_key("ikke-innfridd-virksomhet"), &period))
-        h2 { "Arrangementer" }
-        p { (r.events.len()) " arrangementer, ett per rad med alle aktivitetsfeltene: " a href=(format!("/rapport.csv?{period}&tabell=arrangementer")) { "Last ned arrangementslisten som CSV" } "." }
     }
 }
 
