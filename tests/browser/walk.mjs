@@ -147,6 +147,14 @@ run(async (browser) => {
   const workshop = kinds.getByRole('row').filter({ has: reader.getByRole('rowheader', { name: 'Arbeidsverksted', exact: true }) });
   const cells = await workshop.getByRole('cell').allTextContents();
   check(cells[0] === '1', `the report counts the workshop under «Arbeidsverksted»: ${cells.join(' | ')}`);
+  // Printed, it is the report alone: no menus or period form, and its tables fit the width.
+  await reader.emulateMedia({ media: 'print' });
+  check(await reader.getByRole('heading', { level: 1, name: 'Rapport til kommunaldirektørens ledergruppe' }).isVisible(), 'the printed report has its title');
+  check(!(await reader.getByRole('button', { name: 'Vis rapport' }).isVisible()), 'the period form is not printed');
+  check(!(await reader.getByRole('banner').isVisible()), 'the menus are not printed');
+  const overflow = await reader.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 0, `the printed report is ${overflow} px wider than the page`);
+  await reader.emulateMedia({ media: 'screen' });
   steps.push('coordinator read the report');
 
   result({ mode: MODE, steps, chosen });
