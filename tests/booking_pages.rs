@@ -49,12 +49,15 @@ async fn book_from_the_week_view_and_pick_an_alternative(b: Backend) {
         .unwrap();
     let day = app.open_day(20);
 
-    // Signed out, the form sends you to sign in.
+    // Signed out, the form sends you to sign in, and back to the form after.
     let mut anon = Browser::new(&app);
     let page = anon.get(&format!("/booking/ny?dato={day}&fra=08:00&til=09:00")).await;
     assert_eq!(
         (page.status, page.headers["location"].to_str().unwrap()),
-        (StatusCode::SEE_OTHER, "/logg-inn")
+        (
+            StatusCode::SEE_OTHER,
+            format!("/logg-inn?neste=%2Fbooking%2Fny%3Fdato%3D{day}%26fra%3D08%3A00%26til%3D09%3A00").as_str()
+        )
     );
 
     let mut kari = Browser::new(&app);

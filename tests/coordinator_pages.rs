@@ -275,7 +275,7 @@ async fn queue_refuses_others_and_forged_forms(b: Backend) {
     let page = anon.get("/koordinator").await;
     assert_eq!(
         (page.status, page.headers["location"].to_str().unwrap()),
-        (StatusCode::SEE_OTHER, "/logg-inn")
+        (StatusCode::SEE_OTHER, "/logg-inn?neste=%2Fkoordinator")
     );
     let mut staff = Browser::new(&app);
     staff.sign_in("per@beho.example").await;

@@ -11,7 +11,8 @@ use reqwest::StatusCode;
 on_both_backends!(
     sign_in_by_link_from_the_outbox,
     new_address_of_a_configured_domain_gets_an_account,
-    expired_link_and_bad_input_are_refused
+    expired_link_and_bad_input_are_refused,
+    signing_in_returns_to_the_page_asked_for
 );
 
 /// The sign-in link in the newest login mail to `email`.
@@ -215,4 +216,110 @@ async fn expire_links(app: &TestApp) {
                 .unwrap();
         }
     }
+}
+
+/// The value of the hidden field `neste` on a page, unescaped, if there is one.
+fn hidden_next(html: &str) -> Option<String> {
+    let at = html.find(r#"name="neste" value=""#)? + r#"name="neste" value=""#.len();
+    let end = html[at..].find('"')?;
+    Some(html[at..at + end].replace("&amp;", "&"))
+}
+
+/// A link in a mail (or any page) asked for while signed out: sign-in brings the user back to
+/// it, query and all; addresses of other sites are never followed.
+async fn signing_in_returns_to_the_page_asked_for(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.store
+        .add_user(
+            "kari@uib.no",
+            "Kari Nordmann",
+            "uib",
+            Role::Requester,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let wanted = "/booking/ny?dato=2026-12-01&fra=10:00&til=11:30";
+    let mut b = Browser::new(&app);
+    let page = b.get(wanted).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let to_sign_in = page.headers["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        to_sign_in,
+        "/logg-inn?neste=%2Fbooking%2Fny%3Fdato%3D2026-12-01%26fra%3D10%3A00%26til%3D11%3A30"
+    );
+    let page = b.get(&to_sign_in).await;
+    assert!(page.html.contains("Logg inn for å se siden du ba om."));
+    assert_eq!(hidden_next(&page.html).as_deref(), Some(wanted));
+    let csrf = b.csrf();
+    b.post(
+        "/logg-inn",
+        &[("csrf", &csrf), ("email", "kari@uib.no"), ("neste", wanted)],
+    )
+    .await;
+    // The mail's link carries the page along.
+    let outbox = app.store.outbox().await.unwrap();
+    let mail = outbox.iter().rev().find(|m| m.kind == "login").unwrap();
+    let at = mail.body_text.find("/logg-inn/lenke/").unwrap();
+    let link: String = mail.body_text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert!(
+        link.ends_with("?neste=%2Fbooking%2Fny%3Fdato%3D2026-12-01%26fra%3D10%3A00%26til%3D11%3A30"),
+        "{link}"
+    );
+    let page = b.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let next = hidden_next(&page.html).expect("the confirm form carries the page");
+    assert_eq!(next, wanted);
+    let path = link.split('?').next().unwrap();
+    let page = b.post(path, &[("csrf", &csrf), ("neste", &next)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers["location"], wanted);
+    let page = b.get(wanted).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(r#"value="2026-12-01""#) && page.html.contains(r#"value="11:30""#));
+
+    // Other sites, and the sign-in pages themselves, are not followed: the week view instead.
+    for (i, bad) in [
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/logg-inn",
+        "bookinger",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // One address each: a few links an address, then the rate limit.
+        let email = format!("ola{i}@uib.no");
+        let mut b = Browser::new(&app);
+        let page = b.get(&format!("/logg-inn?neste={}", urlencode(bad))).await;
+        assert_eq!(hidden_next(&page.html), None, "{bad}");
+        let csrf = b.csrf();
+        b.post("/logg-inn", &[("csrf", &csrf), ("email", &email), ("neste", bad)])
+            .await;
+        let link = link_for(&app, &email).await.unwrap();
+        let page = b.post(&link, &[("csrf", &csrf), ("neste", bad)]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{bad}");
+        assert_eq!(page.headers["location"], "/", "{bad}");
+    }
+
+    // A form sent after the session ended is not replayed: plain sign-in.
+    let mut b = Browser::new(&app);
+    b.get("/").await;
+    let csrf = b.csrf();
+    let page = b.post("/bookinger/1/avbestill", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers["location"], "/logg-inn");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

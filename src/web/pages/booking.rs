@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{NaiveDate, NaiveTime};
@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::signin::{too_many, ClientAddr};
-use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
+use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
 use crate::domain::booking::parse_description;
 use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
@@ -268,7 +268,7 @@ pub struct NewQuery {
 
 async fn new_form(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<NewQuery>) -> Response {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let f = BookingForm {
         dato: q.dato,
@@ -406,7 +406,7 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
         return csrf_refused();
     }
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     if state.limits.booking_limited(user.id, &client) {
         return too_many("Det er sendt mange bookinger på kort tid.");

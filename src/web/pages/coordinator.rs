@@ -11,14 +11,14 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
+use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
 use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
 use crate::domain::{Booking, Role, Status, User};
 use crate::service::{self, ConflictCase, ServiceError};
@@ -67,7 +67,7 @@ fn page(ctx: &PageCtx, current: &str, title: &str, body: Markup) -> Markup {
 #[allow(clippy::result_large_err)]
 fn coordinator(ctx: &PageCtx) -> Result<User, Response> {
     match &ctx.user {
-        None => Err(Redirect::to("/logg-inn").into_response()),
+        None => Err(sign_in_first(ctx)),
         Some(u) if u.role.is_coordinator() => Ok(u.clone()),
         Some(_) => Err(error_page(
             StatusCode::FORBIDDEN,

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Duration;
@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::signin::{too_many, ClientAddr};
-use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
+use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
 use crate::domain::policy::Slot;
 use crate::domain::time::{format_datetime, format_range};
 use crate::domain::{Booking, Status, User};
@@ -88,7 +88,7 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
 /// `/bookinger` — «Våre bookinger».
 async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let now = state.now();
     let q = BookingQuery {
@@ -145,7 +145,7 @@ async fn managed(state: &AppState, user: &User, id: &str) -> Result<Booking, Res
 /// `/bookinger/{id}` — a booking with its history; `/bookinger/{id}.ics` — its calendar file.
 async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     if let Some(id) = id.strip_suffix(".ics") {
         let b = match managed(&state, &user, id).await {
@@ -242,7 +242,7 @@ async fn cancel(
         return csrf_refused();
     }
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let b = match managed(&state, &user, &id).await {
         Ok(b) => b,
@@ -319,7 +319,7 @@ fn move_page(ctx: &PageCtx, b: &Booking, f: &MoveForm, errors: &FieldErrors) -> 
 /// `/bookinger/{id}/flytt` — the form, with the booking's present time filled in.
 async fn move_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let b = match managed(&state, &user, &id).await {
         Ok(b) => b,
@@ -359,7 +359,7 @@ async fn move_submit(
         return csrf_refused();
     }
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let b = match managed(&state, &user, &id).await {
         Ok(b) => b,
@@ -593,7 +593,7 @@ async fn attendance_booking(state: &AppState, user: &User, id: &str) -> Result<B
 /// `/bookinger/{id}/oppmote` — who came, and a few lines on the outcome.
 async fn attendance_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let b = match attendance_booking(&state, &user, &id).await {
         Ok(b) => b,
@@ -620,7 +620,7 @@ async fn attendance_submit(
         return csrf_refused();
     }
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let b = match attendance_booking(&state, &user, &id).await {
         Ok(b) => b,

@@ -3,9 +3,9 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
@@ -101,6 +101,8 @@ pub struct PageCtx {
     /// The anti-forgery token: the value of the `borgertun_csrf` cookie, which every form
     /// sends back in a hidden field.
     pub csrf: String,
+    /// The path and query of a `GET` request: where to return after signing in.
+    pub here: Option<String>,
 }
 
 /// The CSRF token of this request (set by `csrf_cookie`).
@@ -128,8 +130,37 @@ impl FromRequestParts<AppState> for PageCtx {
                 }),
             _ => None,
         };
-        Ok(PageCtx { user, csrf })
+        let here = (parts.method == Method::GET)
+            .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
+            .flatten();
+        Ok(PageCtx { user, csrf, here })
     }
+}
+
+/// The answer to someone who must sign in first: the sign-in page, which brings them back to
+/// the page they asked for (a link in a mail, say). Only for `GET`: a form sent after the
+/// session ended is not sent again, and its page is asked for anew.
+pub(super) fn sign_in_first(ctx: &PageCtx) -> Response {
+    match ctx.here.as_deref().and_then(local_path).filter(|p| *p != "/") {
+        Some(path) => {
+            let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+            Redirect::to(&format!("/logg-inn?neste={next}")).into_response()
+        }
+        None => Redirect::to("/logg-inn").into_response(),
+    }
+}
+
+/// `s` if it is a page of this service to return to after signing in: a path with one leading
+/// slash (not `//host` or `/\host`, which browsers read as another site), without control
+/// characters or backslashes, not the sign-in pages themselves, at most 1,000 characters.
+pub(super) fn local_path(s: &str) -> Option<&str> {
+    let ok = s.starts_with('/')
+        && !s.starts_with("//")
+        && s.len() <= 1000
+        && !s.chars().any(|c| c.is_control() || c == '\\')
+        && !s.starts_with("/logg-inn")
+        && !s.starts_with("/logg-ut");
+    ok.then_some(s)
 }
 
 impl PageCtx {

@@ -5,14 +5,14 @@
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{error_page, layout, PageCtx};
+use super::{error_page, layout, sign_in_first, PageCtx};
 use crate::domain::report::{tertial, GroupBy, Report};
 use crate::domain::time::local;
 use crate::domain::{Role, User};
@@ -33,7 +33,7 @@ pub fn may_see_reports(user: &User) -> bool {
 #[allow(clippy::result_large_err)]
 fn reader(ctx: &PageCtx) -> Result<User, Response> {
     match &ctx.user {
-        None => Err(Redirect::to("/logg-inn").into_response()),
+        None => Err(sign_in_first(ctx)),
         Some(u) if may_see_reports(u) => Ok(u.clone()),
         Some(_) => Err(error_page(
             StatusCode::FORBIDDEN,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration as StdDuration;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::html;
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, secure_suffix, PageCtx, SESSION_COOKIE};
+use super::{csrf_refused, error_page, layout, local_path, secure_suffix, PageCtx, SESSION_COOKIE};
 use crate::domain::booking::parse_email;
 use crate::domain::Role;
 use crate::web::auth::{hash_token, new_feed_token};
@@ -82,12 +82,42 @@ pub(super) fn too_many(what: &str) -> Response {
     )
 }
 
-fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>) -> maud::Markup {
+/// `?neste=`: the page to return to after signing in (see [`super::sign_in_first`]).
+#[derive(Debug, Default, Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    neste: String,
+}
+
+impl NextQuery {
+    fn path(&self) -> Option<&str> {
+        local_path(&self.neste)
+    }
+}
+
+/// `?neste=…` for a link, or nothing.
+fn next_suffix(next: Option<&str>) -> String {
+    next.map(|p| {
+        format!(
+            "?neste={}",
+            form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+        )
+    })
+    .unwrap_or_default()
+}
+
+fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>, next: Option<&str>) -> maud::Markup {
     html! {
         h1 { "Logg inn" }
+        @if next.is_some() {
+            p role="status" { "Logg inn for å se siden du ba om. Du kommer dit når du har logget inn." }
+        }
         p { "Skriv e-postadressen din, så sender vi deg en innloggingslenke. Du trenger ikke passord." }
         form method="post" action="/logg-inn" novalidate {
             input type="hidden" name="csrf" value=(ctx.csrf);
+            @if let Some(next) = next {
+                input type="hidden" name="neste" value=(next);
+            }
             div.field {
                 label for="email" { "E-postadresse" }
                 @if let Some(e) = error {
@@ -103,8 +133,8 @@ fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>) -> maud::Markup
     }
 }
 
-async fn form(ctx: PageCtx) -> Response {
-    layout(&ctx, "Logg inn", "/logg-inn", sign_in_form(&ctx, "", None)).into_response()
+async fn form(ctx: PageCtx, Query(q): Query<NextQuery>) -> Response {
+    layout(&ctx, "Logg inn", "/logg-inn", sign_in_form(&ctx, "", None, q.path())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -113,6 +143,8 @@ struct RequestForm {
     csrf: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    neste: String,
 }
 
 async fn request(
@@ -124,6 +156,7 @@ async fn request(
     if !ctx.csrf_ok(&f.csrf) {
         return csrf_refused();
     }
+    let next = local_path(&f.neste);
     let email = match parse_email(&f.email) {
         Ok(e) => e,
         Err(_) => {
@@ -135,6 +168,7 @@ async fn request(
                     &ctx,
                     &f.email,
                     Some("Skriv en gyldig e-postadresse, for eksempel kari.nordmann@uib.no."),
+                    next,
                 ),
             );
             return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
@@ -155,7 +189,7 @@ async fn request(
     };
     if known || org_of_domain(&state, &email).is_some() {
         let (token, hash) = new_feed_token();
-        let url = format!("{}/logg-inn/lenke/{token}", state.public_url);
+        let url = format!("{}/logg-inn/lenke/{token}{}", state.public_url, next_suffix(next));
         let mail = state.composer().login_link(&email, &url, LINK_MINUTES);
         if let Err(e) = state
             .store
@@ -195,7 +229,12 @@ fn link_gone() -> Response {
     )
 }
 
-async fn confirm_page(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>) -> Response {
+async fn confirm_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(token): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
     match state.store.login_link_usable(&hash_token(&token), state.now()).await {
         Ok(true) => {}
         Ok(false) => return link_gone(),
@@ -209,6 +248,9 @@ async fn confirm_page(State(state): State<AppState>, ctx: PageCtx, Path(token): 
         p { "Trykk på knappen for å logge inn i Borgertun booking." }
         form method="post" action=(format!("/logg-inn/lenke/{token}")) {
             input type="hidden" name="csrf" value=(ctx.csrf);
+            @if let Some(next) = q.path() {
+                input type="hidden" name="neste" value=(next);
+            }
             button type="submit" { "Logg inn" }
         }
     };
@@ -221,11 +263,19 @@ struct CsrfForm {
     csrf: String,
 }
 
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    neste: String,
+}
+
 async fn confirm(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(token): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<ConfirmForm>,
 ) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return csrf_refused();
@@ -267,12 +317,13 @@ async fn confirm(
         return failed(e);
     }
     tracing::info!(user = user.id, "signed in");
+    // Back to the page that asked for sign-in, if it is one of ours; else the week view.
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         SESSION_HOURS * 3600,
         secure_suffix(&state)
     );
-    let mut res = Redirect::to("/").into_response();
+    let mut res = Redirect::to(local_path(&f.neste).unwrap_or("/")).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

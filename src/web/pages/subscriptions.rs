@@ -3,13 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, PageCtx};
+use super::{csrf_refused, error_page, layout, sign_in_first, PageCtx};
 use crate::domain::time::format_datetime;
 use crate::domain::{FeedKind, User};
 use crate::store::FeedToken;
@@ -96,7 +96,7 @@ fn create_form(ctx: &PageCtx) -> Markup {
 
 async fn signed_in(state: &AppState, ctx: &PageCtx) -> Result<(User, Vec<FeedToken>), Response> {
     let Some(user) = ctx.user.clone() else {
-        return Err(Redirect::to("/logg-inn").into_response());
+        return Err(sign_in_first(ctx));
     };
     let feeds = state.store.feeds_of(user.id).await.map_err(failed)?;
     Ok((user, feeds))
@@ -201,7 +201,7 @@ async fn revoke(
         return csrf_refused();
     }
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/logg-inn").into_response();
+        return sign_in_first(&ctx);
     };
     let gone = || {
         error_page(
