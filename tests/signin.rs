@@ -288,6 +288,8 @@ async fn signing_in_returns_to_the_page_asked_for(b: Backend) {
         "https://evil.example/",
         "/logg-inn",
         "bookinger",
+        "/bookinger?søk=æ",
+        "/bookinger\r\nSet-Cookie: x=1",
     ]
     .into_iter()
     .enumerate()

@@ -151,13 +151,14 @@ pub(super) fn sign_in_first(ctx: &PageCtx) -> Response {
 }
 
 /// `s` if it is a page of this service to return to after signing in: a path with one leading
-/// slash (not `//host` or `/\host`, which browsers read as another site), without control
-/// characters or backslashes, not the sign-in pages themselves, at most 1,000 characters.
+/// slash (not `//host` or `/\host`, which browsers read as another site), in visible ASCII
+/// without backslashes (as a request's own path and query are; it goes into a `Location`
+/// header), not the sign-in pages themselves, at most 1,000 characters.
 pub(super) fn local_path(s: &str) -> Option<&str> {
     let ok = s.starts_with('/')
         && !s.starts_with("//")
         && s.len() <= 1000
-        && !s.chars().any(|c| c.is_control() || c == '\\')
+        && s.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
         && !s.starts_with("/logg-inn")
         && !s.starts_with("/logg-ut");
     ok.then_some(s)
