@@ -308,6 +308,12 @@ async fn signing_in_returns_to_the_page_asked_for(b: Backend) {
         assert_eq!(page.headers["location"], "/", "{bad}");
     }
 
+    // Odd query strings do not break the sign-in page: the first `neste` counts.
+    let mut b = Browser::new(&app);
+    let page = b.get("/logg-inn?neste=%2Fbookinger&neste=%2Frapport&x=%ZZ").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(hidden_next(&page.html).as_deref(), Some("/bookinger"));
+
     // A form sent after the session ended is not replayed: plain sign-in.
     let mut b = Browser::new(&app);
     b.get("/").await;

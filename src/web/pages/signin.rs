@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration as StdDuration;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -82,17 +82,13 @@ pub(super) fn too_many(what: &str) -> Response {
     )
 }
 
-/// `?neste=`: the page to return to after signing in (see [`super::sign_in_first`]).
-#[derive(Debug, Default, Deserialize)]
-struct NextQuery {
-    #[serde(default)]
-    neste: String,
-}
-
-impl NextQuery {
-    fn path(&self) -> Option<&str> {
-        local_path(&self.neste)
-    }
+/// `?neste=`: the page to return to after signing in (see [`super::sign_in_first`]), if it is
+/// one of ours. Read by hand, so that no query string can make the sign-in pages fail.
+fn next_of(RawQuery(query): &RawQuery) -> Option<String> {
+    let query = query.as_deref()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "neste")
+        .and_then(|(_, v)| local_path(&v).map(str::to_string))
 }
 
 /// `?neste=…` for a link, or nothing.
@@ -133,8 +129,15 @@ fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>, next: Option<&s
     }
 }
 
-async fn form(ctx: PageCtx, Query(q): Query<NextQuery>) -> Response {
-    layout(&ctx, "Logg inn", "/logg-inn", sign_in_form(&ctx, "", None, q.path())).into_response()
+async fn form(ctx: PageCtx, query: RawQuery) -> Response {
+    let next = next_of(&query);
+    layout(
+        &ctx,
+        "Logg inn",
+        "/logg-inn",
+        sign_in_form(&ctx, "", None, next.as_deref()),
+    )
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -233,7 +236,7 @@ async fn confirm_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(token): Path<String>,
-    Query(q): Query<NextQuery>,
+    query: RawQuery,
 ) -> Response {
     match state.store.login_link_usable(&hash_token(&token), state.now()).await {
         Ok(true) => {}
@@ -248,7 +251,7 @@ async fn confirm_page(
         p { "Trykk på knappen for å logge inn i Borgertun booking." }
         form method="post" action=(format!("/logg-inn/lenke/{token}")) {
             input type="hidden" name="csrf" value=(ctx.csrf);
-            @if let Some(next) = q.path() {
+            @if let Some(next) = next_of(&query) {
                 input type="hidden" name="neste" value=(next);
             }
             button type="submit" { "Logg inn" }
