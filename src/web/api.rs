@@ -592,6 +592,10 @@ impl BookingInput {
         if let (Some(a), Some(s)) = (&activity, start) {
             errors.extend(activity_errors(plan, a, s));
         }
+        // A field that did not parse has put its error in `errors`.
+        let (Some(start), Some(end), Some(title)) = (start, end, title) else {
+            return Err(ApiError::rules(errors));
+        };
         if !errors.is_empty() {
             return Err(ApiError::rules(errors));
         }
@@ -604,9 +608,9 @@ impl BookingInput {
         }
         Ok(NewBooking {
             room: self.room,
-            start: start.expect("parsed"),
-            end: end.expect("parsed"),
-            title: title.expect("parsed"),
+            start,
+            end,
+            title,
             description,
             public: self.public.unwrap_or(true),
             attendees: self.attendees,
