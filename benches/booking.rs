@@ -42,9 +42,7 @@ const SEED_ROWS_PER_TX: usize = 50_000;
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-// The server's allocator (src/main.rs), so the figures are the server's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 fn main() -> AnyResult<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

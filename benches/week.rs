@@ -9,30 +9,20 @@ use std::time::{Duration as StdDuration, Instant};
 
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Status};
-use borgertun::store::{self, Insert};
+use borgertun::store::Insert;
 use borgertun::web::{self, AppState};
 use chrono::{Duration, NaiveTime, Utc};
 
-// The server's allocator (src/main.rs), so the figures are the server's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+use common::{AnyResult, Setup};
+
+fn main() -> AnyResult<()> {
+    common::block_on(run())
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let mut cfg = borgertun::config::load(std::path::Path::new("config")).map_err(|e| e.to_string())?;
-    cfg.database.url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("week.db").display()));
-    cfg.mail.file_dir = dir.path().join("mail");
-    let store = store::connect(&cfg.database.url, 4).await?;
-    store.migrate().await?;
+async fn run() -> AnyResult<()> {
+    let Setup { dir: _dir, cfg, store } = common::setup("week.db").await?;
     let now = Utc::now();
     let user = store
         .add_user("bench@bergen.kommune.no", "Bench", "beho", Role::Staff, now)
