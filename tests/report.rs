@@ -468,15 +468,7 @@ async fn a_year_of_bookings_adds_up(b: Backend) {
         let res = app
             .client
             .get(format!("{}/rapport.csv?fra={from}&til={to}&tabell={key}", app.base))
-            .header(
-                "cookie",
-                staff
-                    .cookies
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
+            .header("cookie", staff.cookie_header())
             .send()
             .await
             .unwrap();
@@ -501,15 +493,7 @@ async fn a_year_of_bookings_adds_up(b: Backend) {
             "{}/rapport.csv?fra={from}&til={to}&tabell=arrangementer",
             app.base
         ))
-        .header(
-            "cookie",
-            staff
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+        .header("cookie", staff.cookie_header())
         .send()
         .await
         .unwrap();
