@@ -4,7 +4,7 @@
 //! `cargo bench --bench booking -- 10000` wins over the variable) it builds a real SQLite file
 //! database in a temporary folder, seeds that many bookings of the room `borgertun` and measures:
 //!
-//! * booking decisions, `service::book` end to end (policy check, `BEGIN IMMEDIATE`, overlap
+//! * booking decisions, `App::book` end to end (policy check, `BEGIN IMMEDIATE`, overlap
 //!   query, decision, insert + audit + commit), one client at a time:
 //!   - into a free slot (the answer is a confirmed booking; it is deleted again, outside the
 //!     timing, so every sample sees the same database),
@@ -23,11 +23,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
+use borgertun::clock::TestClock;
 use borgertun::domain::time::{at_local, local, start_of_day};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Room, Rules, Status, User};
-use borgertun::service::{self, BookOutcome};
+use borgertun::service::{App, BookOutcome};
 use borgertun::store::sqlite::SqliteStore;
 use borgertun::store::{BookingQuery, Store};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
@@ -482,11 +484,6 @@ async fn bench_size(
     budget: StdDuration,
 ) -> AnyResult<SizeResult> {
     let rules = &cfg.rules;
-    let composer = borgertun::mail::Composer {
-        rules,
-        mail: &cfg.mail,
-        public_url: "http://127.0.0.1:8080",
-    };
     let room = rules.room(ROOM).ok_or("room borgertun missing from config")?.clone();
     let tier = rules
         .tier_of_org(REQUESTER_ORG)
@@ -517,7 +514,16 @@ async fn bench_size(
 
     // Measure through a freshly opened store, configured as the service opens it.
     let store = SqliteStore::connect(&url, cfg.database.max_connections).await?;
-    let dyn_store: &dyn Store = &store;
+    // The service at the benchmark's fixed "now".
+    let clock = Arc::new(TestClock::new());
+    clock.set(now);
+    let app = App::new(
+        Arc::new(SqliteStore {
+            pool: store.pool.clone(),
+        }),
+        cfg.clone(),
+        clock,
+    );
     let buffer = Duration::minutes(room.buffer_minutes);
     let horizon_end = now + Duration::days(tier.horizon_days);
     let tomorrow = local(now).date_naive() + Duration::days(1);
@@ -594,10 +600,10 @@ async fn bench_size(
             let (s, e) = free_slots[rng.borrow_mut().random_range(0..free_slots.len())];
             let attendees = rng.borrow_mut().random_range(5..=60);
             let new = request(s, e, attendees);
-            let (store, composer, user, unexpected) = (&store, &composer, &user, &unexpected);
+            let (store, app, user, unexpected) = (&store, &app, &user, &unexpected);
             async move {
                 let t = Instant::now();
-                let out = service::book(dyn_store, composer, new, &user.email, now).await?;
+                let out = app.book(new, &user.email).await?;
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 match out {
                     BookOutcome::Stored { booking, .. } => {
@@ -628,10 +634,10 @@ async fn bench_size(
             let (s, e) = busy_slots[rng.borrow_mut().random_range(0..busy_slots.len())];
             let attendees = rng.borrow_mut().random_range(5..=60);
             let new = request(s, e, attendees);
-            let (store, composer, user, unexpected, alts) = (&store, &composer, &user, &unexpected, &alts);
+            let (store, app, user, unexpected, alts) = (&store, &app, &user, &unexpected, &alts);
             async move {
                 let t = Instant::now();
-                let out = service::book(dyn_store, composer, new, &user.email, now).await?;
+                let out = app.book(new, &user.email).await?;
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 match out {
                     BookOutcome::Busy { alternatives, .. } => {

@@ -8,10 +8,13 @@
 //! `BENCH_EVENTS` changes the number of bookings (default 3000); `BENCH_DATABASE_URL` points at
 //! an empty PostgreSQL database to measure that backend instead.
 
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
+use borgertun::clock::SystemClock;
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{BookingTitle, FeedKind, NewBooking, Role, Status};
+use borgertun::service::App;
 use borgertun::store::Insert;
 use borgertun::web::{self, AppState};
 use chrono::{Duration, NaiveTime, Utc};
@@ -80,9 +83,8 @@ async fn run() -> AnyResult<()> {
     tx.commit().await?;
     let seed_time = seed_start.elapsed();
 
-    let state = AppState::new(store.clone(), cfg);
-    let (feed, token) =
-        borgertun::service::create_feed(store.as_ref(), &state.config.rules, &user, FeedKind::Room, None, now).await?;
+    let state = AppState::new(App::new(store.clone(), cfg, Arc::new(SystemClock)));
+    let (feed, token) = state.app.create_feed(&user, FeedKind::Room, None).await?;
 
     // Direct rendering.
     let first = web::feeds::render(&state, &feed, &user, Utc::now())

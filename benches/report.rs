@@ -8,10 +8,13 @@
 //! empty PostgreSQL database to measure that backend instead.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
+use borgertun::clock::SystemClock;
 use borgertun::domain::time::at_local;
 use borgertun::domain::{Activity, Attendance, BookingTitle, NewBooking, Role, Status};
+use borgertun::service::App;
 use borgertun::store::Insert;
 use borgertun::web::{self, AppState};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
@@ -111,14 +114,14 @@ async fn run() -> AnyResult<()> {
             )
             .await?;
     }
-    let (session, hash) = web::auth::new_feed_token();
+    let (session, hash) = borgertun::token::new_secret();
     store.add_session(user.id, &hash, now, now + Duration::hours(2)).await?;
-    let (api_token, api_hash) = web::auth::new_api_token();
+    let (api_token, api_hash) = borgertun::token::new_api_token();
     store.add_api_token(user.id, &api_hash, now).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = web::app(AppState::new(store.clone(), cfg));
+    let app = web::app(AppState::new(App::new(store.clone(), cfg, Arc::new(SystemClock))));
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::new();
     let page = format!("http://{addr}/rapport?fra={from}&til={to}");

@@ -5,10 +5,13 @@
 //! random weeks of that year. `BENCH_DATABASE_URL` points at an empty PostgreSQL database to
 //! measure that backend instead.
 
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
+use borgertun::clock::SystemClock;
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Status};
+use borgertun::service::App;
 use borgertun::store::Insert;
 use borgertun::web::{self, AppState};
 use chrono::{Duration, NaiveTime, Utc};
@@ -66,7 +69,7 @@ async fn run() -> AnyResult<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = web::app(AppState::new(store.clone(), cfg));
+    let app = web::app(AppState::new(App::new(store.clone(), cfg, Arc::new(SystemClock))));
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::new();
     let mut samples = Vec::new();

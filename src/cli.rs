@@ -6,10 +6,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+use crate::clock::SystemClock;
 use crate::config::{self, Config};
 use crate::domain::{booking::parse_email, Role};
-use crate::store;
-use crate::web::{self, AppState};
+use crate::service::{App, ServiceError};
+use crate::store::StoreError;
+use crate::web;
 
 #[derive(Parser)]
 #[command(
@@ -119,12 +121,21 @@ fn load(dir: &std::path::Path) -> anyhow::Result<Config> {
     config::load(dir).map_err(|e| anyhow::anyhow!("the configuration has problems:\n{e}"))
 }
 
-async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn store::Store>> {
-    let store = store::connect(&cfg.database.url, cfg.database.max_connections)
-        .await
-        .with_context(|| format!("cannot open the database {}", config::redact_url(&cfg.database.url)))?;
-    store.migrate().await.context("cannot apply the database migrations")?;
-    Ok(store)
+/// The application on the configured database, migrated.
+async fn open(cfg: Config) -> anyhow::Result<App> {
+    let db = config::redact_url(&cfg.database.url);
+    App::open(cfg, Arc::new(SystemClock)).await.map_err(|e| match e {
+        StoreError::Migrate(_) => anyhow::Error::new(e).context("cannot apply the database migrations"),
+        e => anyhow::Error::new(e).context(format!("cannot open the database {db}")),
+    })
+}
+
+/// The user with the address `email`.
+async fn user(app: &App, email: &str) -> anyhow::Result<crate::domain::User> {
+    let email = parse_email(email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    app.user_by_email(&email)
+        .await?
+        .with_context(|| format!("no user with the e-mail {email}; add one with `borgertun user add`"))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -152,28 +163,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Migrate => {
             let cfg = load(&cli.config)?;
-            let store = open_store(&cfg).await?;
-            println!(
-                "database {} is up to date ({})",
-                config::redact_url(&cfg.database.url),
-                store.backend()
-            );
+            let db = config::redact_url(&cfg.database.url);
+            let app = open(cfg).await?;
+            println!("database {db} is up to date ({})", app.health().await?);
             Ok(())
         }
         Command::Serve => {
             let cfg = load(&cli.config)?;
-            let store = open_store(&cfg).await?;
-            let listener = tokio::net::TcpListener::bind(&cfg.server.bind)
-                .await
-                .with_context(|| format!("cannot listen on {}", cfg.server.bind))?;
-            tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "borgertun listening");
-            let transport = crate::mail::transport::Transport::from_config(&cfg.mail)?;
-            let worker = tokio::spawn(crate::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
-            let state = AppState::new(store, cfg);
-            let asker = tokio::spawn(ask_for_attendance(state.clone()));
-            web::serve(state, listener).await?;
-            worker.abort();
-            asker.abort();
+            web::server::start(cfg, Arc::new(SystemClock)).await?.run().await?;
             Ok(())
         }
         Command::User {
@@ -190,9 +187,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("unknown organisation «{org}»; known keys: {}", keys.join(", "));
             }
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            let store = open_store(&cfg).await?;
-            let user = match store.add_user(&email, &name, &org, role, chrono::Utc::now()).await {
-                Err(store::StoreError::Duplicate(_)) => bail!("a user with the e-mail {email} already exists"),
+            let app = open(cfg).await?;
+            let user = match app.add_user(&email, &name, &org, role).await {
+                Err(ServiceError::Store(StoreError::Duplicate(_))) => {
+                    bail!("a user with the e-mail {email} already exists")
+                }
                 other => other?,
             };
             println!(
@@ -206,21 +205,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Feed { command } => {
             let cfg = load(&cli.config)?;
-            let store = open_store(&cfg).await?;
-            let now = chrono::Utc::now();
+            let app = open(cfg).await?;
             match command {
                 FeedCommand::Create { email, kind, room } => {
-                    let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-                    let user = store
-                        .user_by_email(&email)
-                        .await?
-                        .with_context(|| format!("no user with the e-mail {email}"))?;
+                    let user = user(&app, &email).await?;
                     let kind = crate::domain::FeedKind::parse(&kind).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-                    let (feed, token) =
-                        crate::service::create_feed(store.as_ref(), &cfg.rules, &user, kind, room.as_deref(), now)
-                            .await
-                            .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let (url, webcal) = web::feeds::feed_urls(&cfg.public_url(), &token);
+                    let (feed, token) = app
+                        .create_feed(&user, kind, room.as_deref())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let (url, webcal) = web::feeds::feed_urls(app.public_url(), &token);
                     eprintln!(
                         "feed {} ({}) for {} — the link is shown once:",
                         feed.id,
@@ -231,12 +225,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     eprintln!("subscribe: {webcal}");
                 }
                 FeedCommand::List { email } => {
-                    let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-                    let user = store
-                        .user_by_email(&email)
-                        .await?
-                        .with_context(|| format!("no user with the e-mail {email}"))?;
-                    for f in store.feeds_of(user.id).await? {
+                    let user = user(&app, &email).await?;
+                    for f in app.feeds_of(&user).await? {
                         let state = match f.revoked_at {
                             Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
                             None => "active".to_string(),
@@ -253,7 +243,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 FeedCommand::Revoke { id } => {
-                    if !store.revoke_feed(id, None, now).await? {
+                    if !app.revoke_feed(id, None).await? {
                         bail!("no active feed with id {id}");
                     }
                     println!("feed {id} revoked");
@@ -265,14 +255,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: TokenCommand::Create { email },
         } => {
             let cfg = load(&cli.config)?;
-            let store = open_store(&cfg).await?;
-            let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            let user = store
-                .user_by_email(&email)
-                .await?
-                .with_context(|| format!("no user with the e-mail {email}; add one with `borgertun user add`"))?;
-            let (token, hash) = web::auth::new_api_token();
-            store.add_api_token(user.id, &hash, chrono::Utc::now()).await?;
+            let app = open(cfg).await?;
+            let user = user(&app, &email).await?;
+            let token = app.create_api_token(&user).await?;
             eprintln!(
                 "API token for {} (shown once; send it as «Authorization: Bearer <token>»):",
                 user.email
@@ -280,15 +265,5 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-    }
-}
-
-/// Every ten minutes, ask the contacts of finished events to register attendance.
-async fn ask_for_attendance(state: AppState) {
-    loop {
-        if let Err(e) = crate::service::ask_for_attendance(state.store.as_ref(), &state.composer(), state.now()).await {
-            tracing::error!(error = %e, "attendance requests");
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
     }
 }

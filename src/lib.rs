@@ -2,9 +2,11 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod mail;
 pub mod service;
 pub mod store;
+pub mod token;
 pub mod web;

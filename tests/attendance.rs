@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{Attendance, Role, Status};
-use borgertun::mail::Composer;
-use borgertun::service;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use common::browser::Browser;
 use common::{Backend, TestApp};
@@ -52,14 +50,7 @@ async fn contacts_are_asked_once_the_day_after(b: Backend) {
         )
         .await
         .unwrap();
-    let composer = Composer {
-        rules: &app.config.rules,
-        mail: &app.config.mail,
-        public_url: &app.base,
-    };
-    let asked = service::ask_for_attendance(app.store.as_ref(), &composer, Utc::now())
-        .await
-        .unwrap();
+    let asked = app.app.ask_for_attendance().await.unwrap();
     let mut ids: Vec<i64> = asked.iter().map(|b| b.id).collect();
     ids.sort();
     assert_eq!(ids, vec![yesterday, last_week]);
@@ -67,10 +58,7 @@ async fn contacts_are_asked_once_the_day_after(b: Backend) {
         assert!(!ids.contains(&id));
     }
     // Asked once only.
-    assert!(service::ask_for_attendance(app.store.as_ref(), &composer, Utc::now())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.app.ask_for_attendance().await.unwrap().is_empty());
     let outbox = app.store.outbox().await.unwrap();
     let mails: Vec<_> = outbox.iter().filter(|m| m.kind == "attendance_request").collect();
     assert_eq!(mails.len(), 2);

@@ -400,7 +400,7 @@ async fn nothing_is_sent_for_refused_or_rolled_back_requests(b: Backend) {
         )
         .await
         .unwrap();
-    let (token, hash) = borgertun::web::auth::new_api_token();
+    let (token, hash) = borgertun::token::new_api_token();
     app.store
         .add_api_token(bad.id, &hash, chrono::Utc::now())
         .await

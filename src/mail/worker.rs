@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use rand::RngCore;
 
 use super::transport::{self, Transport};
+use crate::clock::Clock;
 use crate::config::MailConfig;
 use crate::store::Store;
 
@@ -17,8 +17,13 @@ const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 20;
 
 /// Send what is due now. Returns how many messages were sent.
-pub async fn run_once(store: &dyn Store, transport: &Transport, mail: &MailConfig) -> crate::store::Result<usize> {
-    let now = Utc::now();
+pub async fn run_once(
+    store: &dyn Store,
+    transport: &Transport,
+    mail: &MailConfig,
+    clock: &dyn Clock,
+) -> crate::store::Result<usize> {
+    let now = clock.now();
     let mut token = [0u8; 16];
     rand::rng().fill_bytes(&mut token);
     let token = hex::encode(token);
@@ -26,23 +31,23 @@ pub async fn run_once(store: &dyn Store, transport: &Transport, mail: &MailConfi
     let rows = store.claim_messages(now, lease_until, &token, BATCH).await?;
     let mut sent = 0;
     for row in rows {
-        let result = match transport::build(&row, mail, Utc::now()) {
+        let result = match transport::build(&row, mail, clock.now()) {
             Ok(message) => transport.send(&row, message).await,
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => {
-                if store.message_sent(row.id, &token, Utc::now()).await? {
+                if store.message_sent(row.id, &token, clock.now()).await? {
                     sent += 1;
                     tracing::info!(message = row.id, kind = %row.kind, to = %row.recipient, "mail sent");
                 }
             }
             Err(error) => {
                 let attempts = row.attempts + 1;
-                let retry_at = (attempts < mail.max_attempts).then(|| Utc::now() + backoff(mail, attempts));
+                let retry_at = (attempts < mail.max_attempts).then(|| clock.now() + backoff(mail, attempts));
                 tracing::warn!(message = row.id, attempts, %error, given_up = retry_at.is_none(), "mail not sent");
                 store
-                    .message_failed(row.id, &token, &error, retry_at, Utc::now())
+                    .message_failed(row.id, &token, &error, retry_at, clock.now())
                     .await?;
             }
         }
@@ -58,10 +63,10 @@ pub fn backoff(mail: &MailConfig, attempts: i64) -> chrono::Duration {
 }
 
 /// Poll forever (until the task is dropped).
-pub async fn run(store: Arc<dyn Store>, transport: Transport, mail: MailConfig) {
+pub async fn run(store: Arc<dyn Store>, transport: Transport, mail: MailConfig, clock: Arc<dyn Clock>) {
     tracing::info!(transport = %transport.describe(), "mail worker started");
     loop {
-        match run_once(store.as_ref(), &transport, &mail).await {
+        match run_once(store.as_ref(), &transport, &mail, clock.as_ref()).await {
             Ok(n) if n == BATCH as usize => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "mail worker: database error"),

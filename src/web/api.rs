@@ -37,8 +37,8 @@ pub fn router() -> Router<AppState> {
 }
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "database": state.store.backend() })).into_response(),
+    match state.app.store().ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "database": state.app.store().backend() })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (
@@ -241,7 +241,7 @@ fn parse_id(s: &str) -> Result<i64, ApiError> {
 /// else's confirmed one. Others' pending and past requests answer 404, so nobody learns of
 /// them.
 async fn visible_booking(state: &AppState, user: &User, id: i64) -> Result<Booking, ApiError> {
-    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    let b = state.app.store().booking(id).await?.ok_or_else(ApiError::not_found)?;
     if !user.may_see_details(&b) && b.status != Status::Confirmed {
         return Err(ApiError::not_found());
     }
@@ -253,7 +253,8 @@ async fn visible_booking(state: &AppState, user: &User, id: i64) -> Result<Booki
 async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
     const DAYS: [&str; 7] = crate::domain::rules::WEEKDAY_KEYS;
     let rooms: Vec<Value> = state
-        .config
+        .app
+        .config()
         .rules
         .rooms
         .iter()
@@ -280,7 +281,7 @@ async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value
 }
 
 async fn organisations(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let orgs: Vec<Value> = rules.organisations.iter().map(|o| org_json(rules, &o.key)).collect();
     let tiers: Vec<Value> = rules
         .tiers
@@ -303,14 +304,15 @@ async fn availability(
     Path(room): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let room = rules
         .room(&room)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_room", format!("Ukjent rom «{room}».")))?;
     let today = local(state.now()).date_naive();
     let (from, to, from_day, to_day) = day_range(q.from.as_deref(), q.to.as_deref(), 7, 92, today)?;
     let busy = state
-        .store
+        .app
+        .store()
         .bookings(&BookingQuery {
             room: Some(room.key.clone()),
             from: Some(from),
@@ -338,7 +340,7 @@ async fn list_bookings(
     ApiUser(user): ApiUser,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let today = local(state.now()).date_naive();
     let (from, to, _, _) = day_range(q.from.as_deref(), q.to.as_deref(), 90, 366, today)?;
     let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
@@ -349,7 +351,8 @@ async fn list_bookings(
         None => vec![],
     };
     let all = state
-        .store
+        .app
+        .store()
         .bookings(&BookingQuery {
             from: Some(from),
             to: Some(to),
@@ -379,11 +382,11 @@ async fn get_booking(
 }
 
 async fn booking_json(state: &AppState, user: &User, id: i64) -> Result<Json<Value>, ApiError> {
-    let rules = &state.config.rules;
-    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    let rules = &state.app.config().rules;
+    let b = state.app.store().booking(id).await?.ok_or_else(ApiError::not_found)?;
     if user.may_see_details(&b) {
         let mut v = full_json(rules, &b);
-        v["history"] = history_json(&state.store.history(b.id).await?);
+        v["history"] = history_json(&state.app.store().history(b.id).await?);
         Ok(Json(v))
     } else if b.status == Status::Confirmed {
         Ok(Json(public_json(rules, &b)))
@@ -396,7 +399,7 @@ async fn booking_json(state: &AppState, user: &User, id: i64) -> Result<Json<Val
 /// availability shows it for others (confirmed only).
 pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Result<Response, ApiError> {
     use crate::calendar::{self, EventInput, FeedInfo, View};
-    let b = state.store.booking(id).await?.ok_or_else(ApiError::not_found)?;
+    let b = state.app.store().booking(id).await?.ok_or_else(ApiError::not_found)?;
     let view = if user.may_see_details(&b) {
         View::Full
     } else if b.status == Status::Confirmed {
@@ -404,9 +407,9 @@ pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Resul
     } else {
         return Err(ApiError::not_found());
     };
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let org_name = rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org);
-    let url = state.composer().booking_url(b.id);
+    let url = state.app.composer().booking_url(b.id);
     let input = EventInput {
         booking: &b,
         org_name,
@@ -417,7 +420,7 @@ pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Resul
     let body = calendar::feed(
         &FeedInfo {
             name: &b.title,
-            refresh_minutes: state.config.feeds.refresh_minutes,
+            refresh_minutes: state.app.config().feeds.refresh_minutes,
         },
         &[input],
         &super::feeds::calendar_context(state, &b.room),
@@ -493,15 +496,15 @@ async fn move_booking(
     let activity = input.activity.map(Activity::dedup);
     let day = slot.map(|s| s.start).unwrap_or(b.start);
     if let Some(a) = activity.as_ref().or(b.activity.as_ref()) {
-        errors.extend(activity_errors(&state.config.plan, a, day));
+        errors.extend(activity_errors(&state.app.config().plan, a, day));
     }
     if !errors.is_empty() {
         return Err(ApiError::rules(errors));
     }
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let mut current = b;
     if let Some(slot) = slot {
-        match service::move_booking(state.store.as_ref(), &state.composer(), id, &user, slot, state.now()).await? {
+        match state.app.move_booking(id, &user, slot).await? {
             service::MoveOutcome::Moved(m) => current = m,
             service::MoveOutcome::Busy {
                 held_by,
@@ -511,7 +514,7 @@ async fn move_booking(
         }
     }
     if let Some(a) = activity {
-        current = state.store.set_activity(id, &a, state.now()).await?;
+        current = state.app.store().set_activity(id, &a, state.now()).await?;
     }
     Ok(Json(full_json(rules, &current)))
 }
@@ -640,7 +643,7 @@ async fn create_booking(
     ApiUser(user): ApiUser,
     ApiJson(input): ApiJson<BookingInput>,
 ) -> Result<Response, ApiError> {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let force = input.force;
     let reason = ReasonInput {
         reason: input.reason.clone(),
@@ -654,22 +657,14 @@ async fn create_booking(
             "Bare koordinator kan overstyre.",
         ));
     }
-    let new = input.parse(&user, rules, &state.config.plan)?;
+    let new = input.parse(&user, rules, &state.app.config().plan)?;
     let outcome = if force {
         let reason = reason.ok_or_else(|| {
             ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason"))
         })?;
-        service::book_override(
-            state.store.as_ref(),
-            &state.composer(),
-            new,
-            &user,
-            &reason,
-            state.now(),
-        )
-        .await?
+        state.app.book_override(new, &user, &reason).await?
     } else {
-        service::book(state.store.as_ref(), &state.composer(), new, &user.email, state.now()).await?
+        state.app.book(new, &user.email).await?
     };
     match outcome {
         BookOutcome::Stored {
@@ -733,16 +728,8 @@ async fn cancel_booking(
     let id = parse_id(&id)?;
     visible_booking(&state, &user, id).await?;
     let reason = input.reason()?;
-    let b = service::cancel(
-        state.store.as_ref(),
-        &state.composer(),
-        id,
-        &user,
-        reason.as_deref(),
-        state.now(),
-    )
-    .await?;
-    Ok(Json(full_json(&state.config.rules, &b)))
+    let b = state.app.cancel(id, &user, reason.as_deref()).await?;
+    Ok(Json(full_json(&state.app.config().rules, &b)))
 }
 
 async fn approve_booking(
@@ -756,17 +743,8 @@ async fn approve_booking(
         return Err(ApiError::forbidden());
     }
     let reason = input.reason()?;
-    let rules = &state.config.rules;
-    let a = service::approve(
-        state.store.as_ref(),
-        &state.composer(),
-        id,
-        &user,
-        reason.as_deref(),
-        input.force,
-        state.now(),
-    )
-    .await?;
+    let rules = &state.app.config().rules;
+    let a = state.app.approve(id, &user, reason.as_deref(), input.force).await?;
     Ok(Json(
         json!({ "booking": full_json(rules, &a.booking), "displaced": displaced_json(rules, &a.displaced) }),
     ))
@@ -785,8 +763,8 @@ async fn reject_booking(
     let reason = input.reason()?.ok_or_else(|| {
         ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason"))
     })?;
-    let rules = &state.config.rules;
-    let (b, alts) = service::reject(state.store.as_ref(), &state.composer(), id, &user, &reason, state.now()).await?;
+    let rules = &state.app.config().rules;
+    let (b, alts) = state.app.reject(id, &user, &reason).await?;
     Ok(Json(
         json!({ "booking": full_json(rules, &b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }),
     ))
@@ -796,8 +774,8 @@ async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Res
     if !user.role.is_coordinator() {
         return Err(ApiError::forbidden());
     }
-    let rules = &state.config.rules;
-    let cases = service::conflicts(state.store.as_ref(), rules, state.now()).await?;
+    let rules = &state.app.config().rules;
+    let cases = state.app.conflicts().await?;
     let items: Vec<Value> = cases
         .iter()
         .map(|c| {
@@ -878,8 +856,11 @@ async fn report_summary(
             })
             .collect::<Result<_, _>>()?,
     };
-    let (from, to) = crate::web::report::period(&state, q.from.as_deref(), q.to.as_deref()).map_err(ApiError::rules)?;
-    let r = crate::web::report::build(&state, from, to).await?;
+    let (from, to) = state
+        .app
+        .report_period(q.from.as_deref(), q.to.as_deref())
+        .map_err(ApiError::rules)?;
+    let r = state.app.report(from, to).await?;
     let unmet = |u: &crate::domain::report::Unmet| json!({ "rejected": u.rejected, "displaced": u.displaced, "hours": u.minutes as f64 / 60.0 });
     let unmet_rows = |rows: &[crate::domain::report::UnmetRow]| -> Value {
         rows.iter()

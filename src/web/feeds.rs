@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::auth::{hash_token, ApiUser};
+use super::auth::ApiUser;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::AppState;
@@ -19,6 +19,7 @@ use crate::calendar::{self, EventInput, FeedInfo, View};
 use crate::domain::time::{local, rfc3339, start_of_day};
 use crate::domain::{Booking, FeedKind, Status, User};
 use crate::store::{BookingQuery, FeedToken};
+use crate::token::hash_token;
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
@@ -33,9 +34,10 @@ pub fn api_router() -> Router<AppState> {
 
 /// ORGANIZER, UID domain and LOCATION for events of `room`.
 pub fn calendar_context(state: &AppState, room: &str) -> calendar::Context {
-    let mail = &state.config.mail;
+    let mail = &state.app.config().mail;
     let location = state
-        .config
+        .app
+        .config()
         .rules
         .room(room)
         .map(|r| format!("{}, {}", r.name, r.address))
@@ -66,11 +68,11 @@ struct Selection {
 /// The last `feeds.past_days` days to the end of the longest booking horizon, in whole days
 /// (so the window, and the calendar, stay the same all day).
 fn selection(state: &AppState, feed: &FeedToken, user: &User, now: DateTime<Utc>) -> Selection {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let horizon = rules.tiers.iter().map(|t| t.horizon_days).max().unwrap_or(365);
     let today = local(now).date_naive();
     let mut query = BookingQuery {
-        from: Some(start_of_day(today - Duration::days(state.config.feeds.past_days))),
+        from: Some(start_of_day(today - Duration::days(state.app.config().feeds.past_days))),
         to: Some(start_of_day(today + Duration::days(horizon + 1))),
         ..Default::default()
     };
@@ -123,7 +125,7 @@ pub async fn render(
         statuses,
     } = selection(state, feed, user, now);
     // Every booking in the window counts for Last-Modified, also those a change took out.
-    let all: Vec<Booking> = state.store.bookings(&query).await?;
+    let all: Vec<Booking> = state.app.store().bookings(&query).await?;
     let last_modified = all
         .iter()
         .map(|b| b.updated_at)
@@ -134,10 +136,14 @@ pub async fn render(
     let room = feed
         .room
         .clone()
-        .or_else(|| state.config.rules.rooms.first().map(|r| r.key.clone()))
+        .or_else(|| state.app.config().rules.rooms.first().map(|r| r.key.clone()))
         .unwrap_or_default();
     let ctx = calendar_context(state, &room);
-    let (config, public_url, cache) = (state.config.clone(), state.public_url.clone(), state.feed_cache.clone());
+    let (config, public_url, cache) = (
+        state.app.config().clone(),
+        Arc::<str>::from(state.app.public_url()),
+        state.feed_cache.clone(),
+    );
     // Rendering is CPU work: off the async workers. Events already rendered for an unchanged
     // booking come from the cache; the rest are rendered on every core.
     let body = tokio::task::spawn_blocking(move || {
@@ -260,7 +266,7 @@ async fn current(
     let sel = selection(state, feed, user, now);
     let fingerprint = format!(
         "{}|{:?}|{:?}|{}",
-        state.store.bookings_fingerprint(&sel.query).await?,
+        state.app.store().bookings_fingerprint(&sel.query).await?,
         sel.query.from,
         sel.query.to,
         sel.name
@@ -298,7 +304,7 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>, headers: 
     let Some(token) = file.strip_suffix(".ics").filter(|t| !t.is_empty() && t.len() <= 200) else {
         return not_found();
     };
-    let found = match state.store.feed_by_token(&hash_token(token)).await {
+    let found = match state.app.store().feed_by_token(&hash_token(token)).await {
         Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -348,8 +354,8 @@ fn feed_json(state: &AppState, f: &FeedToken) -> Value {
         "created_at": rfc3339(f.created_at),
         "revoked_at": f.revoked_at.map(rfc3339),
         "name": match f.kind {
-            FeedKind::Room => state.config.rules.room(f.room.as_deref().unwrap_or_default()).map(|r| r.name.clone()).unwrap_or_default(),
-            FeedKind::Organisation => state.config.rules.organisation(f.org.as_deref().unwrap_or_default()).map(|o| o.name.clone()).unwrap_or_default(),
+            FeedKind::Room => state.app.config().rules.room(f.room.as_deref().unwrap_or_default()).map(|r| r.name.clone()).unwrap_or_default(),
+            FeedKind::Organisation => state.app.config().rules.organisation(f.org.as_deref().unwrap_or_default()).map(|o| o.name.clone()).unwrap_or_default(),
             FeedKind::Personal => "Mine bookinger".to_string(),
         },
     })
@@ -379,16 +385,8 @@ async fn create(
     ApiJson(input): ApiJson<CreateFeed>,
 ) -> Result<Response, ApiError> {
     let kind = FeedKind::parse(&input.kind)?;
-    let (feed, token) = crate::service::create_feed(
-        state.store.as_ref(),
-        &state.config.rules,
-        &user,
-        kind,
-        input.room.as_deref(),
-        state.now(),
-    )
-    .await?;
-    let (url, webcal) = feed_urls(&state.public_url, &token);
+    let (feed, token) = state.app.create_feed(&user, kind, input.room.as_deref()).await?;
+    let (url, webcal) = feed_urls(state.app.public_url(), &token);
     let mut v = feed_json(&state, &feed);
     v["token"] = json!(token);
     v["url"] = json!(url);
@@ -397,7 +395,7 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
-    let feeds = state.store.feeds_of(user.id).await?;
+    let feeds = state.app.store().feeds_of(user.id).await?;
     Ok(Json(
         json!({ "feeds": feeds.iter().map(|f| feed_json(&state, f)).collect::<Vec<_>>() }),
     ))
@@ -410,7 +408,7 @@ async fn revoke(
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let owner = (!user.role.is_coordinator()).then_some(user.id);
-    if !state.store.revoke_feed(id, owner, state.now()).await? {
+    if !state.app.store().revoke_feed(id, owner, state.now()).await? {
         return Err(ApiError::not_found());
     }
     Ok(Json(json!({ "id": id, "revoked": true })))

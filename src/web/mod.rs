@@ -10,9 +10,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::config::Config;
-use crate::mail::Composer;
-use crate::store::Store;
+use crate::service::App;
 
 pub mod api;
 pub mod auth;
@@ -20,46 +18,33 @@ pub mod error;
 pub mod feeds;
 mod json;
 pub mod pages;
-pub mod report;
+pub mod server;
 
+/// What every handler gets: the application (the service layer) and what only HTTP needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub config: Arc<Config>,
-    pub public_url: Arc<str>,
+    pub app: App,
     pub feed_cache: Arc<feeds::FeedCache>,
     pub limits: Arc<pages::Limits>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        let public_url = config.public_url().into();
+    pub fn new(app: App) -> Self {
         Self {
-            store,
-            config: Arc::new(config),
-            public_url,
+            app,
             feed_cache: Arc::default(),
             limits: Arc::default(),
         }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::Utc::now()
-    }
-
-    /// The messages this service writes, with its rules, mail settings and address.
-    pub fn composer(&self) -> Composer<'_> {
-        Composer {
-            rules: &self.config.rules,
-            mail: &self.config.mail,
-            public_url: &self.public_url,
-        }
+        self.app.now()
     }
 }
 
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    let body_limit = state.config.server.max_body_bytes;
+    let body_limit = state.app.config().server.max_body_bytes;
     Router::new()
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api::router().merge(feeds::api_router()))
@@ -81,23 +66,4 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
-}
-
-/// Serve until Ctrl-C / SIGTERM.
-pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
-}
-
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
 }

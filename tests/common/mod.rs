@@ -9,11 +9,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use borgertun::clock::TestClock;
 use borgertun::config::{self, Config};
 use borgertun::domain::time::{at_local, local, rfc3339};
 use borgertun::domain::{Role, Rules};
+use borgertun::service::App;
 use borgertun::store::{self, Store};
-use borgertun::web::{self, AppState};
+use borgertun::web;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -80,6 +82,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    /// The application the server runs, for calling the service layer directly.
+    pub app: App,
+    /// The server's clock: tests move it forward instead of waiting.
+    pub clock: Arc<TestClock>,
     pub db_url: String,
     _dir: tempfile::TempDir,
 }
@@ -102,26 +108,24 @@ impl TestApp {
         cfg.mail.smtp_url = None;
         cfg.mail.file_dir = dir.path().join("mail");
         tweak(&mut cfg);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        cfg.server.bind = addr.to_string();
-        cfg.server.public_url = Some(format!("http://{addr}"));
-        let store = store::connect(&db_url, cfg.database.max_connections)
+        cfg.server.bind = "127.0.0.1:0".into();
+        cfg.server.public_url = None;
+        // The service starts as `borgertun serve` starts it, workers included.
+        let clock = Arc::new(TestClock::new());
+        let server = web::server::start(cfg, clock.clone())
             .await
-            .expect("connect");
-        store.migrate().await.expect("migrate");
-        // The outbox worker runs as in `borgertun serve`.
-        let transport = borgertun::mail::transport::Transport::from_config(&cfg.mail).expect("mail transport");
-        tokio::spawn(borgertun::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
-        let state = AppState::new(store.clone(), cfg);
-        let config = state.config.clone();
-        tokio::spawn(async move { axum::serve(listener, web::app(state)).await.unwrap() });
+            .expect("the service starts");
+        let addr = server.addr();
+        let app = server.app().clone();
+        tokio::spawn(async move { server.run_until(std::future::pending()).await.unwrap() });
         Some(TestApp {
             backend,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
-            store,
-            config,
+            store: app.store().clone(),
+            config: Arc::new(app.config().clone()),
+            app,
+            clock,
             db_url,
             _dir: dir,
         })
@@ -134,13 +138,11 @@ impl TestApp {
     /// Add a user and return a fresh API token for them.
     pub async fn user(&self, email: &str, org: &str, role: Role) -> String {
         let user = self
-            .store
-            .add_user(email, &format!("Navn {email}"), org, role, Utc::now())
+            .app
+            .add_user(email, &format!("Navn {email}"), org, role)
             .await
             .expect("add user");
-        let (token, hash) = web::auth::new_api_token();
-        self.store.add_api_token(user.id, &hash, Utc::now()).await.unwrap();
-        token
+        self.app.create_api_token(&user).await.expect("API token")
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {

@@ -108,7 +108,7 @@ async fn submit(
         };
         return layout(&ctx, "Du kan logge inn direkte", "", body).into_response();
     }
-    let known = match state.store.user_by_email(&email).await {
+    let known = match state.app.store().user_by_email(&email).await {
         Ok(u) => u.is_some(),
         Err(e) => {
             tracing::error!(error = %e, "access request");
@@ -123,9 +123,9 @@ async fn submit(
             org_text: org,
             message: (!message.is_empty()).then_some(message),
         };
-        let composer = state.composer();
+        let composer = state.app.composer();
         let notify = |coordinator: &str| composer.access_requested(coordinator, &req);
-        match state.store.add_access_request(&req, state.now(), &notify).await {
+        match state.app.store().add_access_request(&req, state.now(), &notify).await {
             Ok(_) | Err(StoreError::Duplicate(_)) => {}
             Err(e) => {
                 tracing::error!(error = %e, "access request");

@@ -173,11 +173,11 @@ async fn load(state: &AppState, now: DateTime<Utc>) -> Result<ActivitiesPage, cr
         statuses: vec![Status::Confirmed],
         ..Default::default()
     };
-    let bookings = state.store.bookings(&q).await?;
+    let bookings = state.app.store().bookings(&q).await?;
     Ok(ActivitiesPage::from_bookings(
         bookings,
-        &state.config.rules,
-        &state.config.plan,
+        &state.app.config().rules,
+        &state.app.config().plan,
         now,
     ))
 }
@@ -326,7 +326,13 @@ async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 .into_response();
         }
     };
-    let body = atom(&events, &state.public_url, &state.config.mail.uid_domain, now).to_string();
+    let body = atom(
+        &events,
+        state.app.public_url(),
+        &state.app.config().mail.uid_domain,
+        now,
+    )
+    .to_string();
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..32]);
     let matches = headers
         .get(header::IF_NONE_MATCH)

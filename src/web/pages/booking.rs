@@ -17,7 +17,7 @@ use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
 use crate::domain::time::{at_local, format_date, format_range, format_time, local};
 use crate::domain::{Activity, Booking, BookingTitle, DomainError, NewBooking, Status, User};
-use crate::service::{self, BookOutcome, ServiceError};
+use crate::service::{BookOutcome, ServiceError};
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -117,7 +117,7 @@ pub(super) fn add_domain(errors: &mut FieldErrors, e: &DomainError) {
 }
 
 fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, errors: &FieldErrors) -> Markup {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let room = &rules.rooms[0];
     let [dato, fra, til, tittel, deltakere] = [
         ("dato", "Dato"),
@@ -196,7 +196,7 @@ fn checkboxes(
 /// What the booking is used for: kind, themes, goal areas, plan measures, expected participants.
 fn activity_fields(state: &AppState, f: &BookingForm, errors: &FieldErrors) -> Markup {
     use crate::domain::plan::Vocabulary;
-    let plan = &state.config.plan;
+    let plan = &state.app.config().plan;
     let terms = |list: Vocabulary| -> Vec<(String, String)> {
         plan.terms(list)
             .iter()
@@ -214,7 +214,8 @@ fn activity_fields(state: &AppState, f: &BookingForm, errors: &FieldErrors) -> M
     let last = today
         + chrono::Duration::days(
             state
-                .config
+                .app
+                .config()
                 .rules
                 .tiers
                 .iter()
@@ -386,7 +387,7 @@ fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBoo
 }
 
 fn details(state: &AppState, b: &Booking) -> Markup {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     html! {
         table {
             tbody {
@@ -411,12 +412,12 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
     if state.limits.booking_limited(user.id, &client) {
         return too_many("Det er sendt mange bookinger på kort tid.");
     }
-    let room = state.config.rules.rooms[0].key.clone();
+    let room = state.app.config().rules.rooms[0].key.clone();
     let again = |errors: FieldErrors| {
         let page = layout(&ctx, "Book Borgertun", "", form_page(&ctx, &state, &user, &f, &errors));
         (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
     };
-    let new = match parse(&f, &user, &room, &state.config.plan) {
+    let new = match parse(&f, &user, &room, &state.app.config().plan) {
         Ok(n) => n,
         Err(errors) => return again(errors),
     };
@@ -431,9 +432,9 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
             );
             return again(errors);
         }
-        service::book_override(state.store.as_ref(), &state.composer(), new, &user, reason, state.now()).await
+        state.app.book_override(new, &user, reason).await
     } else {
-        service::book(state.store.as_ref(), &state.composer(), new, &user.email, state.now()).await
+        state.app.book(new, &user.email).await
     };
     match outcome {
         Ok(BookOutcome::Stored {
@@ -551,7 +552,7 @@ fn busy_page(ctx: &PageCtx, state: &AppState, f: &BookingForm, protected: bool, 
     let body = html! {
         h1 { "Rommet er opptatt" }
         @if protected {
-            p { "Tiden er booket, og bookingen starter innen beskyttelsesperioden på " (state.config.rules.protection_window_days) " dager." }
+            p { "Tiden er booket, og bookingen starter innen beskyttelsesperioden på " (state.app.config().rules.protection_window_days) " dager." }
         }
         @if alternatives.is_empty() {
             p { "Vi fant ingen ledige tider av samme lengde innenfor bookingvinduet." }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
 use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
 use crate::domain::{Booking, Role, Status, User};
-use crate::service::{self, ConflictCase, ServiceError};
+use crate::service::{ConflictCase, ServiceError};
 use crate::store::{AccessDecision, BookingQuery, StoreError};
 use crate::web::AppState;
 
@@ -88,7 +88,8 @@ fn failed(e: impl std::fmt::Display) -> Response {
 
 fn org_name<'a>(state: &'a AppState, org: &'a str) -> &'a str {
     state
-        .config
+        .app
+        .config()
         .rules
         .organisation(org)
         .map(|o| o.name.as_str())
@@ -97,7 +98,8 @@ fn org_name<'a>(state: &'a AppState, org: &'a str) -> &'a str {
 
 fn tier_name<'a>(state: &'a AppState, org: &str) -> &'a str {
     state
-        .config
+        .app
+        .config()
         .rules
         .tier_of_org(org)
         .map(|t| t.name.as_str())
@@ -112,7 +114,7 @@ struct CaseError {
 
 fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Option<&CaseError>) -> Markup {
     let now = state.now();
-    let window = state.config.rules.protection_window_days;
+    let window = state.app.config().rules.protection_window_days;
     let r = &case.request;
     let columns: Vec<&Booking> = std::iter::once(r).chain(case.others.iter()).collect();
     let confirmed_others = case.others.iter().filter(|o| o.status == Status::Confirmed).count();
@@ -200,12 +202,13 @@ fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Opt
 }
 
 async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -> Response {
-    let cases = match service::conflicts(state.store.as_ref(), &state.config.rules, state.now()).await {
+    let cases = match state.app.conflicts().await {
         Ok(c) => c,
         Err(e) => return failed(e),
     };
     let open_access = state
-        .store
+        .app
+        .store()
         .access_requests()
         .await
         .map(|a| a.iter().filter(|r| r.decided_at.is_none()).count())
@@ -296,9 +299,8 @@ async fn decide(
         .await;
     }
     let reason = (!reason.is_empty()).then_some(reason);
-    let (store, composer, now) = (state.store.as_ref(), state.composer(), state.now());
     let result = match f.handling.as_str() {
-        "godkjenn" | "overstyr" => service::approve(store, &composer, id, &user, reason, f.handling == "overstyr", now)
+        "godkjenn" | "overstyr" => state.app.approve(id, &user, reason, f.handling == "overstyr")
             .await
             .map(|a| {
                 html! {
@@ -311,7 +313,7 @@ async fn decide(
                     p { a href=(PATH) { "Tilbake til «Til behandling»" } }
                 }
             }),
-        "avslaa" => service::reject(store, &composer, id, &user, reason.unwrap_or_default(), now)
+        "avslaa" => state.app.reject(id, &user, reason.unwrap_or_default())
             .await
             .map(|(b, _)| {
                 html! {
@@ -384,7 +386,7 @@ async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Que
     if let Err(page) = coordinator(&ctx) {
         return page;
     }
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let today = local(state.now()).date_naive();
     let mut errors = FieldErrors::default();
     let mut date = |s: &str, field: &'static str, default: NaiveDate| {
@@ -431,7 +433,7 @@ async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Que
             limit: Some(1000),
             ..Default::default()
         };
-        match state.store.bookings(&q).await {
+        match state.app.store().bookings(&q).await {
             Ok(b) => b,
             Err(e) => return failed(e),
         }
@@ -524,7 +526,7 @@ fn org_select(state: &AppState, id: &str, selected: &str) -> Markup {
     html! {
         select id=(id) name="virksomhet" {
             @if selected.is_empty() { option value="" selected { "Velg virksomhet" } }
-            @for o in &state.config.rules.organisations { option value=(o.key) selected[selected == o.key] { (o.name) } }
+            @for o in &state.app.config().rules.organisations { option value=(o.key) selected[selected == o.key] { (o.name) } }
         }
     }
 }
@@ -553,7 +555,10 @@ async fn users_page(
     notice: Option<Markup>,
     status: StatusCode,
 ) -> Response {
-    let (users, requests) = match (state.store.users().await, state.store.access_requests().await) {
+    let (users, requests) = match (
+        state.app.store().users().await,
+        state.app.store().access_requests().await,
+    ) {
         (Ok(u), Ok(r)) => (u, r),
         (Err(e), _) | (_, Err(e)) => return failed(e),
     };
@@ -654,7 +659,7 @@ struct UserForm {
 
 /// The organisation and role of a form, if valid and within what `me` may give.
 fn org_and_role<'a>(state: &AppState, me: &User, f: &'a UserForm) -> Result<(&'a str, Role), &'static str> {
-    if state.config.rules.organisation(&f.virksomhet).is_none() {
+    if state.app.config().rules.organisation(&f.virksomhet).is_none() {
         return Err("Velg en virksomhet.");
     }
     let role = Role::parse(&f.rolle).map_err(|_| "Velg en rolle.")?;
@@ -682,7 +687,7 @@ async fn update_user(
         Err(page) => return page,
     };
     let target = match id.parse::<i64>() {
-        Ok(id) => match state.store.user(id).await {
+        Ok(id) => match state.app.store().user(id).await {
             Ok(Some(u)) => u,
             Ok(None) => return error_page(StatusCode::NOT_FOUND, "Fant ikke brukeren", "Brukeren finnes ikke."),
             Err(e) => return failed(e),
@@ -700,7 +705,7 @@ async fn update_user(
         Ok(x) => x,
         Err(m) => return bad(m).await,
     };
-    match state.store.update_user(target.id, org, role).await {
+    match state.app.store().update_user(target.id, org, role).await {
         Ok(u) => {
             tracing::info!(user = u.id, by = %me.email, role = u.role.as_str(), org = %u.org, "user updated");
             let notice = html! { p.notice role="status" { (u.name) " er nå " (role_name(u.role)) " i " (org_name(&state, &u.org)) "." } };
@@ -731,7 +736,7 @@ async fn decide_access(
         )
     };
     let request = match id.parse::<i64>() {
-        Ok(id) => match state.store.access_request(id).await {
+        Ok(id) => match state.app.store().access_request(id).await {
             Ok(Some(r)) if r.decided_at.is_none() => r,
             Ok(_) => return gone(),
             Err(e) => return failed(e),
@@ -754,6 +759,7 @@ async fn decide_access(
         _ => return bad("Velg «Gi tilgang» eller «Avslå».").await,
     };
     let mail = state
+        .app
         .composer()
         .access_decided(&request.email, grant.map(|(org, _)| org_name(&state, org)), reason);
     let decision = AccessDecision {
@@ -763,7 +769,7 @@ async fn decide_access(
         actor: &me.email,
         now: state.now(),
     };
-    match state.store.decide_access_request(&decision, &mail).await {
+    match state.app.store().decide_access_request(&decision, &mail).await {
         Ok(user) => {
             let notice = match user {
                 Some(u) => {
@@ -785,7 +791,7 @@ async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response 
     if let Err(page) = coordinator(&ctx) {
         return page;
     }
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let body = html! {
         h1 { "Virksomheter og prioritetsgrupper" }
         p { "Slik de er satt opp i konfigurasjonen (config/rules.toml og config/organisations.toml). Endringer gjøres der og kontrolleres med «borgertun check-config»." }
@@ -848,7 +854,7 @@ async fn missing_attendance(State(state): State<AppState>, ctx: PageCtx) -> Resp
         statuses: vec![Status::Confirmed],
         ..Default::default()
     };
-    let mut missing = match state.store.bookings(&q).await {
+    let mut missing = match state.app.store().bookings(&q).await {
         Ok(b) => b
             .into_iter()
             .filter(|b| b.start <= now && b.attendance.is_none())

@@ -38,7 +38,8 @@ fn not_found() -> Response {
 
 fn org_name<'a>(state: &'a AppState, b: &'a Booking) -> &'a str {
     state
-        .config
+        .app
+        .config()
         .rules
         .organisation(&b.org)
         .map(|o| o.name.as_str())
@@ -97,7 +98,7 @@ async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
         to: Some(now + Duration::days(400)),
         ..Default::default()
     };
-    let all = match state.store.bookings(&q).await {
+    let all = match state.app.store().bookings(&q).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "our bookings");
@@ -108,7 +109,8 @@ async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let mut past: Vec<&Booking> = all.iter().filter(|b| b.end <= now).collect();
     past.reverse();
     let org = state
-        .config
+        .app
+        .config()
         .rules
         .organisation(&user.org)
         .map(|o| o.name.clone())
@@ -128,7 +130,7 @@ async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
 /// A booking the signed-in user manages, or the page to answer instead.
 async fn managed(state: &AppState, user: &User, id: &str) -> Result<Booking, Response> {
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    match state.store.booking(id).await {
+    match state.app.store().booking(id).await {
         Ok(Some(b)) if user.may_manage(&b) => Ok(b),
         Ok(_) => Err(not_found()),
         Err(e) => {
@@ -160,10 +162,10 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
         Ok(b) => b,
         Err(page) => return page,
     };
-    let history = state.store.history(b.id).await.unwrap_or_default();
+    let history = state.app.store().history(b.id).await.unwrap_or_default();
     let now = state.now();
     let alternatives = if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
-        alternatives(&state, &b, now).await
+        alternatives(&state, &b).await
     } else {
         vec![]
     };
@@ -178,7 +180,7 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
                 tr { th scope="row" { "Antall deltakere" } td { (b.attendees) } }
                 tr { th scope="row" { "Vis tittel offentlig" } td { @if b.public { "Ja" } @else { "Nei (vises som «Opptatt»)" } } }
                 @if let Some(d) = &b.description { tr { th scope="row" { "Beskrivelse" } td { (d) } } }
-                @if let Some(a) = &b.activity { (activity_rows(&state.config.plan, a)) }
+                @if let Some(a) = &b.activity { (activity_rows(&state.app.config().plan, a)) }
             }
         }
         @if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
@@ -200,7 +202,7 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
         }
         @if let Some(a) = &b.attendance {
             h2 { "Oppmøte" }
-            (attendance_summary(&state.config.plan, a))
+            (attendance_summary(&state.app.config().plan, a))
         }
         @if attendance_due(&b, now) {
             p { a.button href=(format!("/bookinger/{}/oppmote", b.id)) { @if b.attendance.is_some() { "Endre oppmøte" } @else { "Registrer oppmøte" } } }
@@ -248,7 +250,7 @@ async fn cancel(
         Ok(b) => b,
         Err(page) => return page,
     };
-    match service::cancel(state.store.as_ref(), &state.composer(), b.id, &user, None, state.now()).await {
+    match state.app.cancel(b.id, &user, None).await {
         Ok(b) => {
             let body = html! {
                 h1 { "Bookingen er avbestilt" }
@@ -267,21 +269,15 @@ async fn cancel(
 }
 
 /// Free slots like `b` for its organisation, now.
-async fn alternatives(state: &AppState, b: &Booking, now: chrono::DateTime<chrono::Utc>) -> Vec<Slot> {
-    let rules = &state.config.rules;
-    let (Some(room), Some(tier)) = (rules.room(&b.room), rules.tier_of_org(&b.org)) else {
-        return vec![];
-    };
+async fn alternatives(state: &AppState, b: &Booking) -> Vec<Slot> {
     let slot = Slot {
         start: b.start,
         end: b.end,
     };
-    service::alternatives_for(state.store.as_ref(), rules, room, tier, slot, b.attendees, now)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "alternatives");
-            vec![]
-        })
+    state.app.alternatives(b, slot).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "alternatives");
+        vec![]
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -378,7 +374,10 @@ async fn move_submit(
     };
     // The booking's plan measures must belong to the plan in force on the new day.
     if let Some(a) = &b.activity {
-        let problems = a.check(&state.config.plan, crate::domain::time::local(slot.start).date_naive());
+        let problems = a.check(
+            &state.app.config().plan,
+            crate::domain::time::local(slot.start).date_naive(),
+        );
         if !problems.is_empty() {
             let mut errors = FieldErrors::default();
             for e in problems {
@@ -387,7 +386,7 @@ async fn move_submit(
             return again(errors);
         }
     }
-    match service::move_booking(state.store.as_ref(), &state.composer(), b.id, &user, slot, state.now()).await {
+    match state.app.move_booking(b.id, &user, slot).await {
         Ok(service::MoveOutcome::Moved(m)) => {
             let body = html! {
                 h1 { "Bookingen er flyttet" }
@@ -547,7 +546,7 @@ impl AttendanceForm {
 }
 
 fn attendance_page(state: &AppState, ctx: &PageCtx, b: &Booking, f: &AttendanceForm, errors: &FieldErrors) -> Markup {
-    let plan = &state.config.plan;
+    let plan = &state.app.config().plan;
     let count_errors = errors.for_field("faktisk");
     html! {
         h1 { "Registrer oppmøte" }
@@ -626,7 +625,7 @@ async fn attendance_submit(
         Ok(b) => b,
         Err(page) => return page,
     };
-    let plan = &state.config.plan;
+    let plan = &state.app.config().plan;
     let mut errors = FieldErrors::default();
     let mut actual = std::collections::BTreeMap::new();
     for (g, n) in &f.counts {
@@ -675,7 +674,7 @@ async fn attendance_submit(
         registered_at: state.now(),
         registered_by: user.email.clone(),
     };
-    match state.store.set_attendance(b.id, &attendance).await {
+    match state.app.store().set_attendance(b.id, &attendance).await {
         Ok(b) => {
             tracing::info!(booking = b.id, by = %user.email, "attendance registered");
             let body = html! {

@@ -121,8 +121,9 @@ impl FromRequestParts<AppState> for PageCtx {
             .unwrap_or_default();
         let user = match jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
             Some(token) if !token.is_empty() => state
-                .store
-                .user_by_session(&super::auth::hash_token(&token), state.now())
+                .app
+                .store()
+                .user_by_session(&crate::token::hash_token(&token), state.now())
                 .await
                 .unwrap_or_else(|e| {
                     tracing::error!(error = %e, "session lookup");
@@ -279,7 +280,7 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
         .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()));
     let (token, fresh) = match existing {
         Some(t) => (t, false),
-        None => (super::auth::new_feed_token().0, true),
+        None => (crate::token::new_secret().0, true),
     };
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut res = next.run(req).await;
@@ -297,7 +298,7 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
 
 /// `; Secure` when the service is reached over HTTPS.
 pub fn secure_suffix(state: &AppState) -> &'static str {
-    if state.public_url.starts_with("https://") {
+    if state.app.public_url().starts_with("https://") {
         "; Secure"
     } else {
         ""

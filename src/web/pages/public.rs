@@ -53,7 +53,7 @@ async fn plans(
         statuses: vec![Status::Confirmed],
         ..Default::default()
     };
-    let bookings = state.store.bookings(&q).await.map_err(|e| {
+    let bookings = state.app.store().bookings(&q).await.map_err(|e| {
         tracing::error!(error = %e, "week view");
         error_page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -64,7 +64,7 @@ async fn plans(
     let spans: Vec<_> = bookings.iter().map(|b| (b.start, b.end, b.blocked_until)).collect();
     let plans = days
         .iter()
-        .map(|d| day_plan(&state.config.rules, room, *d, &spans))
+        .map(|d| day_plan(&state.app.config().rules, room, *d, &spans))
         .collect();
     Ok((bookings, plans))
 }
@@ -117,7 +117,7 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
 /// `/` — the week view: ISO week, days as columns (one after another on a phone), busy
 /// blocks with organisation and public title, free time marked free.
 pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<WeekQuery>) -> Response {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let room = match q.rom.as_deref() {
         Some(key) => match rules.room(key) {
             Some(r) => r,
@@ -198,7 +198,7 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
 
 /// `/i-dag` — «I dag i Borgertun» for the screen by the door: large type, reloads itself.
 pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let room = &rules.rooms[0];
     let today = local(state.now()).date_naive();
     let (bookings, plans) = match plans(&state, room, today, &[today]).await {
@@ -221,7 +221,7 @@ pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> Response {
 
 /// `/regler` — the rules, from the configuration, in plain Norwegian.
 pub async fn rules(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let rules = &state.config.rules;
+    let rules = &state.app.config().rules;
     let year = local(state.now()).year();
     let body = html! {
         h1 { "Regler for booking av Borgertun" }

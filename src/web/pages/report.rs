@@ -16,7 +16,7 @@ use super::{error_page, layout, sign_in_first, PageCtx};
 use crate::domain::report::{tertial, GroupBy, Report};
 use crate::domain::time::local;
 use crate::domain::{Role, User};
-use crate::web::report::{self as rep, Table};
+use crate::service::report::{self as rep, Table};
 use crate::web::AppState;
 
 pub const PATH: &str = "/rapport";
@@ -73,7 +73,7 @@ fn shortcuts(state: &AppState) -> Vec<(String, String)> {
         );
         out.push((format!("Året {year}"), link(f, t)));
     }
-    for p in &state.config.plan.plans {
+    for p in &state.app.config().plan.plans {
         out.push((format!("Planperioden {}", p.name), link(p.from, p.to)));
     }
     out
@@ -134,10 +134,10 @@ fn table(t: &Table, period: &str) -> Markup {
 }
 
 fn body(state: &AppState, r: &Report) -> Markup {
-    let tables = rep::tables(state, r, false);
+    let tables = rep::tables(&state.app, r, false);
     let by_key = |k: &str| tables.iter().find(|t| t.key == k).expect("every table");
     let period = format!("fra={}&til={}", r.from, r.to);
-    let plan = &state.config.plan;
+    let plan = &state.app.config().plan;
     html! {
         div.report-doc {
             h1 { "Rapport til kommunaldirektørens ledergruppe" }
@@ -195,7 +195,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Perio
     if let Err(page) = reader(&ctx) {
         return page;
     }
-    let (from, to) = match rep::period(&state, q.fra.as_deref(), q.til.as_deref()) {
+    let (from, to) = match state.app.report_period(q.fra.as_deref(), q.til.as_deref()) {
         Ok(p) => p,
         Err(errors) => {
             let body = html! {
@@ -206,7 +206,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Perio
             return (StatusCode::UNPROCESSABLE_ENTITY, layout(&ctx, "Rapport", PATH, body)).into_response();
         }
     };
-    match rep::build(&state, from, to).await {
+    match state.app.report(from, to).await {
         Ok(r) => layout(
             &ctx,
             "Rapport til kommunaldirektørens ledergruppe",
@@ -226,14 +226,14 @@ async fn csv(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Period
     if let Err(page) = reader(&ctx) {
         return page;
     }
-    let (from, to) = match rep::period(&state, q.fra.as_deref(), q.til.as_deref()) {
+    let (from, to) = match state.app.report_period(q.fra.as_deref(), q.til.as_deref()) {
         Ok(p) => p,
         Err(errors) => {
             let text = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
             return error_page(StatusCode::UNPROCESSABLE_ENTITY, "Perioden er ugyldig", &text);
         }
     };
-    let r = match rep::build(&state, from, to).await {
+    let r = match state.app.report(from, to).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "report");
@@ -241,7 +241,7 @@ async fn csv(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Period
         }
     };
     let key = q.tabell.as_deref().unwrap_or("sammendrag");
-    let tables = rep::tables(&state, &r, key == "arrangementer");
+    let tables = rep::tables(&state.app, &r, key == "arrangementer");
     let Some(t) = tables.iter().find(|t| t.key == key) else {
         let known = tables
             .iter()

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::{csrf_refused, error_page, layout, local_path, secure_suffix, PageCtx, SESSION_COOKIE};
 use crate::domain::booking::parse_email;
 use crate::domain::Role;
-use crate::web::auth::{hash_token, new_feed_token};
+use crate::token::{hash_token, new_secret as new_feed_token};
 use crate::web::AppState;
 
 /// How long a sign-in link works.
@@ -183,7 +183,7 @@ async fn request(
         return too_many("Du har bedt om mange innloggingslenker på kort tid.");
     }
     let now = state.now();
-    let known = match state.store.user_by_email(&email).await {
+    let known = match state.app.store().user_by_email(&email).await {
         Ok(u) => u.is_some(),
         Err(e) => {
             tracing::error!(error = %e, "sign-in lookup");
@@ -192,10 +192,11 @@ async fn request(
     };
     if known || org_of_domain(&state, &email).is_some() {
         let (token, hash) = new_feed_token();
-        let url = format!("{}/logg-inn/lenke/{token}{}", state.public_url, next_suffix(next));
-        let mail = state.composer().login_link(&email, &url, LINK_MINUTES);
+        let url = format!("{}/logg-inn/lenke/{token}{}", state.app.public_url(), next_suffix(next));
+        let mail = state.app.composer().login_link(&email, &url, LINK_MINUTES);
         if let Err(e) = state
-            .store
+            .app
+            .store()
             .add_login_link(&email, &hash, now, now + Duration::minutes(LINK_MINUTES), &mail)
             .await
         {
@@ -216,7 +217,8 @@ async fn request(
 pub(super) fn org_of_domain(state: &AppState, email: &str) -> Option<String> {
     let domain = email.rsplit_once('@')?.1;
     state
-        .config
+        .app
+        .config()
         .rules
         .organisations
         .iter()
@@ -238,7 +240,12 @@ async fn confirm_page(
     Path(token): Path<String>,
     query: RawQuery,
 ) -> Response {
-    match state.store.login_link_usable(&hash_token(&token), state.now()).await {
+    match state
+        .app
+        .store()
+        .login_link_usable(&hash_token(&token), state.now())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return link_gone(),
         Err(e) => {
@@ -288,12 +295,12 @@ async fn confirm(
         tracing::error!(error = %e, "sign-in");
         error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
     };
-    let email = match state.store.use_login_link(&hash_token(&token), now).await {
+    let email = match state.app.store().use_login_link(&hash_token(&token), now).await {
         Ok(Some(email)) => email,
         Ok(None) => return link_gone(),
         Err(e) => return failed(e),
     };
-    let user = match state.store.user_by_email(&email).await {
+    let user = match state.app.store().user_by_email(&email).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             let Some(org) = org_of_domain(&state, &email) else {
@@ -304,7 +311,12 @@ async fn confirm(
                 );
             };
             let name = email.split('@').next().unwrap_or(&email).to_string();
-            match state.store.add_user(&email, &name, &org, Role::Requester, now).await {
+            match state
+                .app
+                .store()
+                .add_user(&email, &name, &org, Role::Requester, now)
+                .await
+            {
                 Ok(u) => u,
                 Err(e) => return failed(e),
             }
@@ -313,7 +325,8 @@ async fn confirm(
     };
     let (session, hash) = new_feed_token();
     if let Err(e) = state
-        .store
+        .app
+        .store()
         .add_session(user.id, &hash, now, now + Duration::hours(SESSION_HOURS))
         .await
     {
@@ -344,7 +357,7 @@ async fn sign_out(
     }
     let jar = axum_extra::extract::CookieJar::from_headers(&headers);
     if let Some(c) = jar.get(SESSION_COOKIE) {
-        if let Err(e) = state.store.end_session(&hash_token(c.value()), state.now()).await {
+        if let Err(e) = state.app.store().end_session(&hash_token(c.value()), state.now()).await {
             tracing::error!(error = %e, "sign-out");
         }
     }

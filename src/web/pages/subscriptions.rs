@@ -98,7 +98,7 @@ async fn signed_in(state: &AppState, ctx: &PageCtx) -> Result<(User, Vec<FeedTok
     let Some(user) = ctx.user.clone() else {
         return Err(sign_in_first(ctx));
     };
-    let feeds = state.store.feeds_of(user.id).await.map_err(failed)?;
+    let feeds = state.app.store().feeds_of(user.id).await.map_err(failed)?;
     Ok((user, feeds))
 }
 
@@ -146,21 +146,12 @@ async fn create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<Creat
             )
         }
     };
-    let (feed, token) = match crate::service::create_feed(
-        state.store.as_ref(),
-        &state.config.rules,
-        &user,
-        kind,
-        None,
-        state.now(),
-    )
-    .await
-    {
+    let (feed, token) = match state.app.create_feed(&user, kind, None).await {
         Ok(x) => x,
         Err(e) => return failed(e),
     };
-    let (url, webcal) = feed_urls(&state.public_url, &token);
-    let feeds = state.store.feeds_of(user.id).await.unwrap_or_default();
+    let (url, webcal) = feed_urls(state.app.public_url(), &token);
+    let feeds = state.app.store().feeds_of(user.id).await.unwrap_or_default();
     let body = html! {
         h1 { "Kalenderabonnementet er laget" }
         div.notice role="status" {
@@ -214,12 +205,12 @@ async fn revoke(
         return gone();
     };
     // Only one's own feeds, also for a coordinator (others' feeds are revoked through the API).
-    match state.store.revoke_feed(id, Some(user.id), state.now()).await {
+    match state.app.store().revoke_feed(id, Some(user.id), state.now()).await {
         Ok(true) => {}
         Ok(false) => return gone(),
         Err(e) => return failed(e),
     }
-    let feeds = state.store.feeds_of(user.id).await.unwrap_or_default();
+    let feeds = state.app.store().feeds_of(user.id).await.unwrap_or_default();
     let body = html! {
         h1 { "Lenken er trukket tilbake" }
         p role="status" { "Kalenderabonnementet virker ikke lenger. Kalendere som abonnerer på det, får ikke flere oppdateringer." }

@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::AppState;
+use super::App;
 use crate::domain::report::{self, Figures, GroupBy, Report};
 use crate::domain::time::{format_date, local};
 use crate::domain::DomainError;
@@ -14,11 +14,10 @@ pub const MAX_DAYS: i64 = 366 * 6;
 
 /// `fra`/`til` (or `from`/`to`), `åååå-mm-dd`; the current tertial when both are missing.
 pub fn period(
-    state: &AppState,
+    today: NaiveDate,
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(NaiveDate, NaiveDate), Vec<DomainError>> {
-    let today = local(state.now()).date_naive();
     let (from, to) = (
         from.map(str::trim).filter(|s| !s.is_empty()),
         to.map(str::trim).filter(|s| !s.is_empty()),
@@ -49,17 +48,22 @@ pub fn period(
     }
 }
 
-/// Load the bookings of the period and build the report.
-pub async fn build(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<Report, StoreError> {
-    let (start, end) = report::query_bounds(from, to);
-    let bookings = state.store.report_bookings(start, end).await?;
-    Ok(report::build(
-        &state.config.plan,
-        &state.config.rules,
-        from,
-        to,
-        bookings,
-    ))
+impl App {
+    /// The period `fra`/`til` names, counted from today (the current tertial without either).
+    pub fn report_period(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<(NaiveDate, NaiveDate), Vec<DomainError>> {
+        period(local(self.now()).date_naive(), from, to)
+    }
+
+    /// Load the bookings of the period and build the report.
+    pub async fn report(&self, from: NaiveDate, to: NaiveDate) -> Result<Report, StoreError> {
+        let (start, end) = report::query_bounds(from, to);
+        let bookings = self.store.report_bookings(start, end).await?;
+        Ok(report::build(self.plan(), self.rules(), from, to, bookings))
+    }
 }
 
 /// «12,5»
@@ -78,12 +82,12 @@ pub fn period_text(from: NaiveDate, to: NaiveDate) -> String {
 }
 
 /// The columns of a figures row, as shown and exported.
-pub fn figure_columns(state: &AppState) -> Vec<String> {
+pub fn figure_columns(app: &App) -> Vec<String> {
     let mut cols = vec!["Arrangementer".to_string(), "Timer".to_string()];
-    for g in &state.config.plan.groups {
+    for g in &app.plan().groups {
         cols.push(format!("Forventet: {}", g.name));
     }
-    for g in &state.config.plan.groups {
+    for g in &app.plan().groups {
         cols.push(format!("Faktisk: {}", g.name));
     }
     cols.push("Med registrert oppmøte".into());
@@ -92,12 +96,12 @@ pub fn figure_columns(state: &AppState) -> Vec<String> {
     cols
 }
 
-pub fn figure_cells(state: &AppState, f: &Figures) -> Vec<String> {
+pub fn figure_cells(app: &App, f: &Figures) -> Vec<String> {
     let mut cells = vec![f.events.to_string(), decimal(f.hours())];
-    for g in &state.config.plan.groups {
+    for g in &app.plan().groups {
         cells.push(f.expected.get(&g.key).copied().unwrap_or(0).to_string());
     }
-    for g in &state.config.plan.groups {
+    for g in &app.plan().groups {
         cells.push(f.actual.get(&g.key).copied().unwrap_or(0).to_string());
     }
     cells.push(f.with_attendance.to_string());
@@ -116,18 +120,18 @@ pub struct Table {
 
 /// Every table of the report, in page order; the event list (`arrangementer`, one row per
 /// event) only with `with_events` (the page links to it rather than showing it).
-pub fn tables(state: &AppState, r: &Report, with_events: bool) -> Vec<Table> {
-    let plan = &state.config.plan;
+pub fn tables(app: &App, r: &Report, with_events: bool) -> Vec<Table> {
+    let plan = &app.plan();
     let mut out = Vec::new();
     let mut header = vec!["Periode".to_string()];
-    header.extend(figure_columns(state));
+    header.extend(figure_columns(app));
     header.extend([
         "Åpne timer".to_string(),
         "Utnyttelsesgrad".to_string(),
         "Ikke innfridde forespørsler".to_string(),
     ]);
     let mut row = vec![period_text(r.from, r.to)];
-    row.extend(figure_cells(state, &r.total));
+    row.extend(figure_cells(app, &r.total));
     row.extend([
         decimal(r.open_minutes as f64 / 60.0),
         percent(r.utilisation()),
@@ -141,14 +145,14 @@ pub fn tables(state: &AppState, r: &Report, with_events: bool) -> Vec<Table> {
     });
     for by in GroupBy::ALL {
         let mut header = vec![by.noun().to_string()];
-        header.extend(figure_columns(state));
+        header.extend(figure_columns(app));
         header.push("Andel av åpne timer".into());
         let rows = r
             .rows(by)
             .iter()
             .map(|row| {
                 let mut cells = vec![row.name.clone()];
-                cells.extend(figure_cells(state, &row.figures));
+                cells.extend(figure_cells(app, &row.figures));
                 cells.push(percent(r.share_of_open(&row.figures)));
                 cells
             })
@@ -228,7 +232,7 @@ pub fn tables(state: &AppState, r: &Report, with_events: bool) -> Vec<Table> {
         header.push(format!("Faktisk: {}", g.name));
     }
     header.push("Utbytte og erfaringer".into());
-    let rules = &state.config.rules;
+    let rules = app.rules();
     let rows = r
         .events
         .iter()

@@ -1,6 +1,7 @@
-//! The booking operations: each loads what the rules need inside a serialised write
-//! transaction, applies the pure rules of `domain`, and writes the outcome with its audit line
-//! and the messages it causes (outbox) — all or nothing.
+//! Bookings: request, override, move, cancel, approve, reject, and the coordinator's list of
+//! conflicts. Each loads what the rules need inside a serialised write transaction, applies
+//! the pure rules of `domain`, and writes the outcome with its audit line and the messages it
+//! causes (outbox), all or nothing.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
@@ -11,29 +12,7 @@ use crate::domain::{Booking, DomainError, NewBooking, Room, Rules, Status, Tier,
 use crate::mail::Composer;
 use crate::store::{Insert, Reschedule, Store, StoreError, Transition, WriteTx};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The request breaks one or more rules (shown to the user).
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
-    Rules(Vec<DomainError>),
-    /// The booking is not in a state that allows this (e.g. approving a confirmed one).
-    #[error("{0}")]
-    Conflict(DomainError),
-    #[error("not found")]
-    NotFound,
-    #[error("forbidden")]
-    Forbidden,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<DomainError> for ServiceError {
-    fn from(e: DomainError) -> Self {
-        ServiceError::Rules(vec![e])
-    }
-}
-
-pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+use super::{App, Result, ServiceError};
 
 /// The answer to a booking request (one per request, so its size does not matter).
 #[derive(Debug, Clone)]
@@ -93,7 +72,7 @@ fn alternatives_window(tier: &Tier, slot: Slot, now: DateTime<Utc>) -> (DateTime
 }
 
 /// Free slots like `slot` for someone of `tier`, from the committed state of the room.
-pub async fn alternatives_for(
+async fn alternatives_for(
     store: &dyn Store,
     rules: &Rules,
     room: &Room,
@@ -190,21 +169,80 @@ fn check_contact(user: &User) -> Result<()> {
     Ok(())
 }
 
-/// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
-pub async fn book(
-    store: &dyn Store,
-    c: &Composer<'_>,
-    new: NewBooking,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<BookOutcome> {
-    book_inner(store, c, new, actor, None, now).await
+impl App {
+    /// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
+    pub async fn book(&self, new: NewBooking, actor: &str) -> Result<BookOutcome> {
+        book_inner(self.store.as_ref(), &self.composer(), new, actor, None, self.now()).await
+    }
+
+    /// A coordinator's override: book `new` even where the slot is held — by any tier, inside
+    /// the protection window too — displacing the confirmed bookings it overlaps, with `reason`.
+    /// Policy checks still apply.
+    pub async fn book_override(&self, new: NewBooking, actor: &User, reason: &str) -> Result<BookOutcome> {
+        book_override(self.store.as_ref(), &self.composer(), new, actor, reason, self.now()).await
+    }
+
+    /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
+    pub async fn managed_booking(&self, user: &User, id: i64) -> Result<Booking> {
+        managed_booking(self.store.as_ref(), user, id).await
+    }
+
+    /// Approve a pending request (coordinator). Displaces the lower-tier confirmed bookings it
+    /// overlaps; inside the protection window, or against the same or a higher tier, only with
+    /// `force` (an override, which needs a reason).
+    pub async fn approve(&self, id: i64, actor: &User, reason: Option<&str>, force: bool) -> Result<Approval> {
+        approve(
+            self.store.as_ref(),
+            &self.composer(),
+            id,
+            actor,
+            reason,
+            force,
+            self.now(),
+        )
+        .await
+    }
+
+    /// Reject a pending request with a reason (coordinator); the answer carries alternatives.
+    pub async fn reject(&self, id: i64, actor: &User, reason: &str) -> Result<(Booking, Vec<Slot>)> {
+        reject(self.store.as_ref(), &self.composer(), id, actor, reason, self.now()).await
+    }
+
+    /// Cancel a pending or confirmed booking (its organisation or a coordinator), before it ends.
+    pub async fn cancel(&self, id: i64, actor: &User, reason: Option<&str>) -> Result<Booking> {
+        cancel(self.store.as_ref(), &self.composer(), id, actor, reason, self.now()).await
+    }
+
+    /// Move a pending or confirmed booking to `slot`, re-checked by every rule as if requested
+    /// anew (its own old time does not count against it).
+    pub async fn move_booking(&self, id: i64, actor: &User, slot: Slot) -> Result<MoveOutcome> {
+        move_booking(self.store.as_ref(), &self.composer(), id, actor, slot, self.now()).await
+    }
+
+    /// The pending requests with what each competes with, for the coordinator.
+    pub async fn conflicts(&self) -> Result<Vec<ConflictCase>> {
+        conflicts(self.store.as_ref(), self.rules(), self.now()).await
+    }
+
+    /// Free slots like `b`'s time (or `slot`) for its organisation, from the committed state.
+    pub async fn alternatives(&self, b: &Booking, slot: Slot) -> Result<Vec<Slot>> {
+        let rules = self.rules();
+        let (room, tier) = room_and_tier(rules, &b.room, &b.org)?;
+        alternatives_for(self.store.as_ref(), rules, room, tier, slot, b.attendees, self.now()).await
+    }
+
+    /// Ask the contacts of yesterday's (and the past week's) confirmed events, once each, to
+    /// register attendance. Events are asked about from the first run after midnight (Oslo)
+    /// following their day.
+    pub async fn ask_for_attendance(&self) -> Result<Vec<Booking>> {
+        ask_for_attendance(self.store.as_ref(), &self.composer(), self.now()).await
+    }
 }
 
 /// A coordinator's override: book `new` even where the slot is held — by any tier, inside the
 /// protection window too — displacing the confirmed bookings it overlaps, with `reason`.
 /// Policy checks still apply.
-pub async fn book_override(
+async fn book_override(
     store: &dyn Store,
     c: &Composer<'_>,
     new: NewBooking,
@@ -363,7 +401,7 @@ fn month_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
-pub async fn managed_booking(store: &dyn Store, user: &User, id: i64) -> Result<Booking> {
+async fn managed_booking(store: &dyn Store, user: &User, id: i64) -> Result<Booking> {
     let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
     if !user.may_manage(&b) {
         return Err(ServiceError::Forbidden);
@@ -381,7 +419,7 @@ fn invalid_state(b: &Booking, action: &str) -> ServiceError {
 /// Approve a pending request (coordinator). Displaces the lower-tier confirmed bookings it
 /// overlaps; inside the protection window, or against the same or a higher tier, only with
 /// `force` (an override, which needs a reason).
-pub async fn approve(
+async fn approve(
     store: &dyn Store,
     c: &Composer<'_>,
     id: i64,
@@ -441,7 +479,7 @@ pub async fn approve(
 }
 
 /// Reject a pending request with a reason (coordinator); the answer carries alternatives.
-pub async fn reject(
+async fn reject(
     store: &dyn Store,
     c: &Composer<'_>,
     id: i64,
@@ -475,7 +513,7 @@ pub async fn reject(
 }
 
 /// Cancel a pending or confirmed booking (its organisation or a coordinator), before it ends.
-pub async fn cancel(
+async fn cancel(
     store: &dyn Store,
     c: &Composer<'_>,
     id: i64,
@@ -527,7 +565,7 @@ pub enum MoveOutcome {
 /// Move a pending or confirmed booking to `slot`, re-checked by every rule as if requested
 /// anew (its own old time does not count against it). A confirmed booking moves only into a
 /// free slot; a pending request is decided again.
-pub async fn move_booking(
+async fn move_booking(
     store: &dyn Store,
     c: &Composer<'_>,
     id: i64,
@@ -637,7 +675,7 @@ pub struct ConflictCase {
     pub suggest_approve: bool,
 }
 
-pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Result<Vec<ConflictCase>> {
+async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Result<Vec<ConflictCase>> {
     let pending = store
         .bookings(&crate::store::BookingQuery {
             from: Some(now),
@@ -688,35 +726,6 @@ pub async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> 
     Ok(cases)
 }
 
-/// Create a calendar feed for `user`: a room's (the first room unless named), their
-/// organisation's, or their own bookings. Returns the feed and its token, shown once.
-pub async fn create_feed(
-    store: &dyn Store,
-    rules: &Rules,
-    user: &User,
-    kind: crate::domain::FeedKind,
-    room: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(crate::store::FeedToken, String)> {
-    use crate::domain::FeedKind;
-    let room = match kind {
-        FeedKind::Room => {
-            let key = room
-                .or_else(|| rules.rooms.first().map(|r| r.key.as_str()))
-                .unwrap_or_default();
-            let room = rules
-                .room(key)
-                .ok_or_else(|| DomainError::new("unknown_room", format!("Ukjent rom «{key}».")).on("room"))?;
-            Some(room.key.as_str())
-        }
-        _ => None,
-    };
-    let org = (kind == FeedKind::Organisation).then_some(user.org.as_str());
-    let (token, hash) = crate::web::auth::new_feed_token();
-    let feed = store.add_feed(user.id, kind, room, org, &hash, now).await?;
-    Ok((feed, token))
-}
-
 /// How far back the attendance request goes: events that ended in the last week (so a new
 /// installation does not mail about its whole history).
 pub const ATTENDANCE_LOOKBACK_DAYS: i64 = 7;
@@ -724,7 +733,7 @@ pub const ATTENDANCE_LOOKBACK_DAYS: i64 = 7;
 /// Ask the contacts of yesterday's (and the past week's) confirmed events, once each, to
 /// register attendance. Runs from `borgertun serve` every few minutes; events are asked about
 /// from the first run after midnight (Oslo) following their day.
-pub async fn ask_for_attendance(store: &dyn Store, c: &Composer<'_>, now: DateTime<Utc>) -> Result<Vec<Booking>> {
+async fn ask_for_attendance(store: &dyn Store, c: &Composer<'_>, now: DateTime<Utc>) -> Result<Vec<Booking>> {
     let today = start_of_day(local(now).date_naive());
     let asked = store
         .ask_for_attendance(today - Duration::days(ATTENDANCE_LOOKBACK_DAYS), today, now, &|b| {

@@ -1,0 +1,119 @@
+//! The use cases: the only door from `web/` and the CLI to the store. `App` is built once
+//! (store, configuration, clock) and each module adds the operations of one use case:
+//! bookings, report, and the others as they move here. Every operation loads what the rules
+//! need, applies the pure rules of `domain`, and writes the outcome with its audit line and
+//! the messages it causes, all or nothing.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::plan::Plan;
+use crate::domain::{DomainError, Rules};
+use crate::mail::Composer;
+use crate::store::{Store, StoreError};
+
+mod bookings;
+mod feeds;
+pub mod report;
+mod users;
+mod workers;
+
+pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
+pub use workers::{Workers, ATTENDANCE_INTERVAL};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request breaks one or more rules (shown to the user).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Rules(Vec<DomainError>),
+    /// The booking is not in a state that allows this (e.g. approving a confirmed one).
+    #[error("{0}")]
+    Conflict(DomainError),
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        ServiceError::Rules(vec![e])
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// The application: what every use case works with. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    public_url: Arc<str>,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let public_url = config.public_url().into();
+        Self {
+            store,
+            config: Arc::new(config),
+            public_url,
+            clock,
+        }
+    }
+
+    /// Open the configured database, bring its schema up to date, and build the application.
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let store = crate::store::connect(&config.database.url, config.database.max_connections).await?;
+        store.migrate().await?;
+        Ok(Self::new(store, config, clock))
+    }
+
+    /// The time every rule reads.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.config.rules
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.config.plan
+    }
+
+    /// The service's own address, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The store, for the outbox worker, the tests and the benchmarks; `web/` never uses it.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The messages this service writes, with its rules, mail settings and address.
+    pub fn composer(&self) -> Composer<'_> {
+        Composer {
+            rules: &self.config.rules,
+            mail: &self.config.mail,
+            public_url: &self.public_url,
+        }
+    }
+
+    /// Whether the database answers; its kind ("sqlite" or "postgres").
+    pub async fn health(&self) -> Result<&'static str> {
+        self.store.ping().await?;
+        Ok(self.store.backend())
+    }
+}

@@ -1,0 +1,91 @@
+//! The one startup path: open the database, build the application, start its background
+//! workers, bind the address and serve. `borgertun serve` and the tests both start here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::AppState;
+use crate::clock::Clock;
+use crate::config::{self, Config};
+use crate::service::{App, Workers};
+use crate::store::StoreError;
+
+/// A started service: bound, its workers running, ready to serve.
+pub struct Server {
+    app: App,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    workers: Workers,
+}
+
+/// Open the database (and migrate it), start the workers and bind `server.bind` (port 0 picks
+/// a free port; `server.public_url` defaults to the bound address then).
+pub async fn start(mut cfg: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(&cfg.server.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.server.bind))?;
+    let addr = listener.local_addr()?;
+    if cfg.server.public_url.is_none() {
+        cfg.server.bind = addr.to_string();
+    }
+    let db = config::redact_url(&cfg.database.url);
+    let app = App::open(cfg, clock).await.map_err(|e| match e {
+        StoreError::Migrate(_) => anyhow::Error::new(e).context("cannot apply the database migrations"),
+        e => anyhow::Error::new(e).context(format!("cannot open the database {db}")),
+    })?;
+    let workers = app.start_workers()?;
+    Ok(Server {
+        app,
+        listener,
+        addr,
+        workers,
+    })
+}
+
+impl Server {
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serve until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serve until `shutdown` completes; requests in flight are finished first.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, database = self.app.store().backend(), "borgertun listening");
+        let router = super::app(AppState::new(self.app.clone())).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        drop(self.workers);
+        result
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} },
+            Err(e) => {
+                tracing::warn!(error = %e, "no SIGTERM handler; stopping on Ctrl-C only");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
