@@ -74,14 +74,8 @@ pub fn uid(booking_id: i64, domain: &str) -> String {
     format!("booking-{booking_id}@{domain}")
 }
 
-/// How much of a booking an event shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// Title, description, contact: for the booking's own organisation.
-    Full,
-    /// Times, public title and organisation only.
-    Public,
-}
+/// How much of a booking an event shows: the domain's view rule.
+pub use crate::domain::View;
 
 /// One booking as an event.
 pub struct EventInput<'a> {

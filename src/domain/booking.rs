@@ -129,6 +129,22 @@ impl User {
     }
 }
 
+/// The longest reason (for a refusal, an override, a cancellation or an access decision).
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// A reason as written: trimmed, empty as none, at most `MAX_REASON_CHARS` characters;
+/// `required` reasons (a refusal, an override) must be there, with `why` saying when.
+pub fn parse_reason(s: Option<&str>, required: Option<&str>) -> Result<Option<String>, DomainError> {
+    let r = s.map(str::trim).filter(|r| !r.is_empty());
+    if r.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(DomainError::new("invalid_reason", "Begrunnelsen kan være høyst 1 000 tegn.").on("reason"));
+    }
+    match (r, required) {
+        (None, Some(why)) => Err(DomainError::new("reason_required", why).on("reason")),
+        (r, _) => Ok(r.map(String::from)),
+    }
+}
+
 /// A booking title: trimmed, 1–200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingTitle(String);

@@ -11,6 +11,7 @@ pub mod report;
 pub mod rules;
 pub mod schedule;
 pub mod time;
+pub mod view;
 
 pub use booking::{Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};
 pub use decision::{Decision, Held};
@@ -19,3 +20,4 @@ pub use feed::FeedKind;
 pub use plan::{ActionPlan, Measure, Plan, Vocabulary};
 pub use policy::Slot;
 pub use rules::{Closure, OpeningHours, Organisation, Room, Rules, Tier};
+pub use view::{view_of, View};

@@ -100,6 +100,11 @@ impl Rules {
         self.organisations.iter().find(|o| o.key == key)
     }
 
+    /// An organisation's name; its key when it is no longer configured.
+    pub fn org_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.organisation(key).map(|o| o.name.as_str()).unwrap_or(key)
+    }
+
     /// The tier of an organisation. An organisation no longer in the configuration ranks below
     /// every tier, so it never blocks a configured one.
     pub fn tier_of_org(&self, org: &str) -> Option<&Tier> {

@@ -1,0 +1,99 @@
+//! Who may see what of a booking: one rule for the API's JSON, the `.ics` download, the pages,
+//! the feeds and the report.
+
+use super::{Booking, Status, User};
+
+/// How much of a booking someone sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Everything: title, description, contact, history. For the booking's own organisation
+    /// and for coordinators.
+    Full,
+    /// What the availability shows anyone: times, organisation and the public title
+    /// («Opptatt» for a private booking), no contact data.
+    Public,
+}
+
+impl View {
+    /// The title this view shows: a private booking's own title only in full.
+    pub fn title<'b>(self, b: &'b Booking) -> &'b str {
+        match self {
+            View::Full => &b.title,
+            View::Public => b.public_title(),
+        }
+    }
+}
+
+/// What `viewer` (signed in, or `None`) may see of `b`: in full if they manage it; someone
+/// else's confirmed booking as the availability shows it; anything else not at all (others'
+/// requests, cancelled and refused bookings stay hidden, so nobody learns of them).
+pub fn view_of(viewer: Option<&User>, b: &Booking) -> Option<View> {
+    match viewer {
+        Some(u) if u.may_see_details(b) => Some(View::Full),
+        _ if b.status == Status::Confirmed => Some(View::Public),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::Role;
+
+    fn booking(org: &str, status: Status, public: bool) -> Booking {
+        let now = Utc::now();
+        Booking {
+            id: 1,
+            room: "borgertun".into(),
+            start: now,
+            end: now,
+            blocked_until: now,
+            title: "Hemmelig møte".into(),
+            description: None,
+            public,
+            attendees: 1,
+            org: org.into(),
+            contact_name: "Kari".into(),
+            contact_email: "kari@uib.no".into(),
+            status,
+            status_reason: None,
+            sequence: 0,
+            created_at: now,
+            updated_at: now,
+            activity: None,
+            attendance: None,
+        }
+    }
+
+    fn user(org: &str, role: Role) -> User {
+        User {
+            id: 1,
+            email: "a@b.no".into(),
+            name: "A".into(),
+            org: org.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn own_organisation_and_coordinators_see_all_others_the_public_view_of_confirmed_only() {
+        let private = booking("uib", Status::Confirmed, false);
+        let own = user("uib", Role::Requester);
+        let other = user("hvl", Role::Requester);
+        let coordinator = user("beho", Role::Coordinator);
+        assert_eq!(view_of(Some(&own), &private), Some(View::Full));
+        assert_eq!(view_of(Some(&coordinator), &private), Some(View::Full));
+        assert_eq!(view_of(Some(&other), &private), Some(View::Public));
+        assert_eq!(view_of(None, &private), Some(View::Public));
+        assert_eq!(View::Public.title(&private), "Opptatt");
+        assert_eq!(View::Full.title(&private), "Hemmelig møte");
+        for status in [Status::Pending, Status::Cancelled, Status::Rejected, Status::Displaced] {
+            let b = booking("uib", status, true);
+            assert_eq!(view_of(Some(&other), &b), None, "{status:?}");
+            assert_eq!(view_of(None, &b), None, "{status:?}");
+            assert_eq!(view_of(Some(&own), &b), Some(View::Full), "{status:?}");
+        }
+    }
+}
