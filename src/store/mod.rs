@@ -11,11 +11,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{AuditEntry, Booking, FeedKind, NewBooking, Role, Status, User};
-use crate::mail::NewMessage;
 
+mod outbox;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+
+pub use outbox::NewMessage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

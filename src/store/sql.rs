@@ -174,7 +174,7 @@ macro_rules! store_impl {
         use $crate::store::sql::{bookings, AuditRow, BookingRow, UserRow, BOOKING_COLUMNS};
         use $crate::store::{FeedToken, OutboxMessage, Reschedule, StoreError, MAX_SPAN};
         use $crate::store::sql::{AccessRow, FeedRow, ACCESS_COLUMNS};
-        use $crate::mail::NewMessage;
+        use $crate::store::NewMessage;
         use $crate::domain::FeedKind;
 
         const OUTBOX_COLUMNS: &str = "id, kind, booking_id, recipient, subject, body_text, body_html, ics_method, ics, created_at, \
