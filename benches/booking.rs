@@ -31,7 +31,7 @@ use borgertun::domain::time::{at_local, local, start_of_day};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Room, Rules, Status, User};
 use borgertun::service::{App, BookOutcome};
 use borgertun::store::sqlite::SqliteStore;
-use borgertun::store::{BookingQuery, Store};
+use borgertun::store::{BookingQuery, BookingStore, Store, UserStore};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -9,19 +9,7 @@ use crate::config::MailConfig;
 use crate::domain::policy::Slot;
 use crate::domain::time::format_range;
 use crate::domain::{Booking, Rules};
-
-/// A message to store in the outbox: rendered now, sent by the worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewMessage {
-    pub kind: &'static str,
-    pub booking_id: Option<i64>,
-    pub recipient: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    /// The iCalendar part and its method; its DTSTAMP is set again when sent.
-    pub ics: Option<(Method, String)>,
-}
+use crate::store::{NewAccessRequest, NewMessage};
 
 /// What a letter says, rendered both as text and as HTML.
 #[derive(Debug, Default)]
@@ -227,7 +215,7 @@ impl Composer<'_> {
     }
 
     /// To a coordinator: someone outside the configured domains asks for access.
-    pub fn access_requested(&self, coordinator: &str, r: &crate::store::NewAccessRequest<'_>) -> NewMessage {
+    pub fn access_requested(&self, coordinator: &str, r: &NewAccessRequest<'_>) -> NewMessage {
         let mut details = vec![
             ("Navn", r.name.to_string()),
             ("E-post", r.email.to_string()),

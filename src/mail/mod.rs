@@ -5,4 +5,7 @@ mod compose;
 pub mod transport;
 pub mod worker;
 
-pub use compose::{Composer, NewMessage};
+pub use compose::Composer;
+// The outbox's message type lives with the outbox; it is named here too, where messages are
+// composed.
+pub use crate::store::NewMessage;

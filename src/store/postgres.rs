@@ -3,25 +3,22 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
 
-use super::{BookingQuery, Insert, Result, Store, Transition, WriteTx};
-use crate::domain::{AuditEntry, Booking, Role, User};
+use super::bookings::BookingSql;
+use super::feeds::FeedSql;
+use super::outbox::OutboxSql;
+use super::sessions::SessionSql;
+use super::users::UserSql;
+use super::{
+    AccessDecision, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert, NewAccessRequest,
+    NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, SessionStore, Store, Transition, UserStore, WriteTx,
+};
+use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
 pub struct PgStore {
     pub pool: PgPool,
 }
-
-struct Tx {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-}
-
-super::sql::store_impl!(
-    sqlx::Postgres,
-    PgStore,
-    "postgres",
-    "./migrations/postgres",
-    " FOR UPDATE SKIP LOCKED"
-);
 
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
@@ -34,15 +31,267 @@ impl PgStore {
     }
 }
 
-impl PgStore {
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// A write transaction on PostgreSQL.
+struct Tx {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl BookingStore for PgStore {
+    async fn booking(&self, id: i64) -> Result<Option<Booking>> {
+        Postgres::booking(&self.pool, id).await
+    }
+
+    async fn bookings(&self, q: &BookingQuery) -> Result<Vec<Booking>> {
+        Postgres::bookings(&self.pool, q).await
+    }
+
+    async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String> {
+        Postgres::bookings_fingerprint(&self.pool, q).await
+    }
+
+    async fn history(&self, id: i64) -> Result<Vec<AuditEntry>> {
+        Postgres::history(&self.pool, id).await
+    }
+
+    async fn report_bookings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+        Postgres::report_bookings(&self.pool, from, to).await
+    }
+
+    async fn set_activity(&self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
+        Postgres::set_activity(&self.pool, id, activity, now).await
+    }
+
+    async fn set_attendance(&self, id: i64, attendance: &Attendance) -> Result<Booking> {
+        Postgres::set_attendance(&self.pool, id, attendance).await
+    }
+
+    async fn ask_for_attendance(
+        &self,
+        ended_after: DateTime<Utc>,
+        ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        ask: &(dyn for<'b> Fn(&'b Booking) -> NewMessage + Sync),
+    ) -> Result<Vec<Booking>> {
+        Postgres::ask_for_attendance(&self.pool, ended_after, ended_before, now, ask).await
+    }
+
     /// Writers for one room queue on a transaction-scoped advisory lock, across every instance
     /// sharing the database; the exclusion constraint `bookings_no_overlap` is the backstop.
-    async fn begin_write(&self, room: &str) -> Result<Tx> {
+    async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(format!("borgertun.room.{room}"))
             .execute(&mut *tx)
             .await?;
-        Ok(Tx { tx })
+        Ok(Box::new(Tx { tx }))
+    }
+}
+
+#[async_trait]
+impl WriteTx for Tx {
+    async fn active_between(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+        Postgres::active_between(&mut *self.tx, room, from, to).await
+    }
+
+    async fn booking(&mut self, id: i64) -> Result<Option<Booking>> {
+        Postgres::booking(&mut *self.tx, id).await
+    }
+
+    async fn minutes_held(&mut self, org: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64> {
+        Postgres::minutes_held(&mut *self.tx, org, from, to).await
+    }
+
+    async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking> {
+        Postgres::insert(&mut self.tx, ins).await
+    }
+
+    async fn transition(&mut self, t: Transition<'_>) -> Result<Booking> {
+        Postgres::transition(&mut self.tx, t).await
+    }
+
+    async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking> {
+        Postgres::reschedule(&mut self.tx, r).await
+    }
+
+    async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
+        Postgres::enqueue(&mut *self.tx, m, now).await
+    }
+
+    async fn coordinator_emails(&mut self) -> Result<Vec<String>> {
+        Postgres::coordinator_emails(&mut *self.tx).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn add_user(&self, email: &str, name: &str, org: &str, role: Role, now: DateTime<Utc>) -> Result<User> {
+        Postgres::add_user(&self.pool, email, name, org, role, now).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        Postgres::user_by_email(&self.pool, email).await
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        Postgres::user(&self.pool, id).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        Postgres::users(&self.pool).await
+    }
+
+    async fn update_user(&self, id: i64, org: &str, role: Role) -> Result<User> {
+        Postgres::update_user(&self.pool, id, org, role).await
+    }
+
+    async fn add_access_request(
+        &self,
+        r: &NewAccessRequest<'_>,
+        now: DateTime<Utc>,
+        notify: &(dyn for<'s> Fn(&'s str) -> NewMessage + Sync),
+    ) -> Result<AccessRequest> {
+        Postgres::add_access_request(&self.pool, r, now, notify).await
+    }
+
+    async fn access_request(&self, id: i64) -> Result<Option<AccessRequest>> {
+        Postgres::access_request(&self.pool, id).await
+    }
+
+    async fn access_requests(&self) -> Result<Vec<AccessRequest>> {
+        Postgres::access_requests(&self.pool).await
+    }
+
+    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<Option<User>> {
+        Postgres::decide_access_request(&self.pool, d, mail).await
+    }
+
+    async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        Postgres::add_api_token(&self.pool, user_id, token_hash, now).await
+    }
+
+    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
+        Postgres::user_by_api_token(&self.pool, token_hash).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn add_login_link(
+        &self,
+        email: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        mail: &NewMessage,
+    ) -> Result<()> {
+        Postgres::add_login_link(&self.pool, email, token_hash, now, expires_at, mail).await
+    }
+
+    async fn use_login_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+        Postgres::use_login_link(&self.pool, token_hash, now).await
+    }
+
+    async fn login_link_usable(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+        Postgres::login_link_usable(&self.pool, token_hash, now).await
+    }
+
+    async fn add_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        Postgres::add_session(&self.pool, user_id, token_hash, now, expires_at).await
+    }
+
+    async fn user_by_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        Postgres::user_by_session(&self.pool, token_hash, now).await
+    }
+
+    async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        Postgres::end_session(&self.pool, token_hash, now).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        token: &str,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>> {
+        Postgres::claim_messages(&self.pool, now, lease_until, token, limit).await
+    }
+
+    async fn message_sent(&self, id: i64, token: &str, now: DateTime<Utc>) -> Result<bool> {
+        Postgres::message_sent(&self.pool, id, token, now).await
+    }
+
+    async fn message_failed(
+        &self,
+        id: i64,
+        token: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        Postgres::message_failed(&self.pool, id, token, error, retry_at, now).await
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxMessage>> {
+        Postgres::outbox(&self.pool).await
+    }
+}
+
+#[async_trait]
+impl FeedStore for PgStore {
+    async fn add_feed(
+        &self,
+        user_id: i64,
+        kind: FeedKind,
+        room: Option<&str>,
+        org: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FeedToken> {
+        Postgres::add_feed(&self.pool, user_id, kind, room, org, token_hash, now).await
+    }
+
+    async fn feed_by_token(&self, token_hash: &str) -> Result<Option<(FeedToken, User)>> {
+        Postgres::feed_by_token(&self.pool, token_hash).await
+    }
+
+    async fn feeds_of(&self, user_id: i64) -> Result<Vec<FeedToken>> {
+        Postgres::feeds_of(&self.pool, user_id).await
+    }
+
+    async fn revoke_feed(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool> {
+        Postgres::revoke_feed(&self.pool, id, user_id, now).await
     }
 }
