@@ -1,17 +1,15 @@
 //! Attendance afterwards: the day after an event its contact is asked, once, through the
 //! outbox; events with attendance, cancelled ones and today's are not.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::browser::Browser;
+use crate::common::{Backend, TestApp};
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{Attendance, Role, Status};
 use borgertun::mail::Composer;
 use borgertun::service;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
 
 on_both_backends!(contacts_are_asked_once_the_day_after, registering_attendance);

@@ -1,10 +1,9 @@
 //! The JSON API against a real server and a real database, on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common;
+use crate::common::{at, booking, codes, Backend, TestApp};
 use borgertun::domain::Role;
 use chrono::{DateTime, Duration, FixedOffset, Timelike};
-use common::{at, booking, codes, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

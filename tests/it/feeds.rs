@@ -1,13 +1,12 @@
 //! Calendar feeds and `.ics` downloads: what each subscriber sees, conditional requests,
 //! revocation, and the calendars checked by libical and Python `icalendar`.
 
-mod common;
-
+use crate::common;
 use std::collections::HashSet;
 
+use crate::common::tools::Validators;
+use crate::common::{at, booking, codes, Backend, TestApp};
 use borgertun::domain::Role;
-use common::tools::Validators;
-use common::{at, booking, codes, Backend, TestApp};
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

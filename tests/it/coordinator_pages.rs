@@ -3,11 +3,9 @@
 //! with one-click alternatives; override from the booking form; all bookings with filters;
 //! users and access requests; refusals for other roles and forged forms.
 
-mod common;
-
+use crate::common::browser::Browser;
+use crate::common::{booking, Backend, TestApp};
 use borgertun::domain::{Role, Status};
-use common::browser::Browser;
-use common::{booking, Backend, TestApp};
 use reqwest::StatusCode;
 
 on_both_backends!(

@@ -3,15 +3,14 @@
 //! from what the test wrote, and compared with the JSON API and the page; every CSV table is
 //! compared with the page's table.
 
-mod common;
-
+use crate::common;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::common::browser::Browser;
+use crate::common::{Backend, TestApp};
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{Activity, Attendance, BookingTitle, NewBooking, Role, Status};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -2,11 +2,10 @@
 //! confirmed booking; errors next to their fields with the typed values kept; busy with
 //! one-click alternatives; a request that goes to the coordinator; forged forms refused.
 
-mod common;
-
+use crate::common;
+use crate::common::browser::Browser;
+use crate::common::{Backend, TestApp};
 use borgertun::domain::{Role, Status};
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
 
 on_both_backends!(

@@ -1,15 +1,13 @@
 //! Never a double booking: many clients race for one slot, through one server and through two
 //! server processes sharing one database; and the database refuses an overlap on its own.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use crate::common::{at, booking, Backend, TestApp};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Status};
 use borgertun::store::{self, Insert};
 use chrono::{Duration, Utc};
-use common::{at, booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -2,13 +2,11 @@
 //! force on the booking's day) and expected participants per group — through the API (POST
 //! and PATCH) and the booking form, shown on the booking page. Bad activities change nothing.
 
-mod common;
-
+use crate::common::browser::Browser;
+use crate::common::{booking, codes, today, Backend, TestApp};
 use borgertun::domain::plan::{ActionPlan, Measure};
 use borgertun::domain::Role;
 use chrono::Duration;
-use common::browser::Browser;
-use common::{booking, codes, today, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -1,11 +1,9 @@
 //! A signed-in user's own pages: moving a booking, calendar feeds (create, the webcal link,
 //! revoke), and the rate limit on booking submissions.
 
-mod common;
-
+use crate::common::browser::Browser;
+use crate::common::{booking, Backend, TestApp};
 use borgertun::domain::{Role, Status};
-use common::browser::Browser;
-use common::{booking, Backend, TestApp};
 use reqwest::StatusCode;
 
 on_both_backends!(

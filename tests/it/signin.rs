@@ -1,11 +1,9 @@
 //! Sign-in by e-mail link: the link comes through the outbox, is single use, expires, and is
 //! confirmed by a button; forms carry an anti-forgery token; sessions end on sign-out.
 
-mod common;
-
+use crate::common::browser::Browser;
+use crate::common::{Backend, TestApp};
 use borgertun::domain::Role;
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
 
 on_both_backends!(

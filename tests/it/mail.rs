@@ -2,14 +2,13 @@
 //! checked from the raw messages; calendar parts checked by libical and Python `icalendar`;
 //! SMTP down then up; two server processes sending each message once.
 
-mod common;
-
+use crate::common;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::common::tools::{free_port, python, SmtpSink, Validators};
+use crate::common::{at, booking, codes, Backend, TestApp};
 use borgertun::domain::Role;
-use common::tools::{free_port, python, SmtpSink, Validators};
-use common::{at, booking, codes, Backend, TestApp};
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

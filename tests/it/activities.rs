@@ -2,15 +2,13 @@
 //! 90 and the last 30 days, with the names of organisation, kind and themes — no private
 //! titles, descriptions or contacts — and a feed that parses as Atom with stable ids and links.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::{booking, Backend, TestApp};
 use atom_syndication::Feed;
 use borgertun::domain::time::{at_local, format_range, local};
 use borgertun::domain::{Activity, BookingTitle, NewBooking, Role, Status};
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
-use common::{booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -8,17 +8,15 @@
 //! outside CI, the tests say so and skip; missing under `CI=true`, they fail.
 //! `BORGERTUN_SCREENSHOTS=1` also writes screenshots to `target/screenshots/`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::common::tools::{free_port, python, SmtpSink};
+use crate::common::{at, booking, Backend, TestApp};
 use borgertun::domain::time::{format_date, format_time, local};
 use borgertun::domain::{Booking, Role, Status};
-use common::tools::{free_port, python, SmtpSink};
-use common::{at, booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -282,7 +282,6 @@ pub fn codes(v: &Value) -> Vec<String> {
 }
 
 /// Run async scenarios `fn(Backend)` on SQLite and on PostgreSQL, as separate tests.
-#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {

@@ -1,12 +1,11 @@
 //! The public pages: week view, «I dag i Borgertun», the rules, the accessibility statement —
 //! what they say, what they keep private, and the headers they carry.
 
-mod common;
-
+use crate::common;
+use crate::common::{booking, Backend, TestApp};
 use borgertun::domain::time::monday_of;
 use borgertun::domain::Role;
 use chrono::Datelike;
-use common::{booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 

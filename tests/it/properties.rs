@@ -1,8 +1,7 @@
 //! Property tests of the pure rules: no two confirmed bookings ever overlap, and a refused
 //! request always gets valid alternatives — as many as exist, up to the configured number.
 
-mod common;
-
+use crate::common;
 use borgertun::domain::decision::{self, Decision, Held};
 use borgertun::domain::holidays::{easter_sunday, holidays};
 use borgertun::domain::policy::{self, Slot};
