@@ -1,13 +1,13 @@
 //! The public pages: week view, «I dag i Borgertun», the rules, the accessibility statement —
 //! what they say, what they keep private, and the headers they carry.
 
-use crate::common;
-use crate::common::{booking, Backend, TestApp};
 use borgertun::domain::time::monday_of;
 use borgertun::domain::Role;
 use chrono::Datelike;
 use reqwest::StatusCode;
 use serde_json::json;
+
+use crate::common::{self, booking, Backend, TestApp};
 
 on_both_backends!(
     week_view_shows_busy_and_free_time_without_contact_details,
@@ -40,7 +40,7 @@ fn text(html: &str) -> String {
 }
 
 async fn week_view_shows_busy_and_free_time_without_contact_details(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let per = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let day = app.open_day(8);
@@ -100,7 +100,7 @@ async fn week_view_shows_busy_and_free_time_without_contact_details(b: Backend) 
 }
 
 async fn week_view_navigates_and_refuses_bad_dates(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     // A week with a public holiday and a weekend: 2. påskedag 2027 is Monday 29 March.
     let (s, html) = page(&app, "/?dato=2027-03-31").await;
     assert_eq!(s, StatusCode::OK);
@@ -131,15 +131,12 @@ async fn week_view_navigates_and_refuses_bad_dates(b: Backend) {
 }
 
 async fn rules_page_follows_the_configuration(b: Backend) {
-    let Some(app) = TestApp::spawn_with(b, |c| {
+    let app = TestApp::spawn_with(b, |c| {
         c.rules.tiers[2].horizon_days = 120;
         c.rules.protection_window_days = 10;
         c.rules.tiers[3].monthly_quota_hours = Some(8);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let (s, html) = page(&app, "/regler").await;
     assert_eq!(s, StatusCode::OK);
     let t = text(&html);
@@ -177,7 +174,7 @@ async fn rules_page_follows_the_configuration(b: Backend) {
 }
 
 async fn pages_carry_security_headers_and_landmarks(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     for path in ["/", "/i-dag", "/regler", "/tilgjengelighet"] {
         let res = app.client.get(format!("{}{}", app.base, path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
