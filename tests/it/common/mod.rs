@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod tools;
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -146,27 +147,16 @@ impl TestApp {
         cfg.database.url = db_url.clone();
         cfg.mail.smtp_url = None;
         cfg.mail.file_dir = dir.path().join("mail");
+        cfg.server.bind = "127.0.0.1:0".to_string();
+        cfg.server.public_url = None;
         tweak(&mut cfg);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        cfg.server.bind = addr.to_string();
-        cfg.server.public_url = Some(format!("http://{addr}"));
-        let store = store::connect(&db_url, cfg.database.max_connections)
-            .await
-            .expect("connect");
-        store.migrate().await.expect("migrate");
-        // The outbox worker runs as in `borgertun serve`.
-        let transport = borgertun::mail::transport::Transport::from_config(&cfg.mail).expect("mail transport");
-        tokio::spawn(borgertun::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
-        let state = AppState::new(store.clone(), cfg);
-        let config = state.config.clone();
-        tokio::spawn(async move { axum::serve(listener, web::app(state)).await.unwrap() });
+        let server = start_server(cfg).await;
         TestApp {
             backend,
-            base: format!("http://{addr}"),
+            base: format!("http://{}", server.addr),
             client: reqwest::Client::new(),
-            store,
-            config,
+            store: server.store,
+            config: server.config,
             db_url,
             _dir: dir,
         }
@@ -282,6 +272,41 @@ impl TestApp {
     pub fn open_day(&self, days_ahead: i64) -> NaiveDate {
         open_day(self.rules(), days_ahead)
     }
+}
+
+/// A started application: where it listens, its store and its configuration.
+struct Server {
+    addr: SocketAddr,
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+}
+
+/// The application as `borgertun serve` starts it (src/cli.rs), in this process: listen on
+/// `server.bind` (port 0 picks a free port, which is the public address when
+/// `server.public_url` is unset), open and migrate the database, run the outbox worker, and
+/// serve the router. The only copy of that startup in the tests, to be replaced by the
+/// application's own startup function once it has one.
+///
+/// Left out on purpose: the attendance ticker (its round at start would race with what a test
+/// writes; the attendance tests call `service::ask_for_attendance` themselves), the client's
+/// address (`ConnectInfo`, which would put all of a test's requests from 127.0.0.1 under the
+/// per-address limits) and the shutdown on Ctrl-C.
+async fn start_server(mut cfg: Config) -> Server {
+    let listener = tokio::net::TcpListener::bind(&cfg.server.bind)
+        .await
+        .unwrap_or_else(|e| panic!("cannot listen on {}: {e}", cfg.server.bind));
+    let addr = listener.local_addr().unwrap();
+    cfg.server.bind = addr.to_string();
+    let store = store::connect(&cfg.database.url, cfg.database.max_connections)
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let transport = borgertun::mail::transport::Transport::from_config(&cfg.mail).expect("mail transport");
+    tokio::spawn(borgertun::mail::worker::run(store.clone(), transport, cfg.mail.clone()));
+    let state = AppState::new(store.clone(), cfg);
+    let config = state.config.clone();
+    tokio::spawn(async move { axum::serve(listener, web::app(state)).await.unwrap() });
+    Server { addr, store, config }
 }
 
 pub fn today() -> NaiveDate {
