@@ -1,6 +1,6 @@
 //! Third-party tools the tests use: the aiosmtpd SMTP server, libical's restriction check and
-//! Python's `icalendar`. Installed by `.ci/run`; missing outside CI, the test says so and
-//! skips; missing under `CI=true`, the test fails.
+//! Python's `icalendar`. Installed by `.ci/run`; each finder says what is missing and how to get
+//! it, for [`super::require`] (which skips the test, or fails it under CI).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -11,13 +11,9 @@ use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 /// The Python with `aiosmtpd` and `icalendar`: `BORGERTUN_TEST_PYTHON`, or the venv `.ci/run`
 /// makes in `target/ci-venv`.
-pub fn python() -> Option<PathBuf> {
+pub fn python() -> Result<PathBuf, String> {
     let candidate = std::env::var_os("BORGERTUN_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(ROOT).join("target/ci-venv/bin/python"));
@@ -26,26 +22,34 @@ pub fn python() -> Option<PathBuf> {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    missing_unless(ok, "Python with aiosmtpd and icalendar (target/ci-venv; see .ci/run)").then_some(candidate)
+    if ok {
+        Ok(candidate)
+    } else {
+        Err(format!(
+            "{} cannot import aiosmtpd and icalendar: run `python3 -m venv target/ci-venv && \
+             target/ci-venv/bin/pip install icalendar==7.3.0 aiosmtpd==1.4.6` (as .ci/run does), \
+             or set BORGERTUN_TEST_PYTHON to a Python that has both",
+            candidate.display()
+        ))
+    }
 }
 
 /// libical's checker, built by `.ci/run` into `target/ical-check`.
-pub fn ical_check() -> Option<PathBuf> {
+pub fn ical_check() -> Result<PathBuf, String> {
     let path = Path::new(ROOT).join("target/ical-check");
-    missing_unless(path.exists(), "target/ical-check (libical; see .ci/run)").then_some(path)
-}
-
-fn missing_unless(ok: bool, what: &str) -> bool {
-    if !ok {
-        if in_ci() {
-            panic!("CI=true but {what} is missing");
-        }
-        eprintln!("{what} is missing: skipping this test");
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(
+            "target/ical-check (libical's RFC 5546 check) is missing: run `apt-get install libical-dev \
+             pkg-config && gcc -O2 -o target/ical-check tests/validators/ical_check.c \
+             $(pkg-config --cflags --libs libical)` (as .ci/run does)"
+                .to_string(),
+        )
     }
-    ok
 }
 
-/// Both validators, or `None` (outside CI) when one is missing.
+/// Both validators, libical's and Python's.
 pub struct Validators {
     python: PathBuf,
     ical_check: PathBuf,
@@ -53,12 +57,25 @@ pub struct Validators {
 }
 
 impl Validators {
-    pub fn find() -> Option<Self> {
-        Some(Self {
-            python: python()?,
-            ical_check: ical_check()?,
-            dir: tempfile::tempdir().unwrap(),
-        })
+    /// Both validators, or what is missing of them.
+    pub fn find() -> Result<Self, String> {
+        match (python(), ical_check()) {
+            (Ok(python), Ok(ical_check)) => Ok(Self {
+                python,
+                ical_check,
+                dir: tempfile::tempdir().unwrap(),
+            }),
+            (python, ical_check) => Err([python.err(), ical_check.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; ")),
+        }
+    }
+
+    /// The Python the validator runs (it has aiosmtpd too).
+    pub fn python(&self) -> &Path {
+        &self.python
     }
 
     /// Run libical's RFC 5546 restriction check and Python `icalendar` on `ics`; panic with

@@ -2,15 +2,14 @@
 //! force on the booking's day) and expected participants per group — through the API (POST
 //! and PATCH) and the booking form, shown on the booking page. Bad activities change nothing.
 
-mod common;
-
 use borgertun::domain::plan::{ActionPlan, Measure};
 use borgertun::domain::Role;
 use chrono::Duration;
-use common::browser::Browser;
-use common::{booking, codes, today, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::common::browser::Browser;
+use crate::common::{booking, codes, today, Backend, TestApp};
 
 on_both_backends!(
     api_stores_and_checks_the_activity,
@@ -24,7 +23,7 @@ fn with_activity(mut b: Value, activity: Value) -> Value {
 }
 
 async fn api_stores_and_checks_the_activity(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let day = app.open_day(10);
     let activity = json!({
@@ -158,7 +157,7 @@ async fn api_stores_and_checks_the_activity(b: Backend) {
 async fn measures_follow_the_plan_in_force(b: Backend) {
     // The 2026–2030 plan ends in 20 days here; a new plan with its own measure follows.
     let switch = today() + Duration::days(20);
-    let Some(app) = TestApp::spawn_with(b, |c| {
+    let app = TestApp::spawn_with(b, |c| {
         let current = c.plan.plans.iter_mut().find(|p| p.key == "2026-2030").unwrap();
         current.to = switch;
         let mut next: ActionPlan = current.clone();
@@ -174,10 +173,7 @@ async fn measures_follow_the_plan_in_force(b: Backend) {
         }];
         c.plan.plans.push(next);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let before_switch = app.open_day(10);
     let after_switch = app.open_day(30);
@@ -256,7 +252,7 @@ async fn measures_follow_the_plan_in_force(b: Backend) {
 }
 
 async fn the_form_carries_the_activity(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.user("kari@uib.no", "uib", Role::Requester).await;
     let mut k = Browser::new(&app);
     k.sign_in("kari@uib.no").await;

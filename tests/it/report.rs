@@ -3,17 +3,16 @@
 //! from what the test wrote, and compared with the JSON API and the page; every CSV table is
 //! compared with the page's table.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{Activity, Attendance, BookingTitle, NewBooking, Role, Status};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::common::browser::Browser;
+use crate::common::{self, Backend, TestApp};
 
 on_both_backends!(a_year_of_bookings_adds_up, reports_are_for_staff_and_coordinators);
 
@@ -282,7 +281,7 @@ fn page_table(html: &str, caption: &str) -> Vec<Vec<String>> {
 }
 
 async fn a_year_of_bookings_adds_up(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let token = app.user("leder@beho.example", "beho", Role::Staff).await;
     let year = 2026;
     let written = write_year(&app, year).await;
@@ -515,7 +514,7 @@ async fn a_year_of_bookings_adds_up(b: Backend) {
 }
 
 async fn reports_are_for_staff_and_coordinators(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let requester = app.user("kari@uib.no", "uib", Role::Requester).await;
     let coord = app.user("koord@beho.example", "beho", Role::Coordinator).await;
     let (s, _) = app.get(&requester, "/api/v1/reports/summary").await;

@@ -1,12 +1,11 @@
 //! The JSON API against a real server and a real database, on SQLite and PostgreSQL.
 
-mod common;
-
 use borgertun::domain::Role;
 use chrono::{DateTime, Duration, FixedOffset, Timelike};
-use common::{at, booking, codes, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::common::{self, at, booking, codes, Backend, TestApp};
 
 on_both_backends!(
     health_and_reference_data,
@@ -29,7 +28,7 @@ fn t(v: &Value) -> DateTime<FixedOffset> {
 }
 
 async fn health_and_reference_data(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let res = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("x-request-id"));
@@ -75,7 +74,7 @@ async fn health_and_reference_data(b: Backend) {
 }
 
 async fn free_slot_is_confirmed_and_busy_slot_offers_bookable_alternatives(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let day = app.open_day(10);
@@ -129,7 +128,7 @@ async fn free_slot_is_confirmed_and_busy_slot_offers_bookable_alternatives(b: Ba
 }
 
 async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let coord = app
@@ -217,7 +216,7 @@ async fn higher_tier_request_becomes_a_conflict_and_approval_displaces(b: Backen
 }
 
 async fn protection_window_makes_a_lower_booking_firm_until_override(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let coord = app
@@ -270,7 +269,7 @@ async fn protection_window_makes_a_lower_booking_firm_until_override(b: Backend)
 }
 
 async fn reject_needs_a_reason_and_offers_alternatives(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let coord = app
@@ -329,9 +328,7 @@ async fn reject_needs_a_reason_and_offers_alternatives(b: Backend) {
 
 async fn overlapping_pending_requests_are_settled_by_the_coordinator(b: Backend) {
     // Collaborators need approval here: two overlapping requests wait for the coordinator.
-    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].auto_confirm = false).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(b, |c| c.rules.tiers[3].auto_confirm = false).await;
     let skil = app.user("a@skil.no", "skil", Role::Requester).await;
     let vis = app.user("b@vis.no", "vis", Role::Requester).await;
     let coord = app
@@ -384,7 +381,7 @@ async fn overlapping_pending_requests_are_settled_by_the_coordinator(b: Backend)
 }
 
 async fn every_policy_violation_has_its_code_and_changes_nothing(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let day = app.open_day(7);
     let mut saturday = day;
@@ -435,9 +432,7 @@ async fn every_policy_violation_has_its_code_and_changes_nothing(b: Backend) {
 }
 
 async fn monthly_quota_is_enforced(b: Backend) {
-    let Some(app) = TestApp::spawn_with(b, |c| c.rules.tiers[3].monthly_quota_hours = Some(3)).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(b, |c| c.rules.tiers[3].monthly_quota_hours = Some(3)).await;
     let skil = app.user("a@skil.no", "skil", Role::Requester).await;
     let day = app.open_day(3);
     let (s, _) = app
@@ -461,7 +456,7 @@ async fn monthly_quota_is_enforced(b: Backend) {
 }
 
 async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let coord = app
@@ -663,7 +658,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
 }
 
 async fn others_see_only_public_details(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
@@ -719,7 +714,7 @@ async fn others_see_only_public_details(b: Backend) {
 }
 
 async fn cancelling_follows_the_life_cycle(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let uib2 = app.user("nils@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
@@ -774,7 +769,7 @@ async fn cancelling_follows_the_life_cycle(b: Backend) {
 async fn nine_oclock_stays_nine_oclock_across_dst(b: Backend) {
     use borgertun::domain::time::{local, TZ};
     use chrono::{Offset, TimeZone};
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     // The next change of UTC offset in Oslo, and open days just before and after it.
     let mut day = app.open_day(1);
@@ -807,7 +802,7 @@ async fn nine_oclock_stays_nine_oclock_across_dst(b: Backend) {
 }
 
 async fn moving_rechecks_every_rule_and_changes_nothing_when_refused(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let day = app.open_day(10);

@@ -3,12 +3,11 @@
 //! with one-click alternatives; override from the booking form; all bookings with filters;
 //! users and access requests; refusals for other roles and forged forms.
 
-mod common;
-
 use borgertun::domain::{Role, Status};
-use common::browser::Browser;
-use common::{booking, Backend, TestApp};
 use reqwest::StatusCode;
+
+use crate::common::browser::Browser;
+use crate::common::{booking, Backend, TestApp};
 
 on_both_backends!(
     displace_from_the_queue_and_book_an_alternative,
@@ -50,7 +49,7 @@ async fn pending_request(app: &TestApp, email: &str, day: chrono::NaiveDate, fro
 }
 
 async fn displace_from_the_queue_and_book_an_alternative(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let per = app.user("per@beho.example", "beho", Role::Staff).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;
@@ -152,7 +151,7 @@ async fn displace_from_the_queue_and_book_an_alternative(b: Backend) {
 }
 
 async fn override_and_reject_need_reasons(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let per = app.user("per@beho.example", "beho", Role::Staff).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;
@@ -262,7 +261,7 @@ async fn override_and_reject_need_reasons(b: Backend) {
 }
 
 async fn queue_refuses_others_and_forged_forms(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let per = app.user("per@beho.example", "beho", Role::Staff).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;
@@ -324,7 +323,7 @@ async fn queue_refuses_others_and_forged_forms(b: Backend) {
 }
 
 async fn override_from_the_booking_form(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;
     let soon = app.open_day(2);
@@ -391,7 +390,7 @@ async fn override_from_the_booking_form(b: Backend) {
 }
 
 async fn all_bookings_filters(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let ola = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;
@@ -437,7 +436,7 @@ async fn all_bookings_filters(b: Backend) {
 }
 
 async fn users_roles_and_access_requests(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.user("kari@uib.no", "uib", Role::Requester).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;
     app.user("admin@beho.example", "beho", Role::Admin).await;

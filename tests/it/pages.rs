@@ -1,17 +1,17 @@
-//! The public pages: week view, «I dag i Borgertun», the rules, the accessibility statement —
-//! what they say, what they keep private, and the headers they carry.
+//! The public pages: week view, «I dag i Borgertun» (today's bookings), the rules, the
+//! accessibility statement — what they say, what they keep private, and the headers they carry.
 
-mod common;
-
-use borgertun::domain::time::monday_of;
-use borgertun::domain::Role;
-use chrono::Datelike;
-use common::{booking, Backend, TestApp};
+use borgertun::domain::time::{format_date, monday_of};
+use borgertun::domain::{OpeningHours, Role, Status};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::common::{self, booking, Backend, TestApp};
+
 on_both_backends!(
     week_view_shows_busy_and_free_time_without_contact_details,
+    today_page_lists_todays_bookings,
     week_view_navigates_and_refuses_bad_dates,
     rules_page_follows_the_configuration,
     pages_carry_security_headers_and_landmarks
@@ -41,7 +41,7 @@ fn text(html: &str) -> String {
 }
 
 async fn week_view_shows_busy_and_free_time_without_contact_details(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let per = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let day = app.open_day(8);
@@ -89,11 +89,61 @@ async fn week_view_shows_busy_and_free_time_without_contact_details(b: Backend) 
     let weekday = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
         [day.weekday().num_days_from_monday() as usize];
     assert!(t.contains(&format!("{weekday} {}.", day.day())), "{t}");
+}
 
-    // «I dag i Borgertun» shows today's programme (or says there is none), and reloads itself.
+/// «I dag i Borgertun» lists today's confirmed bookings, not another day's, and reloads
+/// itself. The room is open every day here, so that today is never a closed day.
+async fn today_page_lists_todays_bookings(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        let hours = (
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+        );
+        c.rules.rooms[0].opening_hours = OpeningHours([Some(hours); 7]);
+        c.rules.closed_on_public_holidays = false;
+        c.rules.closures.clear();
+    })
+    .await;
+    app.user("kari@uib.no", "uib", Role::Requester).await;
+    let today = common::today();
+    let t = |day, hm: &str| DateTime::parse_from_rfc3339(&common::at(day, hm)).unwrap().to_utc();
+    let created = Utc::now() - Duration::days(7);
+    app.store_booking(
+        "kari@uib.no",
+        t(today, "10:00"),
+        t(today, "11:30"),
+        "Dagens forskermøte",
+        Status::Confirmed,
+        created,
+    )
+    .await;
+    let tomorrow = today + Duration::days(1);
+    app.store_booking(
+        "kari@uib.no",
+        t(tomorrow, "10:00"),
+        t(tomorrow, "11:30"),
+        "Morgendagens seminar",
+        Status::Confirmed,
+        created,
+    )
+    .await;
+
     let (s, html) = page(&app, "/i-dag").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(text(&html).contains("I dag i Borgertun"));
+    assert_eq!(html.matches("<h1>").count(), 1, "one main heading: {html}");
+    assert!(html.contains("<h1>I dag i Borgertun</h1>"), "{html}");
+    let t = text(&html);
+    assert!(t.contains(&format_date(today)), "today's date: {t}");
+    assert!(
+        t.contains("Opptatt kl. 10.00–11.30 Dagens forskermøte Universitetet i Bergen (UiB)"),
+        "today's booking: {t}"
+    );
+    assert!(t.contains("Ledig kl. 11.45–21.00"), "free after the buffer: {t}");
+    assert!(
+        !t.contains("Morgendagens seminar"),
+        "tomorrow's booking is not today's: {t}"
+    );
+    assert!(!t.contains("Ingen bookinger i dag"), "{t}");
     assert!(html.contains(r#"<script src="/static/refresh.js" defer></script>"#));
     let (s, js) = page(&app, "/static/refresh.js").await;
     assert_eq!(s, StatusCode::OK);
@@ -101,7 +151,7 @@ async fn week_view_shows_busy_and_free_time_without_contact_details(b: Backend) 
 }
 
 async fn week_view_navigates_and_refuses_bad_dates(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     // A week with a public holiday and a weekend: 2. påskedag 2027 is Monday 29 March.
     let (s, html) = page(&app, "/?dato=2027-03-31").await;
     assert_eq!(s, StatusCode::OK);
@@ -132,15 +182,12 @@ async fn week_view_navigates_and_refuses_bad_dates(b: Backend) {
 }
 
 async fn rules_page_follows_the_configuration(b: Backend) {
-    let Some(app) = TestApp::spawn_with(b, |c| {
+    let app = TestApp::spawn_with(b, |c| {
         c.rules.tiers[2].horizon_days = 120;
         c.rules.protection_window_days = 10;
         c.rules.tiers[3].monthly_quota_hours = Some(8);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let (s, html) = page(&app, "/regler").await;
     assert_eq!(s, StatusCode::OK);
     let t = text(&html);
@@ -178,7 +225,7 @@ async fn rules_page_follows_the_configuration(b: Backend) {
 }
 
 async fn pages_carry_security_headers_and_landmarks(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     for path in ["/", "/i-dag", "/regler", "/tilgjengelighet"] {
         let res = app.client.get(format!("{}{}", app.base, path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");

@@ -2,17 +2,16 @@
 //! checked from the raw messages; calendar parts checked by libical and Python `icalendar`;
 //! SMTP down then up; two server processes sending each message once.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
 use borgertun::domain::Role;
-use common::tools::{free_port, python, SmtpSink, Validators};
-use common::{at, booking, codes, Backend, TestApp};
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::common::tools::{free_port, python, SmtpSink, Validators};
+use crate::common::{self, at, booking, codes, Backend, TestApp};
 
 on_both_backends!(
     every_message_kind_arrives_with_the_right_calendar_part,
@@ -143,15 +142,14 @@ fn invitation(v: &Validators, m: &Received, method: &str) -> Value {
 }
 
 async fn every_message_kind_arrives_with_the_right_calendar_part(b: Backend) {
-    let (Some(py), Some(validators)) = (python(), Validators::find()) else {
+    let Some(validators) = common::require(Validators::find()) else {
         return;
     };
+    let py = validators.python();
     let port = free_port();
     let maildir = tempfile::tempdir().unwrap();
-    let sink = SmtpSink::start(&py, port, maildir.path());
-    let Some(app) = TestApp::spawn_with(b, |c| fast_mail(c, port)).await else {
-        return;
-    };
+    let sink = SmtpSink::start(py, port, maildir.path());
+    let app = TestApp::spawn_with(b, |c| fast_mail(c, port)).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let beho = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let coord = app
@@ -321,11 +319,9 @@ async fn every_message_kind_arrives_with_the_right_calendar_part(b: Backend) {
 }
 
 async fn smtp_down_then_up_loses_and_doubles_nothing(b: Backend) {
-    let Some(py) = python() else { return };
+    let Some(py) = common::require(python()) else { return };
     let port = free_port();
-    let Some(app) = TestApp::spawn_with(b, |c| fast_mail(c, port)).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(b, |c| fast_mail(c, port)).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     // SMTP is down: the bookings are made all the same.
     for (i, hour) in ["09:00", "11:00", "13:00"].iter().enumerate() {
@@ -371,7 +367,7 @@ async fn smtp_down_then_up_loses_and_doubles_nothing(b: Backend) {
 }
 
 async fn nothing_is_sent_for_refused_or_rolled_back_requests(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
     let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let day = app.open_day(10);
@@ -421,19 +417,16 @@ async fn nothing_is_sent_for_refused_or_rolled_back_requests(b: Backend) {
 }
 
 async fn two_server_processes_send_each_message_once(b: Backend) {
-    let Some(py) = python() else { return };
+    let Some(py) = common::require(python()) else { return };
     let port = free_port();
     let maildir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(&py, port, maildir.path());
     // The in-process app prepares the database and does not send (its worker is slowed down).
-    let Some(app) = TestApp::spawn_with(b, |c| {
+    let app = TestApp::spawn_with(b, |c| {
         c.mail.smtp_url = Some(format!("smtp://127.0.0.1:{}", free_port()));
         c.mail.poll_interval = Duration::from_secs(3600);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let tokens: Vec<String> = futures_tokens(&app, 30).await;
     let servers = [
         start_server(&app.db_url, port).await,

@@ -1,16 +1,15 @@
 //! Calendar feeds and `.ics` downloads: what each subscriber sees, conditional requests,
 //! revocation, and the calendars checked by libical and Python `icalendar`.
 
-mod common;
-
 use std::collections::HashSet;
 
 use borgertun::domain::Role;
-use common::tools::Validators;
-use common::{at, booking, codes, Backend, TestApp};
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::common::tools::Validators;
+use crate::common::{self, at, booking, codes, Backend, TestApp};
 
 on_both_backends!(
     feeds_show_each_subscriber_what_they_may_see,
@@ -33,8 +32,10 @@ fn summaries(checked: &Value) -> HashSet<String> {
 }
 
 async fn feeds_show_each_subscriber_what_they_may_see(b: Backend) {
-    let Some(validators) = Validators::find() else { return };
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let Some(validators) = common::require(Validators::find()) else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let per = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let day = app.open_day(20);
@@ -236,8 +237,10 @@ async fn feeds_show_each_subscriber_what_they_may_see(b: Backend) {
 }
 
 async fn booking_download_follows_visibility(b: Backend) {
-    let Some(validators) = Validators::find() else { return };
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let Some(validators) = common::require(Validators::find()) else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     let ola = app.user("ola@hvl.no", "hvl", Role::Requester).await;
     let per = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
@@ -299,8 +302,10 @@ async fn booking_download_follows_visibility(b: Backend) {
 async fn nine_oclock_invitations_across_dst_changes(b: Backend) {
     use borgertun::domain::time::TZ;
     use chrono::{Duration, Offset, TimeZone};
-    let Some(validators) = Validators::find() else { return };
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let Some(validators) = common::require(Validators::find()) else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
     let per = app.user("per@bergen.kommune.no", "beho", Role::Staff).await;
     let offset = |d: chrono::NaiveDate| TZ.offset_from_utc_date(&d).fix().local_minus_utc();
     let mut day = common::today();

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod tools;
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -30,18 +31,58 @@ pub fn shipped_config() -> Config {
     config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).expect("shipped config is valid")
 }
 
-/// The PostgreSQL server tests create their databases on. Unset: skip, except under CI,
-/// where a missing PostgreSQL is a failure.
-pub fn postgres_admin_url() -> Option<String> {
+/// Whether this run is CI (`CI=true` or `CI=1`), where no test may be skipped.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The list of skipped tests, one «<test>: <what is missing>» a line. `scripts/test` empties
+/// it before `cargo test` and prints it at the end, since libtest shows nothing of a test that
+/// passed.
+pub const SKIPS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-skips.txt");
+
+/// The one place a test is skipped: `needed` is what the test needs (`Ok`), or what is missing
+/// and how to install or set it (`Err`). Missing under CI, the test fails with that message.
+/// Missing otherwise, the test is recorded in [`SKIPS_FILE`] (and on stderr) and gets `None`:
+/// it returns at once, before it builds anything.
+pub fn require<T>(needed: Result<T, String>) -> Option<T> {
+    let missing = match needed {
+        Ok(found) => return Some(found),
+        Err(missing) => missing,
+    };
+    let test = current_test();
+    if in_ci() {
+        panic!("CI is set, so no test may be skipped, and this one needs: {missing}");
+    }
+    let line = format!("{test}: {missing}\n");
+    eprint!("skipped {line}");
+    let path = Path::new(SKIPS_FILE);
+    std::fs::create_dir_all(path.parent().expect("target/"))
+        .and_then(|()| std::fs::OpenOptions::new().create(true).append(true).open(path))
+        // One write of one line: concurrent tests append whole lines.
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()))
+        .unwrap_or_else(|e| panic!("cannot record in {SKIPS_FILE} that {test} is skipped: {e}"));
+    None
+}
+
+/// The running test's name as libtest prints it (`api::postgres::…`): libtest runs each test on
+/// a thread of that name, and `#[tokio::test]` runs the test's body on it.
+fn current_test() -> String {
+    match std::thread::current().name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => "a test".to_string(),
+    }
+}
+
+/// The PostgreSQL server the tests create their databases on, or what to set.
+pub fn postgres_admin_url() -> Result<String, String> {
     match std::env::var("BORGERTUN_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
-            panic!("CI=true but BORGERTUN_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI")
-        }
-        _ => {
-            eprintln!("BORGERTUN_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant");
-            None
-        }
+        Ok(url) if !url.trim().is_empty() => Ok(url),
+        _ => Err(
+            "BORGERTUN_TEST_POSTGRES_URL is not set: set it to a PostgreSQL server whose role may \
+                  create databases, e.g. BORGERTUN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+                .to_string(),
+        ),
     }
 }
 
@@ -91,44 +132,42 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The app on `backend` with the shipped configuration; `None` when PostgreSQL is not
-    /// configured outside CI.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    /// The app on `backend` with the shipped configuration.
+    pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    /// The app on `backend` with the shipped configuration changed by `tweak`. For PostgreSQL,
+    /// `BORGERTUN_TEST_POSTGRES_URL` must be set: the variants `on_both_backends!` makes check
+    /// that (and skip, or fail under CI) before they get here.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
-            Backend::Postgres => fresh_postgres_database(&postgres_admin_url()?).await,
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url().unwrap_or_else(|missing| panic!("{missing}"));
+                fresh_postgres_database(&admin_url).await
+            }
         };
         let mut cfg = shipped_config();
         cfg.database.url = db_url.clone();
         cfg.mail.smtp_url = None;
         cfg.mail.file_dir = dir.path().join("mail");
-        tweak(&mut cfg);
-        cfg.server.bind = "127.0.0.1:0".into();
+        cfg.server.bind = "127.0.0.1:0".to_string();
         cfg.server.public_url = None;
-        // The service starts as `borgertun serve` starts it, workers included.
-        let clock = Arc::new(TestClock::new());
-        let server = web::server::start(cfg, clock.clone())
-            .await
-            .expect("the service starts");
-        let addr = server.addr();
-        let app = server.app().clone();
-        tokio::spawn(async move { server.run_until(std::future::pending()).await.unwrap() });
-        Some(TestApp {
+        tweak(&mut cfg);
+        let server = start_server(cfg).await;
+        TestApp {
             backend,
-            base: format!("http://{addr}"),
+            base: format!("http://{}", server.addr),
             client: reqwest::Client::new(),
-            store: app.store().clone(),
-            config: Arc::new(app.config().clone()),
-            app,
-            clock,
+            store: server.app.store().clone(),
+            config: Arc::new(server.app.config().clone()),
+            app: server.app,
+            clock: server.clock,
             db_url,
             _dir: dir,
-        })
+        }
     }
 
     pub fn rules(&self) -> &Rules {
@@ -241,6 +280,27 @@ impl TestApp {
     }
 }
 
+/// A started application: where it listens, the application and its clock.
+struct Server {
+    addr: SocketAddr,
+    app: App,
+    clock: Arc<TestClock>,
+}
+
+/// The application as `borgertun serve` starts it, through the same function
+/// (`web::server::start`): listen on a free port, open and migrate the database, start the
+/// background workers (outbox, attendance requests) and serve, on a clock the test moves.
+async fn start_server(cfg: Config) -> Server {
+    let clock = Arc::new(TestClock::new());
+    let server = web::server::start(cfg, clock.clone())
+        .await
+        .expect("the service starts");
+    let addr = server.addr();
+    let app = server.app().clone();
+    tokio::spawn(async move { server.run_until(std::future::pending()).await.unwrap() });
+    Server { addr, app, clock }
+}
+
 pub fn today() -> NaiveDate {
     local(Utc::now()).date_naive()
 }
@@ -283,8 +343,10 @@ pub fn codes(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Run async scenarios `fn(Backend)` on SQLite and on PostgreSQL, as separate tests.
-#[macro_export]
+/// Run async scenarios `fn(Backend)` on SQLite and on PostgreSQL, as separate tests
+/// (`<module>::sqlite::<name>` and `<module>::postgres::<name>`). Without
+/// `BORGERTUN_TEST_POSTGRES_URL` the PostgreSQL variants are skipped through [`require`]
+/// before they build anything (under CI they fail).
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -299,7 +361,9 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Postgres).await;
+                    if $crate::common::require($crate::common::postgres_admin_url()).is_some() {
+                        super::$name($crate::common::Backend::Postgres).await;
+                    }
                 }
             )*
         }

@@ -1,8 +1,6 @@
 //! Property tests of the pure rules: no two confirmed bookings ever overlap, and a refused
 //! request always gets valid alternatives — as many as exist, up to the configured number.
 
-mod common;
-
 use borgertun::domain::decision::{self, Decision, Held};
 use borgertun::domain::holidays::{easter_sunday, holidays};
 use borgertun::domain::policy::{self, Slot};
@@ -10,6 +8,8 @@ use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{Rules, Status};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use proptest::prelude::*;
+
+use crate::common;
 
 fn now() -> DateTime<Utc> {
     at_local(

@@ -2,12 +2,11 @@
 //! confirmed booking; errors next to their fields with the typed values kept; busy with
 //! one-click alternatives; a request that goes to the coordinator; forged forms refused.
 
-mod common;
-
 use borgertun::domain::{Role, Status};
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
+
+use crate::common::browser::Browser;
+use crate::common::{self, Backend, TestApp};
 
 on_both_backends!(
     book_from_the_week_view_and_pick_an_alternative,
@@ -22,7 +21,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 async fn book_from_the_week_view_and_pick_an_alternative(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.store
         .add_user(
             "kari@uib.no",
@@ -160,7 +159,7 @@ async fn book_from_the_week_view_and_pick_an_alternative(b: Backend) {
 }
 
 async fn form_errors_keep_values_and_change_nothing(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.store
         .add_user(
             "kari@uib.no",
@@ -240,7 +239,7 @@ async fn form_errors_keep_values_and_change_nothing(b: Backend) {
 }
 
 async fn our_bookings_show_history_and_cancel(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
     app.user("nils@uib.no", "uib", Role::Requester).await;
     app.user("ola@hvl.no", "hvl", Role::Requester).await;

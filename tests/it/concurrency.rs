@@ -1,17 +1,16 @@
 //! Never a double booking: many clients race for one slot, through one server and through two
 //! server processes sharing one database; and the database refuses an overlap on its own.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use borgertun::domain::{BookingTitle, NewBooking, Role, Status};
 use borgertun::store::{self, Insert};
 use chrono::{Duration, Utc};
-use common::{at, booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::common::{at, booking, Backend, TestApp};
 
 on_both_backends!(
     fifty_clients_race_for_one_slot,
@@ -86,7 +85,7 @@ fn assert_no_overlap(bookings: &[borgertun::domain::Booking]) {
 }
 
 async fn fifty_clients_race_for_one_slot(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let tokens = users(&app, 50).await;
     let day = app.open_day(10);
 
@@ -129,7 +128,7 @@ async fn fifty_clients_race_for_one_slot(b: Backend) {
 
 async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
     // Bypass the rules and write straight through the store: the database itself says no.
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let user = app
         .store
         .add_user("kari@uib.no", "Kari", "uib", Role::Requester, Utc::now())
@@ -245,7 +244,7 @@ async fn start_server(db_url: &str) -> Server {
 async fn two_server_processes_share_one_database(b: Backend) {
     // The in-process app prepares the database (schema, users); two real server processes
     // then take the race.
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     let tokens = users(&app, 50).await;
     let (one, two) = (start_server(&app.db_url).await, start_server(&app.db_url).await);
     let day = app.open_day(12);

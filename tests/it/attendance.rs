@@ -1,16 +1,15 @@
 //! Attendance afterwards: the day after an event its contact is asked, once, through the
 //! outbox; events with attendance, cancelled ones and today's are not.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use borgertun::domain::time::{at_local, local};
 use borgertun::domain::{Attendance, Role, Status};
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
-use common::browser::Browser;
-use common::{Backend, TestApp};
 use reqwest::StatusCode;
+
+use crate::common::browser::Browser;
+use crate::common::{Backend, TestApp};
 
 on_both_backends!(contacts_are_asked_once_the_day_after, registering_attendance);
 
@@ -29,7 +28,7 @@ async fn stored(app: &TestApp, day: NaiveDate, from: u32, title: &str, status: S
 }
 
 async fn contacts_are_asked_once_the_day_after(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.user("kari@uib.no", "uib", Role::Requester).await;
     let today = local(Utc::now()).date_naive();
     let yesterday = stored(&app, today - Duration::days(1), 10, "I går", Status::Confirmed).await;
@@ -74,7 +73,7 @@ async fn contacts_are_asked_once_the_day_after(b: Backend) {
 }
 
 async fn registering_attendance(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.user("kari@uib.no", "uib", Role::Requester).await;
     app.user("ola@hvl.no", "hvl", Role::Requester).await;
     app.user("koord@beho.example", "beho", Role::Coordinator).await;

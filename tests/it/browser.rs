@@ -4,11 +4,9 @@
 //! and 1280 px. The server runs in this process against a real database, mail goes through the
 //! outbox to a real SMTP server (aiosmtpd), and the database is checked after each script.
 //!
-//! `.ci/run` installs node's packages (`npm ci` in `tests/browser`) and chromium. Missing
-//! outside CI, the tests say so and skip; missing under `CI=true`, they fail.
+//! `.ci/run` installs node's packages (`npm ci` in `tests/browser`) and chromium. Missing, the
+//! tests are skipped through `common::require` (under `CI=true` they fail).
 //! `BORGERTUN_SCREENSHOTS=1` also writes screenshots to `target/screenshots/`.
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use borgertun::domain::time::{format_date, format_time, local};
 use borgertun::domain::{Booking, Role, Status};
-use common::tools::{free_port, python, SmtpSink};
-use common::{at, booking, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::common::tools::{free_port, python, SmtpSink};
+use crate::common::{self, at, booking, Backend, TestApp};
 
 on_both_backends!(walk_with_the_mouse, walk_with_the_keyboard);
 
@@ -30,27 +29,13 @@ const OWNER: &str = "per.beho@bergen.kommune.no";
 const COORDINATOR: &str = "koordinator@bergen.kommune.no";
 const REASON: &str = "BEHO trenger rommet til arbeidsverksted for hjemmetjenesten";
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn missing_unless(ok: bool, what: &str) -> bool {
-    if !ok {
-        if in_ci() {
-            panic!("CI=true but {what} is missing");
-        }
-        eprintln!("{what} is missing: skipping this test");
-    }
-    ok
-}
-
 fn scripts() -> PathBuf {
     Path::new(ROOT).join("tests/browser")
 }
 
-/// node, chromium with its Norwegian language pack, and the scripts' packages; `false`
-/// (outside CI) when one is missing.
-fn browser_ready() -> bool {
+/// node, chromium with its Norwegian language pack, the scripts' packages, and the Python
+/// with aiosmtpd (whose path this returns); or all of them that are missing, and how to get them.
+fn browser_tools() -> Result<PathBuf, String> {
     let node = Command::new("node")
         .arg("--version")
         .stdout(Stdio::null())
@@ -61,9 +46,24 @@ fn browser_ready() -> bool {
     let modules = ["playwright-core", "@axe-core/playwright"]
         .iter()
         .all(|m| scripts().join("node_modules").join(m).join("package.json").exists());
-    missing_unless(node, "node")
-        && missing_unless(chromium, "chromium with chromium-l10n (see .ci/run)")
-        && missing_unless(modules, "tests/browser/node_modules (npm ci; see .ci/run)")
+    let python = python();
+    let mut missing: Vec<String> = [
+        (node, "node 20 or newer (with npm) on the PATH"),
+        (
+            chromium,
+            "/usr/bin/chromium with its Norwegian language pack: `apt-get install chromium chromium-l10n` (as .ci/run does)",
+        ),
+        (modules, "the scripts' packages: `(cd tests/browser && npm ci)` (as .ci/run does)"),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, what)| what.to_string())
+    .collect();
+    missing.extend(python.as_ref().err().cloned());
+    match python {
+        Ok(python) if missing.is_empty() => Ok(python),
+        _ => Err(missing.join("; ")),
+    }
 }
 
 /// One browser at a time: two cores do not run several chromiums well.
@@ -130,12 +130,10 @@ async fn run_script(script: &str, envs: Vec<(&str, String)>) -> ScriptRun {
     .unwrap()
 }
 
-/// The app on `backend` with its outbox sending to a real SMTP server, quickly.
+/// The app on `backend` with its outbox sending to a real SMTP server, quickly; `None` (the
+/// test is skipped, see `common::require`) when a browser tool is missing.
 async fn app_with_mail(b: Backend) -> Option<(TestApp, SmtpSink, tempfile::TempDir)> {
-    if !browser_ready() {
-        return None;
-    }
-    let python = python()?;
+    let python = common::require(browser_tools())?;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let sink = SmtpSink::start(&python, port, &dir.path().join("maildir"));
@@ -145,7 +143,7 @@ async fn app_with_mail(b: Backend) -> Option<(TestApp, SmtpSink, tempfile::TempD
         cfg.mail.retry_base = Duration::from_millis(100);
         cfg.mail.max_retry = Duration::from_millis(400);
     })
-    .await?;
+    .await;
     Some((app, sink, dir))
 }
 

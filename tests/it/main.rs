@@ -1,0 +1,23 @@
+//! Every integration test in one binary (one link instead of one per file, one run of the
+//! harness): each module is a former `tests/<name>.rs`, so `cargo test --test it api::` runs
+//! the API tests and `cargo test --test it postgres::` every PostgreSQL variant.
+
+#[macro_use]
+mod common;
+
+mod account_pages;
+mod activities;
+mod activity;
+mod api;
+mod attendance;
+mod booking_pages;
+mod browser;
+mod cli;
+mod concurrency;
+mod coordinator_pages;
+mod feeds;
+mod mail;
+mod pages;
+mod properties;
+mod report;
+mod signin;
