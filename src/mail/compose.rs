@@ -104,16 +104,14 @@ pub struct Composer<'a> {
 
 impl Composer<'_> {
     fn org_name<'b>(&'b self, b: &'b Booking) -> &'b str {
-        self.rules
-            .organisation(&b.org)
-            .map(|o| o.name.as_str())
-            .unwrap_or(&b.org)
+        self.rules.org_name(&b.org)
     }
 
-    fn room_line(&self, b: &Booking) -> String {
-        match self.rules.room(&b.room) {
+    /// A room's name and address, e.g. «Borgertun, Årstadveien 17, 5009 Bergen».
+    fn room_line(&self, room: &str) -> String {
+        match self.rules.room(room) {
             Some(r) => format!("{}, {}", r.name, r.address),
-            None => b.room.clone(),
+            None => room.to_string(),
         }
     }
 
@@ -132,7 +130,9 @@ impl Composer<'_> {
         format!("{}/koordinator", self.public_url)
     }
 
-    fn calendar_context(&self, b: &Booking) -> calendar::Context {
+    /// ORGANIZER, UID domain and LOCATION for the events of `room`: invitations, downloads and
+    /// feeds.
+    pub fn calendar_context(&self, room: &str) -> calendar::Context {
         calendar::Context {
             uid_domain: self.mail.uid_domain.clone(),
             organizer_email: self.mail.from.email.to_string(),
@@ -142,7 +142,7 @@ impl Composer<'_> {
                 .name
                 .clone()
                 .unwrap_or_else(|| "Borgertun booking".into()),
-            location: self.room_line(b),
+            location: self.room_line(room),
         }
     }
 
@@ -157,7 +157,7 @@ impl Composer<'_> {
         };
         (
             method,
-            calendar::invitation(&input, &self.calendar_context(b), method, now),
+            calendar::invitation(&input, &self.calendar_context(&b.room), method, now),
         )
     }
 
@@ -165,7 +165,7 @@ impl Composer<'_> {
         vec![
             ("Tittel", b.title.clone()),
             ("Tid", format_range(b.start, b.end)),
-            ("Sted", self.room_line(b)),
+            ("Sted", self.room_line(&b.room)),
             ("Virksomhet", self.org_name(b).to_string()),
             ("Kontaktperson", format!("{} <{}>", b.contact_name, b.contact_email)),
             ("Antall deltakere", b.attendees.to_string()),
