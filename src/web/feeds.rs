@@ -122,7 +122,7 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
-    let feeds = state.app.store().feeds_of(user.id).await?;
+    let feeds = state.app.feeds_of(&user).await?;
     Ok(Json(
         json!({ "feeds": feeds.iter().map(|f| feed_json(&state, f)).collect::<Vec<_>>() }),
     ))
@@ -134,8 +134,8 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
-    let owner = (!user.role.is_coordinator()).then_some(user.id);
-    if !state.app.store().revoke_feed(id, owner, state.now()).await? {
+    let owner = (!user.role.is_coordinator()).then_some(&user);
+    if !state.app.revoke_feed(id, owner).await? {
         return Err(ApiError::not_found());
     }
     Ok(Json(json!({ "id": id, "revoked": true })))
