@@ -245,15 +245,9 @@ impl App {
             .filter(|b| b.status.is_active())
             .filter_map(|b| view_of(selection.viewer, &b).map(|view| (b, view)))
             .collect();
-        let room = feed
-            .room
-            .clone()
-            .or_else(|| self.rules().rooms.first().map(|r| r.key.clone()))
-            .unwrap_or_default();
-        let ctx = self.calendar_context(&room);
         let (app, name) = (self.clone(), selection.name);
         // Rendering is CPU work: off the async workers.
-        let body = match tokio::task::spawn_blocking(move || app.feed_body(&name, &shown, &ctx)).await {
+        let body = match tokio::task::spawn_blocking(move || app.feed_body(&name, &shown)).await {
             Ok(body) => body,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => panic!("feed rendering did not finish: {e}"),
@@ -267,32 +261,34 @@ impl App {
     }
 
     /// The text of a feed. Events already rendered for an unchanged booking come from the
-    /// cache; the rest are rendered on every core.
-    fn feed_body(&self, name: &str, shown: &[(Booking, View)], ctx: &calendar::Context) -> String {
+    /// cache; the rest are rendered on every core, room by room (each has its own LOCATION).
+    fn feed_body(&self, name: &str, shown: &[(Booking, View)]) -> String {
         let keys: Vec<EventKey> = shown.iter().map(|(b, view)| EventKey::of(b, *view)).collect();
         let mut texts = self.feed_cache.events(&keys);
-        let missing: Vec<usize> = (0..shown.len()).filter(|&i| texts[i].is_none()).collect();
+        let mut missing: Vec<usize> = (0..shown.len()).filter(|&i| texts[i].is_none()).collect();
+        missing.sort_by(|&a, &b| shown[a].0.room.cmp(&shown[b].0.room));
         let composer = self.composer();
-        let urls: Vec<Option<String>> = missing
-            .iter()
-            .map(|&i| (shown[i].1 == View::Full).then(|| composer.booking_url(shown[i].0.id)))
-            .collect();
-        let inputs: Vec<EventInput> = missing
-            .iter()
-            .zip(&urls)
-            .map(|(&i, url)| EventInput {
-                booking: &shown[i].0,
-                org_name: self.rules().org_name(&shown[i].0.org),
-                view: shown[i].1,
-                note: None,
-                url: url.as_deref(),
-            })
-            .collect();
-        let fresh: Vec<(EventKey, Arc<str>)> = missing
-            .iter()
-            .zip(calendar::feed_events(&inputs, ctx))
-            .map(|(&i, text)| (keys[i], text.into()))
-            .collect();
+        let mut fresh: Vec<(EventKey, Arc<str>)> = Vec::with_capacity(missing.len());
+        for room in missing.chunk_by(|&a, &b| shown[a].0.room == shown[b].0.room) {
+            let ctx = self.calendar_context(&shown[room[0]].0.room);
+            let urls: Vec<Option<String>> = room
+                .iter()
+                .map(|&i| (shown[i].1 == View::Full).then(|| composer.booking_url(shown[i].0.id)))
+                .collect();
+            let inputs: Vec<EventInput> = room
+                .iter()
+                .zip(&urls)
+                .map(|(&i, url)| EventInput {
+                    booking: &shown[i].0,
+                    org_name: self.rules().org_name(&shown[i].0.org),
+                    view: shown[i].1,
+                    note: None,
+                    url: url.as_deref(),
+                })
+                .collect();
+            let rendered = calendar::feed_events(&inputs, &ctx);
+            fresh.extend(room.iter().zip(rendered).map(|(&i, text)| (keys[i], text.into())));
+        }
         self.feed_cache.keep_events(&fresh);
         for (&i, (_, text)) in missing.iter().zip(fresh) {
             texts[i] = Some(text);
