@@ -2,7 +2,7 @@
 //!
 //! Seeds a real SQLite file database with 3,000 confirmed bookings of Borgertun inside a feed's
 //! window (the last 30 days to the end of the booking horizon), then measures
-//! * `web::feeds::render` — the database query and the iCalendar rendering of the room feed;
+//! * `App::render_feed` — the database query and the iCalendar rendering of the room feed;
 //! * a full `GET /feeds/{token}.ics` over HTTP on loopback, and a conditional one answered 304.
 //!
 //! `BENCH_EVENTS` changes the number of bookings (default 3000); `BENCH_DATABASE_URL` points at
@@ -87,7 +87,9 @@ async fn run() -> AnyResult<()> {
     let (feed, token) = state.app.create_feed(&user, FeedKind::Room, None).await?;
 
     // Direct rendering.
-    let first = web::feeds::render(&state, &feed, &user, Utc::now())
+    let first = state
+        .app
+        .render_feed(&feed, &user, Utc::now())
         .await
         .map_err(|e| format!("{e:?}"))?;
     let shown = first.body.matches("BEGIN:VEVENT").count();
@@ -97,15 +99,19 @@ async fn run() -> AnyResult<()> {
     let mut warm = Vec::new();
     let until = Instant::now() + StdDuration::from_secs(12);
     while cold.len() < 200 && Instant::now() < until {
-        state.feed_cache.clear();
+        state.app.feed_cache().clear();
         let t = Instant::now();
-        let r = web::feeds::render(&state, &feed, &user, Utc::now())
+        let r = state
+            .app
+            .render_feed(&feed, &user, Utc::now())
             .await
             .map_err(|e| format!("{e:?}"))?;
         cold.push(t.elapsed());
         assert_eq!(r.body, first.body);
         let t = Instant::now();
-        let r = web::feeds::render(&state, &feed, &user, Utc::now())
+        let r = state
+            .app
+            .render_feed(&feed, &user, Utc::now())
             .await
             .map_err(|e| format!("{e:?}"))?;
         warm.push(t.elapsed());
@@ -149,8 +155,8 @@ async fn run() -> AnyResult<()> {
     println!("| what | samples | mean | median | p95 |");
     println!("|---|---:|---:|---:|---:|");
     for (name, (mean, median, p95, n)) in [
-        ("`feeds::render`, cold: query + every event rendered", cold),
-        ("`feeds::render`, events cached: query + changed events only", warm),
+        ("`App::render_feed`, cold: query + every event rendered", cold),
+        ("`App::render_feed`, events cached: query + changed events only", warm),
         (
             "`GET /feeds/{token}.ics` → 200, unchanged: fingerprint + cached body",
             full,

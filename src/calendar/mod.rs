@@ -161,9 +161,9 @@ fn event(input: &EventInput, ctx: &Context, method: Method, dtstamp: DateTime<Ut
         .add_parameter("CN", &clean_param(&ctx.organizer_name))
         .done();
     e.append_property(organizer);
+    e.summary(&clean(input.view.title(b)));
     match input.view {
         View::Full => {
-            e.summary(&clean(&b.title));
             e.class(if b.public {
                 icalendar::Class::Public
             } else {
@@ -180,7 +180,6 @@ fn event(input: &EventInput, ctx: &Context, method: Method, dtstamp: DateTime<Ut
             }
         }
         View::Public => {
-            e.summary(&clean(b.public_title()));
             e.class(icalendar::Class::Public);
         }
     }
@@ -215,10 +214,10 @@ pub struct FeedInfo<'a> {
 }
 
 /// The end of a feed.
-pub const FEED_END: &str = "END:VCALENDAR\r\n";
+const FEED_END: &str = "END:VCALENDAR\r\n";
 
 /// A feed's header: the calendar's properties and the VTIMEZONE, up to its first event.
-pub fn feed_header(info: &FeedInfo) -> String {
+fn feed_header(info: &FeedInfo) -> String {
     let mut cal = calendar(Method::Publish);
     cal.append_property(Property::new("X-WR-CALNAME", clean(info.name)));
     cal.append_property(Property::new("X-WR-TIMEZONE", TZ.name()));
@@ -283,14 +282,7 @@ pub fn feed_event(input: &EventInput, ctx: &Context) -> String {
     let _ = write!(line, "STATUS:{}", status(Method::Publish, b.status));
     emit(&mut out, &mut line);
     line.push_str("SUMMARY:");
-    escape_into(
-        &mut line,
-        &clean(if input.view == View::Full {
-            &b.title
-        } else {
-            b.public_title()
-        }),
-    );
+    escape_into(&mut line, &clean(input.view.title(b)));
     emit(&mut out, &mut line);
     line.push_str("TRANSP:OPAQUE");
     emit(&mut out, &mut line);
@@ -353,9 +345,15 @@ pub fn feed_events(events: &[EventInput], ctx: &Context) -> Vec<String> {
 
 /// A calendar feed. An unchanged feed is byte-identical.
 pub fn feed(info: &FeedInfo, events: &[EventInput], ctx: &Context) -> String {
+    feed_of_events(info, &feed_events(events, ctx))
+}
+
+/// A calendar feed of events already written by `feed_event` (or `feed_events`), in order.
+pub fn feed_of_events<E: AsRef<str>>(info: &FeedInfo, events: &[E]) -> String {
     let mut out = feed_header(info);
-    for e in feed_events(events, ctx) {
-        out.push_str(&e);
+    out.reserve(events.iter().map(|e| e.as_ref().len()).sum::<usize>() + FEED_END.len());
+    for e in events {
+        out.push_str(e.as_ref());
     }
     out.push_str(FEED_END);
     out

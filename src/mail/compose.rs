@@ -92,16 +92,14 @@ pub struct Composer<'a> {
 
 impl Composer<'_> {
     fn org_name<'b>(&'b self, b: &'b Booking) -> &'b str {
-        self.rules
-            .organisation(&b.org)
-            .map(|o| o.name.as_str())
-            .unwrap_or(&b.org)
+        self.rules.org_name(&b.org)
     }
 
-    fn room_line(&self, b: &Booking) -> String {
-        match self.rules.room(&b.room) {
+    /// A room's name and address, e.g. «Borgertun, Årstadveien 17, 5009 Bergen».
+    fn room_line(&self, room: &str) -> String {
+        match self.rules.room(room) {
             Some(r) => format!("{}, {}", r.name, r.address),
-            None => b.room.clone(),
+            None => room.to_string(),
         }
     }
 
@@ -120,7 +118,9 @@ impl Composer<'_> {
         format!("{}/koordinator", self.public_url)
     }
 
-    fn calendar_context(&self, b: &Booking) -> calendar::Context {
+    /// ORGANIZER, UID domain and LOCATION for the events of `room`: invitations, downloads and
+    /// feeds.
+    pub fn calendar_context(&self, room: &str) -> calendar::Context {
         calendar::Context {
             uid_domain: self.mail.uid_domain.clone(),
             organizer_email: self.mail.from.email.to_string(),
@@ -130,7 +130,7 @@ impl Composer<'_> {
                 .name
                 .clone()
                 .unwrap_or_else(|| "Borgertun booking".into()),
-            location: self.room_line(b),
+            location: self.room_line(room),
         }
     }
 
@@ -145,7 +145,7 @@ impl Composer<'_> {
         };
         (
             method,
-            calendar::invitation(&input, &self.calendar_context(b), method, now),
+            calendar::invitation(&input, &self.calendar_context(&b.room), method, now),
         )
     }
 
@@ -153,7 +153,7 @@ impl Composer<'_> {
         vec![
             ("Tittel", b.title.clone()),
             ("Tid", format_range(b.start, b.end)),
-            ("Sted", self.room_line(b)),
+            ("Sted", self.room_line(&b.room)),
             ("Virksomhet", self.org_name(b).to_string()),
             ("Kontaktperson", format!("{} <{}>", b.contact_name, b.contact_email)),
             ("Antall deltakere", b.attendees.to_string()),
@@ -161,10 +161,27 @@ impl Composer<'_> {
         ]
     }
 
+    /// A letter about a booking: «{heading}: {title}», the paragraphs, the booking's details and,
+    /// with a label, a link to it.
+    fn about(&self, heading: &str, b: &Booking, paragraphs: Vec<String>, link: Option<&str>) -> Letter {
+        Letter {
+            heading: format!("{heading}: {}", b.title),
+            paragraphs,
+            details: self.details(b),
+            link: link.map(|label| (label.to_string(), self.booking_url(b.id))),
+            ..Default::default()
+        }
+    }
+
+    /// A subject about a booking: «{prefix}: {title} – {time}».
+    fn subject(prefix: &str, b: &Booking) -> String {
+        format!("{prefix}: {} – {}", b.title, format_range(b.start, b.end))
+    }
+
+    /// A letter to `to`, about booking `booking_id` if any.
     fn message(
-        &self,
         kind: &'static str,
-        b: &Booking,
+        booking_id: Option<i64>,
         to: &str,
         subject: String,
         letter: Letter,
@@ -172,13 +189,32 @@ impl Composer<'_> {
     ) -> NewMessage {
         NewMessage {
             kind,
-            booking_id: Some(b.id),
+            booking_id,
             recipient: to.to_string(),
             subject,
             text: letter.text(),
             html: letter.html(),
             ics,
         }
+    }
+
+    /// A letter to a booking's contact, with the subject «{prefix}: {title} – {time}».
+    fn to_contact(
+        &self,
+        kind: &'static str,
+        b: &Booking,
+        prefix: &str,
+        letter: Letter,
+        ics: Option<(Method, String)>,
+    ) -> NewMessage {
+        Self::message(
+            kind,
+            Some(b.id),
+            &b.contact_email,
+            Self::subject(prefix, b),
+            letter,
+            ics,
+        )
     }
 
     fn alternatives(letter: &mut Letter, alternatives: &[Slot]) {
@@ -203,15 +239,14 @@ impl Composer<'_> {
             link: Some(("Logg inn".into(), url.to_string())),
             ..Default::default()
         };
-        NewMessage {
-            kind: "login",
-            booking_id: None,
-            recipient: email.to_string(),
-            subject: "Innloggingslenke til Borgertun booking".into(),
-            text: letter.text(),
-            html: letter.html(),
-            ics: None,
-        }
+        Self::message(
+            "login",
+            None,
+            email,
+            "Innloggingslenke til Borgertun booking".into(),
+            letter,
+            None,
+        )
     }
 
     /// To a coordinator: someone outside the configured domains asks for access.
@@ -234,15 +269,8 @@ impl Composer<'_> {
             )),
             ..Default::default()
         };
-        NewMessage {
-            kind: "access_requested",
-            booking_id: None,
-            recipient: coordinator.to_string(),
-            subject: format!("Forespørsel om tilgang: {}", r.name),
-            text: letter.text(),
-            html: letter.html(),
-            ics: None,
-        }
+        let subject = format!("Forespørsel om tilgang: {}", r.name);
+        Self::message("access_requested", None, coordinator, subject, letter, None)
     }
 
     /// The answer to an access request: granted (with the organisation) or refused (with the
@@ -270,19 +298,12 @@ impl Composer<'_> {
             link,
             ..Default::default()
         };
-        NewMessage {
-            kind: if granted_org.is_some() {
-                "access_granted"
-            } else {
-                "access_refused"
-            },
-            booking_id: None,
-            recipient: email.to_string(),
-            subject,
-            text: letter.text(),
-            html: letter.html(),
-            ics: None,
-        }
+        let kind = if granted_org.is_some() {
+            "access_granted"
+        } else {
+            "access_refused"
+        };
+        Self::message(kind, None, email, subject, letter, None)
     }
 
     /// The day after an event: ask its contact who came and what came of it.
@@ -303,39 +324,27 @@ impl Composer<'_> {
             )),
             ..Default::default()
         };
-        NewMessage {
-            kind: "attendance_request",
-            booking_id: Some(b.id),
-            recipient: b.contact_email.clone(),
-            subject: format!("Registrer oppmøte: {}", b.title),
-            text: letter.text(),
-            html: letter.html(),
-            ics: None,
-        }
+        let subject = letter.heading.clone();
+        Self::message(
+            "attendance_request",
+            Some(b.id),
+            &b.contact_email,
+            subject,
+            letter,
+            None,
+        )
     }
 
     /// Booked at once: the invitation.
     pub fn confirmed(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
-        let letter = Letter {
-            heading: format!("Bookingen er bekreftet: {}", b.title),
-            paragraphs: vec![format!(
-                "{} er booket for dere {}. Invitasjonen ligger ved, slik at den kommer i kalenderen.",
-                self.room_name(b),
-                format_range(b.start, b.end)
-            )],
-            details: self.details(b),
-            link: Some(("Se bookingen".into(), self.booking_url(b.id))),
-            ..Default::default()
-        };
-        let subject = format!("Bekreftet: {} – {}", b.title, format_range(b.start, b.end));
-        self.message(
-            "confirmed",
-            b,
-            &b.contact_email,
-            subject,
-            letter,
-            Some(self.ics(b, Method::Request, None, now)),
-        )
+        let paragraph = format!(
+            "{} er booket for dere {}. Invitasjonen ligger ved, slik at den kommer i kalenderen.",
+            self.room_name(b),
+            format_range(b.start, b.end)
+        );
+        let letter = self.about("Bookingen er bekreftet", b, vec![paragraph], Some("Se bookingen"));
+        let ics = self.ics(b, Method::Request, None, now);
+        self.to_contact("confirmed", b, "Bekreftet", letter, Some(ics))
     }
 
     /// A request waiting for the coordinator.
@@ -346,15 +355,8 @@ impl Composer<'_> {
         if in_conflict {
             paragraphs.push("Tiden overlapper en annen booking eller forespørsel, og koordinator avgjør etter prioriteringsreglene hvem som får rommet.".into());
         }
-        let letter = Letter {
-            heading: format!("Forespørselen er mottatt: {}", b.title),
-            paragraphs,
-            details: self.details(b),
-            link: Some(("Se forespørselen".into(), self.booking_url(b.id))),
-            ..Default::default()
-        };
-        let subject = format!("Til behandling: {} – {}", b.title, format_range(b.start, b.end));
-        self.message("pending", b, &b.contact_email, subject, letter, None)
+        let letter = self.about("Forespørselen er mottatt", b, paragraphs, Some("Se forespørselen"));
+        self.to_contact("pending", b, "Til behandling", letter, None)
     }
 
     /// To a coordinator: a request competes with other bookings.
@@ -395,74 +397,48 @@ impl Composer<'_> {
                 .collect(),
             link: Some(("Gå til konfliktene".into(), self.conflicts_url())),
         };
-        let subject = format!(
-            "Konflikt: {} – {}",
-            request.title,
-            format_range(request.start, request.end)
-        );
-        self.message("conflict", request, coordinator, subject, letter, None)
+        let subject = Self::subject("Konflikt", request);
+        Self::message("conflict", Some(request.id), coordinator, subject, letter, None)
     }
 
     /// Approved by the coordinator: the invitation, with a higher SEQUENCE.
     pub fn approved(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
-        let letter = Letter {
-            heading: format!("Forespørselen er godkjent: {}", b.title),
-            paragraphs: vec![format!(
-                "Koordinator har godkjent forespørselen. {} er booket for dere {}.",
-                self.room_name(b),
-                format_range(b.start, b.end)
-            )],
-            details: self.details(b),
-            link: Some(("Se bookingen".into(), self.booking_url(b.id))),
-            ..Default::default()
-        };
-        let subject = format!("Godkjent: {} – {}", b.title, format_range(b.start, b.end));
-        self.message(
-            "approved",
-            b,
-            &b.contact_email,
-            subject,
-            letter,
-            Some(self.ics(b, Method::Request, None, now)),
-        )
+        let paragraph = format!(
+            "Koordinator har godkjent forespørselen. {} er booket for dere {}.",
+            self.room_name(b),
+            format_range(b.start, b.end)
+        );
+        let letter = self.about("Forespørselen er godkjent", b, vec![paragraph], Some("Se bookingen"));
+        let ics = self.ics(b, Method::Request, None, now);
+        self.to_contact("approved", b, "Godkjent", letter, Some(ics))
     }
 
     /// Rejected: the reason and the alternatives. The request never entered a calendar.
     pub fn rejected(&self, b: &Booking, reason: &str, alternatives: &[Slot]) -> NewMessage {
-        let mut letter = Letter {
-            heading: format!("Forespørselen er avslått: {}", b.title),
-            paragraphs: vec![
-                format!(
-                    "Forespørselen om {} {} er avslått.",
-                    self.room_name(b),
-                    format_range(b.start, b.end)
-                ),
-                format!("Begrunnelse: {reason}"),
-            ],
-            details: self.details(b),
-            ..Default::default()
-        };
+        let paragraphs = vec![
+            format!(
+                "Forespørselen om {} {} er avslått.",
+                self.room_name(b),
+                format_range(b.start, b.end)
+            ),
+            format!("Begrunnelse: {reason}"),
+        ];
+        let mut letter = self.about("Forespørselen er avslått", b, paragraphs, None);
         Self::alternatives(&mut letter, alternatives);
-        let subject = format!("Avslått: {} – {}", b.title, format_range(b.start, b.end));
-        self.message("rejected", b, &b.contact_email, subject, letter, None)
+        self.to_contact("rejected", b, "Avslått", letter, None)
     }
 
     /// Displaced by a higher priority: CANCEL with the reason and the alternatives.
     pub fn displaced(&self, b: &Booking, reason: &str, alternatives: &[Slot], now: DateTime<Utc>) -> NewMessage {
-        let mut letter = Letter {
-            heading: format!("Bookingen er trukket tilbake: {}", b.title),
-            paragraphs: vec![
-                "Bookingen er trukket tilbake fordi rommet er tildelt en booking med høyere prioritet.".into(),
-                format!("Begrunnelse: {reason}"),
-            ],
-            details: self.details(b),
-            ..Default::default()
-        };
+        let paragraphs = vec![
+            "Bookingen er trukket tilbake fordi rommet er tildelt en booking med høyere prioritet.".into(),
+            format!("Begrunnelse: {reason}"),
+        ];
+        let mut letter = self.about("Bookingen er trukket tilbake", b, paragraphs, None);
         Self::alternatives(&mut letter, alternatives);
         let note = format!("Trukket tilbake. Begrunnelse: {reason}");
-        let subject = format!("Trukket tilbake: {} – {}", b.title, format_range(b.start, b.end));
         let ics = self.ics(b, Method::Cancel, Some(&note), now);
-        self.message("displaced", b, &b.contact_email, subject, letter, Some(ics))
+        self.to_contact("displaced", b, "Trukket tilbake", letter, Some(ics))
     }
 
     /// Cancelled by the booker or the coordinator. A confirmed booking leaves the calendar
@@ -476,33 +452,21 @@ impl Composer<'_> {
         if let Some(r) = reason {
             paragraphs.push(format!("Begrunnelse: {r}"));
         }
-        let letter = Letter {
-            heading: format!("Avbestilt: {}", b.title),
-            paragraphs,
-            details: self.details(b),
-            ..Default::default()
-        };
-        let subject = format!("Avbestilt: {} – {}", b.title, format_range(b.start, b.end));
+        let letter = self.about("Avbestilt", b, paragraphs, None);
         let ics = was_confirmed.then(|| self.ics(b, Method::Cancel, reason, now));
-        self.message("cancelled", b, &b.contact_email, subject, letter, ics)
+        self.to_contact("cancelled", b, "Avbestilt", letter, ics)
     }
 
     /// Moved: the same UID with a higher SEQUENCE and the new time.
     pub fn moved(&self, b: &Booking, old: Slot, now: DateTime<Utc>) -> NewMessage {
         let confirmed = b.status == crate::domain::Status::Confirmed;
-        let letter = Letter {
-            heading: format!("Bookingen er flyttet: {}", b.title),
-            paragraphs: vec![format!(
-                "Bookingen er flyttet fra {} til {}.",
-                format_range(old.start, old.end),
-                format_range(b.start, b.end)
-            )],
-            details: self.details(b),
-            link: Some(("Se bookingen".into(), self.booking_url(b.id))),
-            ..Default::default()
-        };
-        let subject = format!("Flyttet: {} – {}", b.title, format_range(b.start, b.end));
+        let paragraph = format!(
+            "Bookingen er flyttet fra {} til {}.",
+            format_range(old.start, old.end),
+            format_range(b.start, b.end)
+        );
+        let letter = self.about("Bookingen er flyttet", b, vec![paragraph], Some("Se bookingen"));
         let ics = confirmed.then(|| self.ics(b, Method::Request, None, now));
-        self.message("moved", b, &b.contact_email, subject, letter, ics)
+        self.to_contact("moved", b, "Flyttet", letter, ics)
     }
 }

@@ -22,6 +22,7 @@ mod users;
 mod workers;
 
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
+pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use workers::{Workers, ATTENDANCE_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,7 @@ pub struct App {
     config: Arc<Config>,
     public_url: Arc<str>,
     clock: Arc<dyn Clock>,
+    feed_cache: Arc<FeedCache>,
 }
 
 impl App {
@@ -65,6 +67,7 @@ impl App {
             config: Arc::new(config),
             public_url,
             clock,
+            feed_cache: Arc::default(),
         }
     }
 

@@ -423,7 +423,7 @@ pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Resul
             refresh_minutes: state.app.config().feeds.refresh_minutes,
         },
         &[input],
-        &super::feeds::calendar_context(state, &b.room),
+        &state.app.calendar_context(&b.room),
     );
     Ok((
         [

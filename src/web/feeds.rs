@@ -6,21 +6,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::auth::ApiUser;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::AppState;
-use crate::calendar::{self, EventInput, FeedInfo, View};
-use crate::domain::time::{local, rfc3339, start_of_day};
-use crate::domain::{Booking, FeedKind, Status, User};
-use crate::store::{BookingQuery, FeedToken};
-use crate::token::hash_token;
-use std::sync::Arc;
+use crate::domain::time::rfc3339;
+use crate::domain::FeedKind;
+pub use crate::service::feed_urls;
+use crate::store::FeedToken;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/feeds/{file}", get(feed))
@@ -30,260 +27,6 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .route("/feeds", get(list).post(create))
         .route("/feeds/{id}/revoke", post(revoke))
-}
-
-/// ORGANIZER, UID domain and LOCATION for events of `room`.
-pub fn calendar_context(state: &AppState, room: &str) -> calendar::Context {
-    let mail = &state.app.config().mail;
-    let location = state
-        .app
-        .config()
-        .rules
-        .room(room)
-        .map(|r| format!("{}, {}", r.name, r.address))
-        .unwrap_or_else(|| room.to_string());
-    calendar::Context {
-        uid_domain: mail.uid_domain.clone(),
-        organizer_email: mail.from.email.to_string(),
-        organizer_name: mail.from.name.clone().unwrap_or_else(|| "Borgertun booking".into()),
-        location,
-    }
-}
-
-/// A rendered feed, its ETag and when it last changed.
-pub struct RenderedFeed {
-    pub body: String,
-    pub etag: String,
-    pub last_modified: DateTime<Utc>,
-}
-
-/// What a feed selects, and how it shows it.
-struct Selection {
-    query: BookingQuery,
-    name: String,
-    view: View,
-    statuses: &'static [Status],
-}
-
-/// The last `feeds.past_days` days to the end of the longest booking horizon, in whole days
-/// (so the window, and the calendar, stay the same all day).
-fn selection(state: &AppState, feed: &FeedToken, user: &User, now: DateTime<Utc>) -> Selection {
-    let rules = &state.app.config().rules;
-    let horizon = rules.tiers.iter().map(|t| t.horizon_days).max().unwrap_or(365);
-    let today = local(now).date_naive();
-    let mut query = BookingQuery {
-        from: Some(start_of_day(today - Duration::days(state.app.config().feeds.past_days))),
-        to: Some(start_of_day(today + Duration::days(horizon + 1))),
-        ..Default::default()
-    };
-    const CONFIRMED: &[Status] = &[Status::Confirmed];
-    const ACTIVE: &[Status] = &[Status::Confirmed, Status::Pending];
-    let (name, view, statuses) = match feed.kind {
-        FeedKind::Room => {
-            let room = feed.room.clone().unwrap_or_default();
-            let name = rules
-                .room(&room)
-                .map(|r| r.name.clone())
-                .unwrap_or_else(|| room.clone());
-            query.room = Some(room);
-            (name, View::Public, CONFIRMED)
-        }
-        FeedKind::Organisation => {
-            let org = feed.org.clone().unwrap_or_default();
-            let name = format!(
-                "Borgertun – {}",
-                rules.organisation(&org).map(|o| o.name.as_str()).unwrap_or(&org)
-            );
-            query.org = Some(org);
-            (name, View::Full, ACTIVE)
-        }
-        FeedKind::Personal => {
-            query.contact_email = Some(user.email.clone());
-            (format!("Borgertun – {}", user.name), View::Full, ACTIVE)
-        }
-    };
-    Selection {
-        query,
-        name,
-        view,
-        statuses,
-    }
-}
-
-/// Render the feed from the database, as of `now`, without cancelled, displaced or rejected
-/// bookings.
-pub async fn render(
-    state: &AppState,
-    feed: &FeedToken,
-    user: &User,
-    now: DateTime<Utc>,
-) -> Result<RenderedFeed, ApiError> {
-    let Selection {
-        query,
-        name,
-        view,
-        statuses,
-    } = selection(state, feed, user, now);
-    // Every booking in the window counts for Last-Modified, also those a change took out.
-    let all: Vec<Booking> = state.app.store().bookings(&query).await?;
-    let last_modified = all
-        .iter()
-        .map(|b| b.updated_at)
-        .chain([feed.created_at])
-        .max()
-        .unwrap_or(feed.created_at);
-    let shown: Vec<Booking> = all.into_iter().filter(|b| statuses.contains(&b.status)).collect();
-    let room = feed
-        .room
-        .clone()
-        .or_else(|| state.app.config().rules.rooms.first().map(|r| r.key.clone()))
-        .unwrap_or_default();
-    let ctx = calendar_context(state, &room);
-    let (config, public_url, cache) = (
-        state.app.config().clone(),
-        Arc::<str>::from(state.app.public_url()),
-        state.feed_cache.clone(),
-    );
-    // Rendering is CPU work: off the async workers. Events already rendered for an unchanged
-    // booking come from the cache; the rest are rendered on every core.
-    let body = tokio::task::spawn_blocking(move || {
-        let key = |b: &Booking| EventKey {
-            id: b.id,
-            sequence: b.sequence,
-            updated: b.updated_at.timestamp_micros(),
-            full: view == View::Full,
-        };
-        let mut texts: Vec<Option<Arc<str>>> = {
-            let events = cache.events.lock().expect("feed cache");
-            shown.iter().map(|b| events.get(&key(b)).cloned()).collect()
-        };
-        let missing: Vec<&Booking> = shown
-            .iter()
-            .zip(&texts)
-            .filter(|(_, t)| t.is_none())
-            .map(|(b, _)| b)
-            .collect();
-        let composer = crate::mail::Composer {
-            rules: &config.rules,
-            mail: &config.mail,
-            public_url: &public_url,
-        };
-        let urls: Vec<String> = missing.iter().map(|b| composer.booking_url(b.id)).collect();
-        let inputs: Vec<EventInput> = missing
-            .iter()
-            .zip(&urls)
-            .map(|(b, url)| EventInput {
-                booking: b,
-                org_name: config
-                    .rules
-                    .organisation(&b.org)
-                    .map(|o| o.name.as_str())
-                    .unwrap_or(&b.org),
-                view,
-                note: None,
-                url: (view == View::Full).then_some(url.as_str()),
-            })
-            .collect();
-        let rendered = calendar::feed_events(&inputs, &ctx);
-        {
-            let mut events = cache.events.lock().expect("feed cache");
-            if events.len() + rendered.len() > MAX_CACHED_EVENTS {
-                events.clear();
-            }
-            let mut fresh = missing.iter().zip(rendered);
-            for t in texts.iter_mut().filter(|t| t.is_none()) {
-                let (b, text) = fresh.next().expect("one rendering per missing event");
-                let text: Arc<str> = text.into();
-                events.insert(key(b), text.clone());
-                *t = Some(text);
-            }
-        }
-        let mut body = calendar::feed_header(&FeedInfo {
-            name: &name,
-            refresh_minutes: config.feeds.refresh_minutes,
-        });
-        body.reserve(texts.iter().map(|t| t.as_ref().map_or(0, |t| t.len())).sum::<usize>() + calendar::FEED_END.len());
-        for t in texts.into_iter().flatten() {
-            body.push_str(&t);
-        }
-        body.push_str(calendar::FEED_END);
-        body
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "feed rendering failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Noe gikk galt hos oss.",
-        )
-    })?;
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..32]);
-    Ok(RenderedFeed {
-        body,
-        etag,
-        last_modified,
-    })
-}
-
-/// Rendered feeds by feed id, with the fingerprint of what they were rendered from; and
-/// rendered events by booking version, shared by all feeds. Both are bounded and simply
-/// emptied when full.
-#[derive(Default)]
-pub struct FeedCache {
-    feeds: std::sync::Mutex<std::collections::HashMap<i64, (String, Arc<RenderedFeed>)>>,
-    events: std::sync::Mutex<std::collections::HashMap<EventKey, Arc<str>>>,
-}
-
-impl FeedCache {
-    /// Forget everything (for benchmarks of the cold path).
-    pub fn clear(&self) {
-        self.feeds.lock().expect("feed cache").clear();
-        self.events.lock().expect("feed cache").clear();
-    }
-}
-
-/// A booking's version, as an event text depends on it. Names and addresses come from the
-/// configuration, which is fixed for the life of the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct EventKey {
-    id: i64,
-    sequence: i64,
-    updated: i64,
-    full: bool,
-}
-
-const MAX_CACHED_EVENTS: usize = 100_000;
-
-/// Feeds are polled far more often than they change: a cheap aggregate over the window
-/// (count, latest change, sequences) tells whether the last rendering still holds.
-async fn current(
-    state: &AppState,
-    feed: &FeedToken,
-    user: &User,
-    now: DateTime<Utc>,
-) -> Result<Arc<RenderedFeed>, ApiError> {
-    let sel = selection(state, feed, user, now);
-    let fingerprint = format!(
-        "{}|{:?}|{:?}|{}",
-        state.app.store().bookings_fingerprint(&sel.query).await?,
-        sel.query.from,
-        sel.query.to,
-        sel.name
-    );
-    let cache = &state.feed_cache.feeds;
-    if let Some((f, rendered)) = cache.lock().expect("feed cache").get(&feed.id) {
-        if *f == fingerprint {
-            return Ok(rendered.clone());
-        }
-    }
-    let rendered = Arc::new(render(state, feed, user, now).await?);
-    let mut cache = cache.lock().expect("feed cache");
-    if cache.len() >= 1000 {
-        cache.clear();
-    }
-    cache.insert(feed.id, (fingerprint, rendered.clone()));
-    Ok(rendered)
 }
 
 fn not_found() -> Response {
@@ -304,16 +47,10 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>, headers: 
     let Some(token) = file.strip_suffix(".ics").filter(|t| !t.is_empty() && t.len() <= 200) else {
         return not_found();
     };
-    let found = match state.app.store().feed_by_token(&hash_token(token)).await {
-        Ok(found) => found,
+    let rendered = match state.app.feed_calendar(token).await {
+        Ok(Some(rendered)) => rendered,
+        Ok(None) => return not_found(),
         Err(e) => return ApiError::from(e).into_response(),
-    };
-    let Some((feed, user)) = found.filter(|(f, _)| f.revoked_at.is_none()) else {
-        return not_found();
-    };
-    let rendered = match current(&state, &feed, &user, state.now()).await {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
     };
     let etag = rendered.etag.clone();
     let last_modified = http_date(rendered.last_modified);
@@ -361,16 +98,6 @@ fn feed_json(state: &AppState, f: &FeedToken) -> Value {
     })
 }
 
-/// The subscription URLs of a token: https and webcal.
-pub fn feed_urls(public_url: &str, token: &str) -> (String, String) {
-    let url = format!("{public_url}/feeds/{token}.ics");
-    let webcal = format!(
-        "webcal://{}",
-        url.split_once("://").map(|(_, rest)| rest).unwrap_or(&url)
-    );
-    (url, webcal)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateFeed {
@@ -395,7 +122,7 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
-    let feeds = state.app.store().feeds_of(user.id).await?;
+    let feeds = state.app.feeds_of(&user).await?;
     Ok(Json(
         json!({ "feeds": feeds.iter().map(|f| feed_json(&state, f)).collect::<Vec<_>>() }),
     ))
@@ -407,8 +134,8 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
-    let owner = (!user.role.is_coordinator()).then_some(user.id);
-    if !state.app.store().revoke_feed(id, owner, state.now()).await? {
+    let owner = (!user.role.is_coordinator()).then_some(&user);
+    if !state.app.revoke_feed(id, owner).await? {
         return Err(ApiError::not_found());
     }
     Ok(Json(json!({ "id": id, "revoked": true })))

@@ -24,7 +24,6 @@ pub mod server;
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
-    pub feed_cache: Arc<feeds::FeedCache>,
     pub limits: Arc<pages::Limits>,
 }
 
@@ -32,7 +31,6 @@ impl AppState {
     pub fn new(app: App) -> Self {
         Self {
             app,
-            feed_cache: Arc::default(),
             limits: Arc::default(),
         }
     }
