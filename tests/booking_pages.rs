@@ -333,7 +333,10 @@ async fn only_a_coordinator_books_for_others_or_overrides(b: Backend) {
     };
     let before = app.snapshot().await;
     for (extra, message) in [
-        (("virksomhet", "hvl"), "Bare koordinator kan booke for en annen virksomhet."),
+        (
+            ("virksomhet", "hvl"),
+            "Bare koordinator kan booke for en annen virksomhet.",
+        ),
         (("overstyr", "ja"), "Bare koordinator kan overstyre andre bookinger."),
     ] {
         let fields = form(extra);

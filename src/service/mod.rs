@@ -29,10 +29,10 @@ pub use access::AccessAsked;
 pub use attendance::attendance_due;
 pub use sessions::{SignIn, LINK_MINUTES, SESSION_HOURS};
 
-pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
-pub use workers::{Workers, ATTENDANCE_INTERVAL};
 /// What the use cases answer with, as the store keeps it.
 pub use crate::store::{AccessRequest, FeedToken};
+pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
+pub use workers::{Workers, ATTENDANCE_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

@@ -295,7 +295,6 @@ async fn move_form(
         dato: start.date_naive().to_string(),
         fra: start.format("%H:%M").to_string(),
         til: end.format("%H:%M").to_string(),
-        ..Default::default()
     };
     Ok(layout(
         &ctx,
@@ -486,7 +485,6 @@ impl AttendanceForm {
                 .as_ref()
                 .and_then(|a| a.outcome.clone())
                 .unwrap_or_default(),
-            ..Default::default()
         }
     }
 }
