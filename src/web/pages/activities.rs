@@ -18,7 +18,7 @@ use super::error::ServiceResultExt;
 use super::{layout, PageCtx, PageResult};
 use crate::domain::plan::{Plan, Term, Vocabulary};
 use crate::domain::time::format_range;
-use crate::domain::{Booking, Rules, Status};
+use crate::domain::{Booking, Rules, Status, View};
 use crate::web::AppState;
 
 pub const PATH: &str = "/aktiviteter";
@@ -149,11 +149,8 @@ fn public_event(b: Booking, rules: &Rules, plan: &Plan) -> PublicEvent {
         id: b.id,
         start: b.start,
         end: b.end,
-        title: b.public_title().to_string(),
-        organisation: rules
-            .organisation(&b.org)
-            .map(|o| o.name.clone())
-            .unwrap_or_else(|| b.org.clone()),
+        title: View::Public.title(&b).to_string(),
+        organisation: rules.org_name(&b.org).to_string(),
         place: rules
             .room(&b.room)
             .map(|r| format!("{}, {}", r.name, r.address))
