@@ -85,7 +85,7 @@ impl From<ServiceError> for PageError {
     }
 }
 
-/// `.or_page(…)`: a service result whose trouble on our side is told with `message`.
+/// `.unavailable(message)`: a service result whose trouble on our side is told with `message`.
 pub trait ServiceResultExt<T> {
     fn unavailable(self, message: &'static str) -> PageResult<T>;
 }
