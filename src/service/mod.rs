@@ -15,12 +15,22 @@ use crate::domain::{DomainError, Rules};
 use crate::mail::Composer;
 use crate::store::{Store, StoreError};
 
+mod access;
+mod attendance;
 mod bookings;
 mod feeds;
+mod listings;
 pub mod report;
+mod sessions;
 mod users;
 mod workers;
 
+pub use access::AccessAsked;
+pub use attendance::attendance_due;
+pub use sessions::{SignIn, LINK_MINUTES, SESSION_HOURS};
+
+/// What the use cases answer with, as the store keeps it.
+pub use crate::store::{AccessRequest, FeedToken};
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use workers::{Workers, ATTENDANCE_INTERVAL};

@@ -1,4 +1,4 @@
-//! HTTP: the JSON API (and, later, the pages). `app(state)` builds the whole router.
+//! HTTP: the JSON API and the pages. `app(state)` builds the whole router.
 
 use std::sync::Arc;
 

@@ -11,7 +11,8 @@ use crate::common::{self, Backend, TestApp};
 on_both_backends!(
     book_from_the_week_view_and_pick_an_alternative,
     form_errors_keep_values_and_change_nothing,
-    our_bookings_show_history_and_cancel
+    our_bookings_show_history_and_cancel,
+    only_a_coordinator_books_for_others_or_overrides
 );
 
 fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
@@ -306,4 +307,50 @@ async fn our_bookings_show_history_and_cancel(b: Backend) {
         .await;
     assert_eq!(page.status, StatusCode::CONFLICT);
     assert!(page.html.contains("Kan ikke avbestilles"));
+}
+
+/// Booking for another organisation, or asking for an override, is the coordinator's: anyone
+/// else's form is refused, as the API refuses it, and nothing is booked.
+async fn only_a_coordinator_books_for_others_or_overrides(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else { return };
+    app.user("kari@uib.no", "uib", Role::Requester).await;
+    let day = app.open_day(10).to_string();
+    let mut kari = Browser::new(&app);
+    kari.sign_in("kari@uib.no").await;
+    kari.get("/booking/ny").await;
+    let csrf = kari.csrf();
+    let form = |extra: (&'static str, &'static str)| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("dato", day.clone()),
+            ("fra", "10:00".into()),
+            ("til", "11:00".into()),
+            ("tittel", "Møte".into()),
+            ("deltakere", "5".into()),
+            (extra.0, extra.1.into()),
+        ]
+    };
+    let before = app.snapshot().await;
+    for (extra, message) in [
+        (
+            ("virksomhet", "hvl"),
+            "Bare koordinator kan booke for en annen virksomhet.",
+        ),
+        (("overstyr", "ja"), "Bare koordinator kan overstyre andre bookinger."),
+    ] {
+        let fields = form(extra);
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = kari.post("/booking/ny", &refs).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{extra:?}");
+        assert!(page.html.contains(message), "{message}");
+        assert_eq!(app.snapshot().await, before, "nothing changed");
+    }
+    // Her own organisation, named, is hers to book.
+    let fields = form(("virksomhet", "uib"));
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = kari.post("/booking/ny", &refs).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let booked = app.store.bookings(&Default::default()).await.unwrap();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0].org, "uib");
 }

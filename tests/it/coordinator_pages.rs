@@ -366,10 +366,11 @@ async fn override_from_the_booking_form(b: Backend) {
         status_of(&app, firm).await,
         (Status::Displaced, Some("Vannlekkasje i møterommet i 2. etasje".into()))
     );
-    // A requester's «overstyr» is ignored: the slot is busy for them.
+    // A requester's «overstyr» is refused, as the API refuses it, and nothing changes.
     let mut k = Browser::new(&app);
     k.sign_in("kari@uib.no").await;
     let csrf = k.csrf();
+    let before = app.snapshot().await;
     let page = k
         .post(
             "/booking/ny",
@@ -385,7 +386,9 @@ async fn override_from_the_booking_form(b: Backend) {
             ],
         )
         .await;
-    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.html.contains("Bare koordinator kan overstyre"));
+    assert_eq!(app.snapshot().await, before);
     assert!(!k.get("/booking/ny").await.html.contains("Overstyring (koordinator)"));
 }
 

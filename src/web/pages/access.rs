@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::signin::{org_of_domain, too_many, ClientAddr};
-use super::{csrf_refused, error_page, layout, Field, FieldErrors, PageCtx};
-use crate::domain::booking::parse_email;
-use crate::store::{NewAccessRequest, StoreError};
+use super::signin::ClientAddr;
+use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult};
+use crate::domain::booking::{parse_email, parse_reason};
+use crate::service::AccessAsked;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -22,8 +22,6 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 struct AccessForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     navn: String,
     #[serde(default)]
@@ -64,11 +62,8 @@ async fn submit(
     State(state): State<AppState>,
     ctx: PageCtx,
     client: ClientAddr,
-    Form(f): Form<AccessForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    CsrfForm(f): CsrfForm<AccessForm>,
+) -> PageResult {
     let mut errors = FieldErrors::default();
     let name = f.navn.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -86,57 +81,35 @@ async fn submit(
     if org.is_empty() || org.chars().count() > 200 || org.chars().any(char::is_control) {
         errors.add("virksomhet", "Skriv hvilken virksomhet du kommer fra (høyst 200 tegn).");
     }
-    let message = f.melding.trim();
-    if message.chars().count() > 1000 {
-        errors.add("melding", "Meldingen kan være høyst 1000 tegn.");
-    }
+    // The message follows the reason rule: trimmed, at most 1 000 characters.
+    let message = parse_reason(Some(&f.melding), None)
+        .map_err(|_| errors.add("melding", "Meldingen kan være høyst 1000 tegn."))
+        .ok()
+        .flatten();
     let (Some(email), true) = (email, errors.is_empty()) else {
         let body = page(&ctx, &f, &errors);
-        return (
+        return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             layout(&ctx, "Be om tilgang", "", body),
         )
-            .into_response();
+            .into_response());
     };
     if client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err()) {
-        return too_many("Det er sendt mange forespørsler fra denne adressen på kort tid.");
+        return Err(PageError::too_many(
+            "Det er sendt mange forespørsler fra denne adressen på kort tid.",
+        ));
     }
-    if org_of_domain(&state, &email).is_some() {
+    if state.app.request_access(&email, name, org, message.as_deref()).await? == AccessAsked::SignInDirectly {
         let body = html! {
             h1 { "Du kan logge inn direkte" }
             p { "E-postadressen din hører til en virksomhet som allerede har tilgang. " a href="/logg-inn" { "Logg inn med e-postadressen din" } "." }
         };
-        return layout(&ctx, "Du kan logge inn direkte", "", body).into_response();
-    }
-    let known = match state.app.store().user_by_email(&email).await {
-        Ok(u) => u.is_some(),
-        Err(e) => {
-            tracing::error!(error = %e, "access request");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-        }
-    };
-    // An address with an account gets the same answer, and nothing is stored: it can sign in.
-    if !known {
-        let req = NewAccessRequest {
-            email: &email,
-            name,
-            org_text: org,
-            message: (!message.is_empty()).then_some(message),
-        };
-        let composer = state.app.composer();
-        let notify = |coordinator: &str| composer.access_requested(coordinator, &req);
-        match state.app.store().add_access_request(&req, state.now(), &notify).await {
-            Ok(_) | Err(StoreError::Duplicate(_)) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "access request");
-                return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-            }
-        }
+        return Ok(layout(&ctx, "Du kan logge inn direkte", "", body).into_response());
     }
     let body = html! {
         h1 { "Forespørselen er sendt" }
         p role="status" { "Koordinator ser på forespørselen din og svarer på e-post til " (email) "." }
         p { "Har du allerede tilgang, kan du " a href="/logg-inn" { "logge inn" } " med en gang." }
     };
-    layout(&ctx, "Forespørselen er sendt", "", body).into_response()
+    Ok(layout(&ctx, "Forespørselen er sendt", "", body).into_response())
 }

@@ -14,11 +14,11 @@ use chrono::{DateTime, Duration, Utc};
 use maud::{html, Markup};
 use sha2::{Digest, Sha256};
 
-use super::{error_page, layout, PageCtx};
+use super::error::ServiceResultExt;
+use super::{layout, PageCtx, PageResult};
 use crate::domain::plan::{Plan, Term, Vocabulary};
 use crate::domain::time::format_range;
-use crate::domain::{Booking, Rules, Status};
-use crate::store::BookingQuery;
+use crate::domain::{Booking, Rules, Status, View};
 use crate::web::AppState;
 
 pub const PATH: &str = "/aktiviteter";
@@ -149,11 +149,8 @@ fn public_event(b: Booking, rules: &Rules, plan: &Plan) -> PublicEvent {
         id: b.id,
         start: b.start,
         end: b.end,
-        title: b.public_title().to_string(),
-        organisation: rules
-            .organisation(&b.org)
-            .map(|o| o.name.clone())
-            .unwrap_or_else(|| b.org.clone()),
+        title: View::Public.title(&b).to_string(),
+        organisation: rules.org_name(&b.org).to_string(),
         place: rules
             .room(&b.room)
             .map(|r| format!("{}, {}", r.name, r.address))
@@ -165,15 +162,9 @@ fn public_event(b: Booking, rules: &Rules, plan: &Plan) -> PublicEvent {
     }
 }
 
-async fn load(state: &AppState, now: DateTime<Utc>) -> Result<ActivitiesPage, crate::store::StoreError> {
+async fn load(state: &AppState, now: DateTime<Utc>) -> Result<ActivitiesPage, crate::service::ServiceError> {
     let (from, to) = window(now);
-    let q = BookingQuery {
-        from: Some(from),
-        to: Some(to),
-        statuses: vec![Status::Confirmed],
-        ..Default::default()
-    };
-    let bookings = state.app.store().bookings(&q).await?;
+    let bookings = state.app.confirmed_between(from, to).await?;
     Ok(ActivitiesPage::from_bookings(
         bookings,
         &state.app.config().rules,
@@ -183,19 +174,11 @@ async fn load(state: &AppState, now: DateTime<Utc>) -> Result<ActivitiesPage, cr
 }
 
 /// `/aktiviteter` — the public events, for anyone.
-async fn page(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let now = state.now();
-    let events = match load(&state, now).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "activities page");
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Noe gikk galt",
-                "Vi får ikke hentet aktivitetene akkurat nå. Prøv igjen om litt.",
-            );
-        }
-    };
+    let events = load(&state, now)
+        .await
+        .unavailable("Vi får ikke hentet aktivitetene akkurat nå. Prøv igjen om litt.")?;
     let body = html! {
         h1 { (TITLE) }
         p { "Offentlige arrangementer i Borgertun, Årstadveien 17 i Bergen: de neste " (AHEAD_DAYS)
@@ -208,7 +191,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> Response {
         (event_table("Nylige aktiviteter", &events.recent, now,
             &format!("Ingen offentlige aktiviteter de siste {BACK_DAYS} dagene.")))
     };
-    layout(&ctx, TITLE, PATH, body).into_response()
+    Ok(layout(&ctx, TITLE, PATH, body).into_response())
 }
 
 fn event_table(caption: &str, events: &[PublicEvent], now: DateTime<Utc>, none: &str) -> Markup {

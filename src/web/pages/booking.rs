@@ -10,9 +10,10 @@ use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::signin::{too_many, ClientAddr};
-use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
-use crate::domain::booking::parse_description;
+use super::error::ServiceResultExt;
+use super::signin::ClientAddr;
+use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
+use crate::domain::booking::{parse_description, parse_reason};
 use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
 use crate::domain::time::{at_local, format_date, format_range, format_time, local};
@@ -25,7 +26,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What the form holds, as typed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "Vec<(String, String)>")]
 pub(super) struct BookingForm {
     csrf: String,
     dato: String,
@@ -48,17 +50,16 @@ pub(super) struct BookingForm {
     forventet: std::collections::BTreeMap<String, String>,
 }
 
-impl BookingForm {
-    /// Read a submitted form (`application/x-www-form-urlencoded`), repeated fields included.
-    pub(super) fn from_body(body: &[u8]) -> Self {
+impl From<Vec<(String, String)>> for BookingForm {
+    /// A submitted form's fields in order, repeated fields included.
+    fn from(pairs: Vec<(String, String)>) -> Self {
         // The kind select always sends a value; a form without it means the default, «Møte».
         let mut f = BookingForm {
             aktivitet: "mote".into(),
             ..Default::default()
         };
-        for (k, v) in form_urlencoded::parse(body) {
-            let v = v.into_owned();
-            match k.as_ref() {
+        for (k, v) in pairs {
+            match k.as_str() {
                 "csrf" => f.csrf = v,
                 "dato" => f.dato = v,
                 "fra" => f.fra = v,
@@ -83,7 +84,9 @@ impl BookingForm {
         }
         f
     }
+}
 
+impl BookingForm {
     /// The activity fields as hidden inputs (for the one-click alternatives).
     fn hidden_activity(&self) -> Markup {
         html! {
@@ -164,7 +167,7 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
             }
             button type="submit" { "Send forespørsel" }
         }
-        p { "Booking for " (rules.organisation(&user.org).map(|o| o.name.as_str()).unwrap_or(&user.org)) ", med deg som kontaktperson." }
+        p { "Booking for " (rules.org_name(&user.org)) ", med deg som kontaktperson." }
     }
 }
 
@@ -267,10 +270,12 @@ pub struct NewQuery {
     til: String,
 }
 
-async fn new_form(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<NewQuery>) -> Response {
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
+async fn new_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    SignedIn(user): SignedIn,
+    Query(q): Query<NewQuery>,
+) -> Response {
     let f = BookingForm {
         dato: q.dato,
         fra: q.fra,
@@ -376,11 +381,8 @@ fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBoo
         description,
         public: f.offentlig.is_some(),
         attendees,
-        org: f
-            .virksomhet
-            .clone()
-            .filter(|_| user.role.is_coordinator())
-            .unwrap_or_else(|| user.org.clone()),
+        // Another organisation only for a coordinator: `submit` refuses it for anyone else.
+        org: f.virksomhet.clone().unwrap_or_else(|| user.org.clone()),
         contact: user.clone(),
         activity: Some(activity),
     })
@@ -393,7 +395,7 @@ fn details(state: &AppState, b: &Booking) -> Markup {
             tbody {
                 tr { th scope="row" { "Tittel" } td { (b.title) } }
                 tr { th scope="row" { "Tid" } td { (format_range(b.start, b.end)) } }
-                tr { th scope="row" { "Virksomhet" } td { (rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org)) } }
+                tr { th scope="row" { "Virksomhet" } td { (rules.org_name(&b.org)) } }
                 tr { th scope="row" { "Antall deltakere" } td { (b.attendees) } }
                 tr { th scope="row" { "Status" } td { (b.status.norwegian()) } }
             }
@@ -401,38 +403,57 @@ fn details(state: &AppState, b: &Booking) -> Markup {
     }
 }
 
-async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr, body: axum::body::Bytes) -> Response {
-    let f = BookingForm::from_body(&body);
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
+/// What only a coordinator may ask for on the booking form: another organisation, an override.
+fn coordinator_only(f: &BookingForm, user: &User) -> Option<PageError> {
+    if user.role.is_coordinator() {
+        return None;
     }
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
+    if f.virksomhet.as_deref().is_some_and(|o| o != user.org) {
+        return Some(PageError::forbidden(
+            "Bare koordinator kan booke for en annen virksomhet. Bookingen er ikke sendt.",
+        ));
+    }
+    f.overstyr
+        .is_some()
+        .then(|| PageError::forbidden("Bare koordinator kan overstyre andre bookinger. Bookingen er ikke sendt."))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    SignedIn(user): SignedIn,
+    client: ClientAddr,
+    CsrfForm(f): CsrfForm<BookingForm>,
+) -> PageResult {
+    if let Some(refused) = coordinator_only(&f, &user) {
+        return Err(refused);
+    }
     if state.limits.booking_limited(user.id, &client) {
-        return too_many("Det er sendt mange bookinger på kort tid.");
+        return Err(PageError::too_many("Det er sendt mange bookinger på kort tid."));
     }
     let room = state.app.config().rules.rooms[0].key.clone();
     let again = |errors: FieldErrors| {
         let page = layout(&ctx, "Book Borgertun", "", form_page(&ctx, &state, &user, &f, &errors));
-        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
     let new = match parse(&f, &user, &room, &state.app.config().plan) {
         Ok(n) => n,
         Err(errors) => return again(errors),
     };
     let date = local(new.start).date_naive();
-    let reason = f.begrunnelse.trim();
-    let outcome = if f.overstyr.is_some() && user.role.is_coordinator() {
-        if reason.is_empty() || reason.chars().count() > 1000 {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "begrunnelse",
-                "Skriv en begrunnelse for overstyringen (høyst 1000 tegn).",
-            );
-            return again(errors);
-        }
-        state.app.book_override(new, &user, reason).await
+    let outcome = if f.overstyr.is_some() {
+        let reason = match parse_reason(
+            Some(&f.begrunnelse),
+            Some("Skriv en begrunnelse for overstyringen (høyst 1000 tegn)."),
+        ) {
+            Ok(r) => r.unwrap_or_default(),
+            Err(e) => {
+                let mut errors = FieldErrors::default();
+                add_domain(&mut errors, &e);
+                return again(errors);
+            }
+        };
+        state.app.book_override(new, &user, &reason).await
     } else {
         state.app.book(new, &user.email).await
     };
@@ -464,13 +485,13 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
             } else {
                 "Forespørselen er sendt"
             };
-            layout(&ctx, title, "", body).into_response()
+            Ok(layout(&ctx, title, "", body).into_response())
         }
         Ok(BookOutcome::Busy {
             protected,
             alternatives,
             ..
-        }) => busy_page(&ctx, &state, &f, protected, &alternatives),
+        }) => Ok(busy_page(&ctx, &state, &f, protected, &alternatives)),
         Err(ServiceError::Rules(errs)) => {
             let mut errors = FieldErrors::default();
             for e in &errs {
@@ -478,19 +499,8 @@ async fn submit(State(state): State<AppState>, ctx: PageCtx, client: ClientAddr,
             }
             again(errors)
         }
-        Err(ServiceError::Forbidden) => error_page(
-            StatusCode::FORBIDDEN,
-            "Ingen tilgang",
-            "Du kan ikke booke for denne virksomheten.",
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "booking form");
-            error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Noe gikk galt",
-                "Bookingen ble ikke lagret. Prøv igjen om litt.",
-            )
-        }
+        Err(ServiceError::Forbidden) => Err(PageError::forbidden("Du kan ikke booke for denne virksomheten.")),
+        Err(e) => Err(e).unavailable("Bookingen ble ikke lagret. Prøv igjen om litt."),
     }
 }
 

@@ -13,16 +13,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
+use super::error::ServiceResultExt;
+use super::{layout, Coordinator, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult};
+use crate::domain::booking::parse_reason;
 use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
 use crate::domain::{Booking, Role, Status, User};
 use crate::service::{ConflictCase, ServiceError};
-use crate::store::{AccessDecision, BookingQuery, StoreError};
 use crate::web::AppState;
 
 pub const PATH: &str = "/koordinator";
@@ -62,38 +63,11 @@ fn page(ctx: &PageCtx, current: &str, title: &str, body: Markup) -> Markup {
     layout(ctx, title, PATH, content)
 }
 
-/// The signed-in coordinator, or the answer for everyone else (a page, built once per
-/// request, so its size does not matter).
-#[allow(clippy::result_large_err)]
-fn coordinator(ctx: &PageCtx) -> Result<User, Response> {
-    match &ctx.user {
-        None => Err(sign_in_first(ctx)),
-        Some(u) if u.role.is_coordinator() => Ok(u.clone()),
-        Some(_) => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Ingen tilgang",
-            "Denne siden er for koordinator.",
-        )),
-    }
-}
-
-fn failed(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "coordinator page");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Noe gikk galt",
-        "Prøv igjen om litt. Ingenting er endret.",
-    )
-}
+/// What the coordinator's pages answer when the service is unavailable.
+const NOTHING_CHANGED: &str = "Prøv igjen om litt. Ingenting er endret.";
 
 fn org_name<'a>(state: &'a AppState, org: &'a str) -> &'a str {
-    state
-        .app
-        .config()
-        .rules
-        .organisation(org)
-        .map(|o| o.name.as_str())
-        .unwrap_or(org)
+    state.app.rules().org_name(org)
 }
 
 fn tier_name<'a>(state: &'a AppState, org: &str) -> &'a str {
@@ -201,18 +175,9 @@ fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Opt
     }
 }
 
-async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -> Response {
-    let cases = match state.app.conflicts().await {
-        Ok(c) => c,
-        Err(e) => return failed(e),
-    };
-    let open_access = state
-        .app
-        .store()
-        .access_requests()
-        .await
-        .map(|a| a.iter().filter(|r| r.decided_at.is_none()).count())
-        .unwrap_or(0);
+async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -> PageResult {
+    let cases = state.app.conflicts().await.unavailable(NOTHING_CHANGED)?;
+    let open_access = state.app.open_access_requests().await.unwrap_or(0);
     let body = html! {
         h1 { "Til behandling" }
         @if let Some(e) = &error { (e.errors.summary("Ingenting er endret. Rett opp dette:")) }
@@ -231,21 +196,16 @@ async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -
     } else {
         StatusCode::OK
     };
-    (status, page(ctx, PATH, "Til behandling", body)).into_response()
+    Ok((status, page(ctx, PATH, "Til behandling", body)).into_response())
 }
 
 /// `/koordinator` — the queue.
-async fn queue(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    if let Err(page) = coordinator(&ctx) {
-        return page;
-    }
+async fn queue(State(state): State<AppState>, ctx: PageCtx, _: Coordinator) -> PageResult {
     queue_page(&state, &ctx, None).await
 }
 
 #[derive(Deserialize)]
 struct DecideForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     handling: String,
     #[serde(default)]
@@ -255,50 +215,28 @@ struct DecideForm {
 async fn decide(
     State(state): State<AppState>,
     ctx: PageCtx,
+    Coordinator(user): Coordinator,
     Path(id): Path<String>,
-    Form(f): Form<DecideForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let user = match coordinator(&ctx) {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
-    let not_found = || {
-        error_page(
-            StatusCode::NOT_FOUND,
-            "Fant ikke forespørselen",
-            "Forespørselen finnes ikke.",
-        )
-    };
+    CsrfForm(f): CsrfForm<DecideForm>,
+) -> PageResult {
+    let not_found = || PageError::not_found("Fant ikke forespørselen", "Forespørselen finnes ikke.");
     let Ok(id) = id.parse::<i64>() else {
-        return not_found();
+        return Err(not_found());
     };
-    let reason = f.begrunnelse.trim();
-    let refuse = |message: &str| {
-        let mut errors = FieldErrors::default();
-        errors.add("begrunnelse", message);
-        CaseError { id, errors }
+    let required = match f.handling.as_str() {
+        "avslaa" => Some("Skriv en begrunnelse når du avslår."),
+        "overstyr" => Some("Skriv en begrunnelse når du overstyrer."),
+        _ => None,
     };
-    if reason.chars().count() > 1000 {
-        return queue_page(&state, &ctx, Some(refuse("Begrunnelsen kan være høyst 1000 tegn."))).await;
-    }
-    let needs_reason = matches!(f.handling.as_str(), "avslaa" | "overstyr");
-    if needs_reason && reason.is_empty() {
-        let what = if f.handling == "avslaa" {
-            "avslår"
-        } else {
-            "overstyrer"
-        };
-        return queue_page(
-            &state,
-            &ctx,
-            Some(refuse(&format!("Skriv en begrunnelse når du {what}."))),
-        )
-        .await;
-    }
-    let reason = (!reason.is_empty()).then_some(reason);
+    let reason = match parse_reason(Some(&f.begrunnelse), required) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("begrunnelse", e.message);
+            return queue_page(&state, &ctx, Some(CaseError { id, errors })).await;
+        }
+    };
+    let reason = reason.as_deref();
     let result = match f.handling.as_str() {
         "godkjenn" | "overstyr" => state.app.approve(id, &user, reason, f.handling == "overstyr")
             .await
@@ -323,11 +261,11 @@ async fn decide(
                 }
             }),
         _ => {
-            return error_page(
+            return Err(PageError::refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Velg en handling",
                 "Velg godkjenn, overstyr eller avslå. Ingenting er endret.",
-            )
+            ))
         }
     };
     match result {
@@ -337,7 +275,7 @@ async fn decide(
             } else {
                 "Forespørselen er godkjent"
             };
-            page(&ctx, PATH, title, body).into_response()
+            Ok(page(&ctx, PATH, title, body).into_response())
         }
         Err(ServiceError::Conflict(e)) => {
             let mut errors = FieldErrors::default();
@@ -351,13 +289,9 @@ async fn decide(
             }
             queue_page(&state, &ctx, Some(CaseError { id, errors })).await
         }
-        Err(ServiceError::NotFound) => not_found(),
-        Err(ServiceError::Forbidden) => error_page(
-            StatusCode::FORBIDDEN,
-            "Ingen tilgang",
-            "Denne siden er for koordinator.",
-        ),
-        Err(e) => failed(e),
+        Err(ServiceError::NotFound) => Err(not_found()),
+        Err(ServiceError::Forbidden) => Err(PageError::forbidden("Denne siden er for koordinator.")),
+        Err(e) => Err(e).unavailable(NOTHING_CHANGED),
     }
 }
 
@@ -382,10 +316,12 @@ const STATUSES: [Status; 5] = [
 ];
 
 /// `/koordinator/bookinger` — every booking in a period, by status and organisation.
-async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Query<Filters>) -> Response {
-    if let Err(page) = coordinator(&ctx) {
-        return page;
-    }
+async fn all_bookings(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    _: Coordinator,
+    Query(f): Query<Filters>,
+) -> PageResult {
     let rules = &state.app.config().rules;
     let today = local(state.now()).date_naive();
     let mut errors = FieldErrors::default();
@@ -425,18 +361,11 @@ async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Que
         }
     };
     let bookings = if errors.is_empty() {
-        let q = BookingQuery {
-            from: Some(start_of_day(from)),
-            to: Some(start_of_day(to + Duration::days(1))),
-            statuses: status.into_iter().collect(),
-            org,
-            limit: Some(1000),
-            ..Default::default()
-        };
-        match state.app.store().bookings(&q).await {
-            Ok(b) => b,
-            Err(e) => return failed(e),
-        }
+        state
+            .app
+            .bookings_filtered(start_of_day(from), start_of_day(to + Duration::days(1)), status, org)
+            .await
+            .unavailable(NOTHING_CHANGED)?
     } else {
         vec![]
     };
@@ -497,7 +426,7 @@ async fn all_bookings(State(state): State<AppState>, ctx: PageCtx, Query(f): Que
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    (code, page(&ctx, "/koordinator/bookinger", "Alle bookinger", body)).into_response()
+    Ok((code, page(&ctx, "/koordinator/bookinger", "Alle bookinger", body)).into_response())
 }
 
 const ROLES: [(Role, &str); 4] = [
@@ -540,11 +469,7 @@ fn role_select(actor: &User, id: &str, selected: Role) -> Markup {
 }
 
 /// `/koordinator/brukere` — access requests and users.
-async fn users(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let me = match coordinator(&ctx) {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+async fn users(State(state): State<AppState>, ctx: PageCtx, Coordinator(me): Coordinator) -> PageResult {
     users_page(&state, &ctx, &me, None, StatusCode::OK).await
 }
 
@@ -554,14 +479,9 @@ async fn users_page(
     me: &User,
     notice: Option<Markup>,
     status: StatusCode,
-) -> Response {
-    let (users, requests) = match (
-        state.app.store().users().await,
-        state.app.store().access_requests().await,
-    ) {
-        (Ok(u), Ok(r)) => (u, r),
-        (Err(e), _) | (_, Err(e)) => return failed(e),
-    };
+) -> PageResult {
+    let users = state.app.users().await.unavailable(NOTHING_CHANGED)?;
+    let requests = state.app.access_requests().await.unavailable(NOTHING_CHANGED)?;
     let (open, decided): (Vec<_>, Vec<_>) = requests.iter().partition(|r| r.decided_at.is_none());
     let body = html! {
         h1 { "Brukere og tilgang" }
@@ -640,13 +560,11 @@ async fn users_page(
             }
         }
     };
-    (status, page(ctx, "/koordinator/brukere", "Brukere og tilgang", body)).into_response()
+    Ok((status, page(ctx, "/koordinator/brukere", "Brukere og tilgang", body)).into_response())
 }
 
 #[derive(Deserialize)]
 struct UserForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     virksomhet: String,
     #[serde(default)]
@@ -676,100 +594,69 @@ fn refused(message: &str) -> Markup {
 async fn update_user(
     State(state): State<AppState>,
     ctx: PageCtx,
+    Coordinator(me): Coordinator,
     Path(id): Path<String>,
-    Form(f): Form<UserForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let me = match coordinator(&ctx) {
+    CsrfForm(f): CsrfForm<UserForm>,
+) -> PageResult {
+    let no_user = || PageError::not_found("Fant ikke brukeren", "Brukeren finnes ikke.");
+    let id = id.parse::<i64>().map_err(|_| no_user())?;
+    let target = match state.app.user(id).await {
         Ok(u) => u,
-        Err(page) => return page,
-    };
-    let target = match id.parse::<i64>() {
-        Ok(id) => match state.app.store().user(id).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return error_page(StatusCode::NOT_FOUND, "Fant ikke brukeren", "Brukeren finnes ikke."),
-            Err(e) => return failed(e),
-        },
-        Err(_) => return error_page(StatusCode::NOT_FOUND, "Fant ikke brukeren", "Brukeren finnes ikke."),
+        Err(ServiceError::NotFound) => return Err(no_user()),
+        Err(e) => return Err(e).unavailable(NOTHING_CHANGED),
     };
     let bad = |m: &str| users_page(&state, &ctx, &me, Some(refused(m)), StatusCode::UNPROCESSABLE_ENTITY);
-    if target.id == me.id {
-        return bad("Du kan ikke endre din egen rolle.").await;
-    }
-    if target.role == Role::Admin && me.role != Role::Admin {
-        return bad("Bare en administrator kan endre en administrator.").await;
-    }
     let (org, role) = match org_and_role(&state, &me, &f) {
         Ok(x) => x,
         Err(m) => return bad(m).await,
     };
-    match state.app.store().update_user(target.id, org, role).await {
+    match state.app.update_user_role(&me, &target, org, role).await {
         Ok(u) => {
-            tracing::info!(user = u.id, by = %me.email, role = u.role.as_str(), org = %u.org, "user updated");
             let notice = html! { p.notice role="status" { (u.name) " er nå " (role_name(u.role)) " i " (org_name(&state, &u.org)) "." } };
             users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await
         }
-        Err(e) => failed(e),
+        Err(ServiceError::Rules(errs)) => {
+            let message = errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+            bad(&message).await
+        }
+        Err(e) => Err(e).unavailable(NOTHING_CHANGED),
     }
 }
 
 async fn decide_access(
     State(state): State<AppState>,
     ctx: PageCtx,
+    Coordinator(me): Coordinator,
     Path(id): Path<String>,
-    Form(f): Form<UserForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let me = match coordinator(&ctx) {
-        Ok(u) => u,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<UserForm>,
+) -> PageResult {
     let gone = || {
-        error_page(
-            StatusCode::NOT_FOUND,
+        PageError::not_found(
             "Fant ikke forespørselen",
             "Forespørselen om tilgang finnes ikke, eller den er allerede avgjort.",
         )
     };
-    let request = match id.parse::<i64>() {
-        Ok(id) => match state.app.store().access_request(id).await {
-            Ok(Some(r)) if r.decided_at.is_none() => r,
-            Ok(_) => return gone(),
-            Err(e) => return failed(e),
-        },
-        Err(_) => return gone(),
+    let id = id.parse::<i64>().map_err(|_| gone())?;
+    let request = match state.app.open_access_request(id).await {
+        Ok(r) => r,
+        Err(ServiceError::NotFound) => return Err(gone()),
+        Err(e) => return Err(e).unavailable(NOTHING_CHANGED),
     };
     let bad = |m: &str| users_page(&state, &ctx, &me, Some(refused(m)), StatusCode::UNPROCESSABLE_ENTITY);
-    let reason = f.begrunnelse.trim();
-    if reason.chars().count() > 1000 {
-        return bad("Begrunnelsen kan være høyst 1000 tegn.").await;
-    }
-    let reason = (!reason.is_empty()).then_some(reason);
+    let required = (f.handling == "avslaa").then_some("Skriv en begrunnelse når du avslår.");
+    let reason = match parse_reason(Some(&f.begrunnelse), required) {
+        Ok(r) => r,
+        Err(e) => return bad(&e.message).await,
+    };
     let grant = match f.handling.as_str() {
         "gi" => match org_and_role(&state, &me, &f) {
             Ok(x) => Some(x),
             Err(m) => return bad(m).await,
         },
-        "avslaa" if reason.is_none() => return bad("Skriv en begrunnelse når du avslår.").await,
         "avslaa" => None,
         _ => return bad("Velg «Gi tilgang» eller «Avslå».").await,
     };
-    let mail = state
-        .app
-        .composer()
-        .access_decided(&request.email, grant.map(|(org, _)| org_name(&state, org)), reason);
-    let decision = AccessDecision {
-        id: request.id,
-        grant,
-        reason,
-        actor: &me.email,
-        now: state.now(),
-    };
-    match state.app.store().decide_access_request(&decision, &mail).await {
+    match state.app.decide_access(&request, grant, reason.as_deref(), &me).await {
         Ok(user) => {
             let notice = match user {
                 Some(u) => {
@@ -781,16 +668,13 @@ async fn decide_access(
             };
             users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await
         }
-        Err(StoreError::NotFound) => gone(),
-        Err(e) => failed(e),
+        Err(ServiceError::NotFound) => Err(gone()),
+        Err(e) => Err(e).unavailable(NOTHING_CHANGED),
     }
 }
 
 /// `/koordinator/virksomheter` — tiers and organisations, as configured.
-async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    if let Err(page) = coordinator(&ctx) {
-        return page;
-    }
+async fn organisations(State(state): State<AppState>, ctx: PageCtx, _: Coordinator) -> Response {
     let rules = &state.app.config().rules;
     let body = html! {
         h1 { "Virksomheter og prioritetsgrupper" }
@@ -843,25 +727,8 @@ async fn organisations(State(state): State<AppState>, ctx: PageCtx) -> Response 
 }
 
 /// `/koordinator/oppmote` — the past year's events that lack attendance.
-async fn missing_attendance(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    if let Err(page) = coordinator(&ctx) {
-        return page;
-    }
-    let now = state.now();
-    let q = BookingQuery {
-        from: Some(now - Duration::days(365)),
-        to: Some(now),
-        statuses: vec![Status::Confirmed],
-        ..Default::default()
-    };
-    let mut missing = match state.app.store().bookings(&q).await {
-        Ok(b) => b
-            .into_iter()
-            .filter(|b| b.start <= now && b.attendance.is_none())
-            .collect::<Vec<_>>(),
-        Err(e) => return failed(e),
-    };
-    missing.reverse();
+async fn missing_attendance(State(state): State<AppState>, ctx: PageCtx, _: Coordinator) -> PageResult {
+    let missing = state.app.lacking_attendance().await.unavailable(NOTHING_CHANGED)?;
     let body = html! {
         h1 { "Mangler oppmøte" }
         p { "Bekreftede arrangementer det siste året der oppmøtet ikke er registrert. Kontaktpersonen får en e-post dagen etter; koordinator kan også registrere." }
@@ -886,5 +753,5 @@ async fn missing_attendance(State(state): State<AppState>, ctx: PageCtx) -> Resp
             }
         }
     };
-    page(&ctx, "/koordinator/oppmote", "Mangler oppmøte", body).into_response()
+    Ok(page(&ctx, "/koordinator/oppmote", "Mangler oppmøte", body).into_response())
 }

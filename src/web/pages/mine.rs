@@ -3,20 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use chrono::Duration;
+use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::signin::{too_many, ClientAddr};
-use super::{csrf_refused, error_page, layout, sign_in_first, Field, FieldErrors, PageCtx};
+use super::signin::{ClientAddr, EmptyForm};
+use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
 use crate::domain::policy::Slot;
 use crate::domain::time::{format_datetime, format_range};
-use crate::domain::{Booking, Status, User};
-use crate::service::{self, ServiceError};
-use crate::store::BookingQuery;
+use crate::domain::{view_of, Booking, Status, User, View};
+use crate::service::{self, attendance_due, ServiceError};
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,22 +26,23 @@ pub fn router() -> Router<AppState> {
         .route("/bookinger/{id}/oppmote", get(attendance_form).post(attendance_submit))
 }
 
-fn not_found() -> Response {
-    error_page(
-        StatusCode::NOT_FOUND,
+fn not_found() -> PageError {
+    PageError::not_found(
         "Fant ikke bookingen",
         "Bookingen finnes ikke, eller den tilhører en annen virksomhet.",
     )
 }
 
-fn org_name<'a>(state: &'a AppState, b: &'a Booking) -> &'a str {
-    state
-        .app
-        .config()
-        .rules
-        .organisation(&b.org)
-        .map(|o| o.name.as_str())
-        .unwrap_or(&b.org)
+/// A booking page's service answer: «not found» also for someone else's booking.
+fn booking_error(e: ServiceError) -> PageError {
+    match e {
+        ServiceError::NotFound | ServiceError::Forbidden => not_found(),
+        e => e.into(),
+    }
+}
+
+fn parse_id(id: &str) -> Result<i64, PageError> {
+    id.parse().map_err(|_| not_found())
 }
 
 fn cancel_form(ctx: &PageCtx, b: &Booking) -> Markup {
@@ -56,6 +55,12 @@ fn cancel_form(ctx: &PageCtx, b: &Booking) -> Markup {
 }
 
 fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc>, caption: &str) -> Markup {
+    let title = |b: &Booking| {
+        view_of(ctx.user.as_ref(), b)
+            .unwrap_or(View::Public)
+            .title(b)
+            .to_string()
+    };
     html! {
         table {
             caption { (caption) }
@@ -64,7 +69,7 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
                 @for b in bookings {
                     tr {
                         td { (format_range(b.start, b.end)) }
-                        td { a href=(format!("/bookinger/{}", b.id)) { (b.title) } }
+                        td { a href=(format!("/bookinger/{}", b.id)) { (title(b)) } }
                         td { (b.status.norwegian()) }
                         td { (b.contact_name) }
                         td {
@@ -87,34 +92,13 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
 }
 
 /// `/bookinger` — «Våre bookinger».
-async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
+async fn list(State(state): State<AppState>, ctx: PageCtx, SignedIn(user): SignedIn) -> PageResult {
     let now = state.now();
-    let q = BookingQuery {
-        org: Some(user.org.clone()),
-        from: Some(now - Duration::days(180)),
-        to: Some(now + Duration::days(400)),
-        ..Default::default()
-    };
-    let all = match state.app.store().bookings(&q).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::error!(error = %e, "our bookings");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-        }
-    };
+    let all = state.app.bookings_of_org(&user).await?;
     let upcoming: Vec<&Booking> = all.iter().filter(|b| b.end > now).collect();
     let mut past: Vec<&Booking> = all.iter().filter(|b| b.end <= now).collect();
     past.reverse();
-    let org = state
-        .app
-        .config()
-        .rules
-        .organisation(&user.org)
-        .map(|o| o.name.clone())
-        .unwrap_or_else(|| user.org.clone());
+    let org = state.app.rules().org_name(&user.org);
     let body = html! {
         h1 { "Våre bookinger" }
         p { (org) }
@@ -124,45 +108,40 @@ async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
         h2 { "Tidligere" }
         @if past.is_empty() { p { "Ingen tidligere bookinger det siste halve året." } } @else { (table(&ctx, &past, now, "Tidligere bookinger")) }
     };
-    layout(&ctx, "Våre bookinger", "/bookinger", body).into_response()
+    Ok(layout(&ctx, "Våre bookinger", "/bookinger", body).into_response())
 }
 
 /// A booking the signed-in user manages, or the page to answer instead.
-async fn managed(state: &AppState, user: &User, id: &str) -> Result<Booking, Response> {
-    let id: i64 = id.parse().map_err(|_| not_found())?;
-    match state.app.store().booking(id).await {
-        Ok(Some(b)) if user.may_manage(&b) => Ok(b),
-        Ok(_) => Err(not_found()),
-        Err(e) => {
-            tracing::error!(error = %e, "booking page");
-            Err(error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Noe gikk galt",
-                "Prøv igjen om litt.",
-            ))
-        }
-    }
+async fn managed(state: &AppState, user: &User, id: &str) -> PageResult<Booking> {
+    state
+        .app
+        .managed_booking(user, parse_id(id)?)
+        .await
+        .map_err(booking_error)
 }
 
 /// `/bookinger/{id}` — a booking with its history; `/bookinger/{id}.ics` — its calendar file.
-async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
+async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+) -> PageResult {
     if let Some(id) = id.strip_suffix(".ics") {
-        let b = match managed(&state, &user, id).await {
-            Ok(b) => b,
-            Err(page) => return page,
-        };
+        let b = managed(&state, &user, id).await?;
         return crate::web::api::booking_ics(&state, &user, b.id)
             .await
-            .unwrap_or_else(|_| not_found());
+            .map_err(|_| not_found());
     }
-    let b = match managed(&state, &user, &id).await {
-        Ok(b) => b,
-        Err(page) => return page,
-    };
-    let history = state.app.store().history(b.id).await.unwrap_or_default();
+    let (b, history) = state
+        .app
+        .booking_with_history(&user, parse_id(&id)?)
+        .await
+        .map_err(booking_error)?;
+    // The booking's own page shows it in full, to those who may see it so.
+    if view_of(Some(&user), &b) != Some(View::Full) {
+        return Err(not_found());
+    }
     let now = state.now();
     let alternatives = if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
         alternatives(&state, &b).await
@@ -175,7 +154,7 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
             tbody {
                 tr { th scope="row" { "Tid" } td { (format_range(b.start, b.end)) } }
                 tr { th scope="row" { "Status" } td { (b.status.norwegian()) @if let Some(r) = &b.status_reason { " – Begrunnelse: " (r) } } }
-                tr { th scope="row" { "Virksomhet" } td { (org_name(&state, &b)) } }
+                tr { th scope="row" { "Virksomhet" } td { (state.app.rules().org_name(&b.org)) } }
                 tr { th scope="row" { "Kontaktperson" } td { (b.contact_name) " (" (b.contact_email) ")" } }
                 tr { th scope="row" { "Antall deltakere" } td { (b.attendees) } }
                 tr { th scope="row" { "Vis tittel offentlig" } td { @if b.public { "Ja" } @else { "Nei (vises som «Opptatt»)" } } }
@@ -225,31 +204,17 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
         }
         p { a href="/bookinger" { "Til «Våre bookinger»" } }
     };
-    layout(&ctx, &b.title, "", body).into_response()
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+    Ok(layout(&ctx, &b.title, "", body).into_response())
 }
 
 async fn cancel(
     State(state): State<AppState>,
     ctx: PageCtx,
+    SignedIn(user): SignedIn,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
-    let b = match managed(&state, &user, &id).await {
-        Ok(b) => b,
-        Err(page) => return page,
-    };
+    _: CsrfForm<EmptyForm>,
+) -> PageResult {
+    let b = managed(&state, &user, &id).await?;
     match state.app.cancel(b.id, &user, None).await {
         Ok(b) => {
             let body = html! {
@@ -257,14 +222,14 @@ async fn cancel(
                 p role="status" { (b.title) ", " (format_range(b.start, b.end)) ", er avbestilt. Kontaktpersonen får beskjed på e-post." }
                 p { a href="/bookinger" { "Til «Våre bookinger»" } }
             };
-            layout(&ctx, "Bookingen er avbestilt", "", body).into_response()
+            Ok(layout(&ctx, "Bookingen er avbestilt", "", body).into_response())
         }
-        Err(ServiceError::Conflict(e)) => error_page(StatusCode::CONFLICT, "Kan ikke avbestilles", &e.message),
-        Err(ServiceError::NotFound | ServiceError::Forbidden) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "cancel page");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
-        }
+        Err(ServiceError::Conflict(e)) => Err(PageError::refused(
+            StatusCode::CONFLICT,
+            "Kan ikke avbestilles",
+            e.message,
+        )),
+        Err(e) => Err(booking_error(e)),
     }
 }
 
@@ -282,8 +247,6 @@ async fn alternatives(state: &AppState, b: &Booking) -> Vec<Slot> {
 
 #[derive(Debug, Default, Deserialize)]
 struct MoveForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     dato: String,
     #[serde(default)]
@@ -313,60 +276,50 @@ fn move_page(ctx: &PageCtx, b: &Booking, f: &MoveForm, errors: &FieldErrors) -> 
 }
 
 /// `/bookinger/{id}/flytt` — the form, with the booking's present time filled in.
-async fn move_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
-    let b = match managed(&state, &user, &id).await {
-        Ok(b) => b,
-        Err(page) => return page,
-    };
+async fn move_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+) -> PageResult {
+    let b = managed(&state, &user, &id).await?;
     if !b.status.is_active() || b.end <= state.now() {
-        return error_page(
+        return Err(PageError::refused(
             StatusCode::CONFLICT,
             "Kan ikke flyttes",
-            &format!("Bookingen er {} og kan ikke flyttes.", b.status.norwegian()),
-        );
+            format!("Bookingen er {} og kan ikke flyttes.", b.status.norwegian()),
+        ));
     }
     let (start, end) = (crate::domain::time::local(b.start), crate::domain::time::local(b.end));
     let f = MoveForm {
         dato: start.date_naive().to_string(),
         fra: start.format("%H:%M").to_string(),
         til: end.format("%H:%M").to_string(),
-        ..Default::default()
     };
-    layout(
+    Ok(layout(
         &ctx,
         "Flytt bookingen",
         "",
         move_page(&ctx, &b, &f, &FieldErrors::default()),
     )
-    .into_response()
+    .into_response())
 }
 
 async fn move_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
+    SignedIn(user): SignedIn,
     client: ClientAddr,
     Path(id): Path<String>,
-    Form(f): Form<MoveForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
-    let b = match managed(&state, &user, &id).await {
-        Ok(b) => b,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<MoveForm>,
+) -> PageResult {
+    let b = managed(&state, &user, &id).await?;
     if state.limits.booking_limited(user.id, &client) {
-        return too_many("Det er sendt mange bookinger på kort tid.");
+        return Err(PageError::too_many("Det er sendt mange bookinger på kort tid."));
     }
     let again = |errors: FieldErrors| {
         let page = layout(&ctx, "Flytt bookingen", "", move_page(&ctx, &b, &f, &errors));
-        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
     let slot = match super::booking::parse_slot(&f.dato, &f.fra, &f.til) {
         Ok(slot) => slot,
@@ -393,7 +346,7 @@ async fn move_submit(
                 p role="status" { (m.title) " er flyttet til " (format_range(m.start, m.end)) ". Status: " (m.status.norwegian()) ". Kontaktpersonen får en oppdatert kalenderinvitasjon." }
                 p { a href=(format!("/bookinger/{}", m.id)) { "Se bookingen" } }
             };
-            layout(&ctx, "Bookingen er flyttet", "", body).into_response()
+            Ok(layout(&ctx, "Bookingen er flyttet", "", body).into_response())
         }
         Ok(service::MoveOutcome::Busy {
             protected,
@@ -425,7 +378,7 @@ async fn move_submit(
                 }
                 p { a href=(format!("/bookinger/{}/flytt", b.id)) { "Velg en annen tid" } }
             };
-            (StatusCode::CONFLICT, layout(&ctx, "Rommet er opptatt", "", body)).into_response()
+            Ok((StatusCode::CONFLICT, layout(&ctx, "Rommet er opptatt", "", body)).into_response())
         }
         Err(ServiceError::Rules(errs)) => {
             let mut errors = FieldErrors::default();
@@ -434,12 +387,8 @@ async fn move_submit(
             }
             again(errors)
         }
-        Err(ServiceError::Conflict(e)) => error_page(StatusCode::CONFLICT, "Kan ikke flyttes", &e.message),
-        Err(ServiceError::NotFound | ServiceError::Forbidden) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "move page");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
-        }
+        Err(ServiceError::Conflict(e)) => Err(PageError::refused(StatusCode::CONFLICT, "Kan ikke flyttes", e.message)),
+        Err(e) => Err(booking_error(e)),
     }
 }
 
@@ -480,11 +429,6 @@ fn activity_rows(plan: &crate::domain::plan::Plan, a: &crate::domain::Activity) 
     }
 }
 
-/// Attendance can be registered once a confirmed event has begun.
-fn attendance_due(b: &Booking, now: chrono::DateTime<chrono::Utc>) -> bool {
-    b.status == Status::Confirmed && b.start <= now
-}
-
 fn attendance_summary(plan: &crate::domain::plan::Plan, a: &crate::domain::Attendance) -> Markup {
     use crate::domain::plan::Vocabulary;
     let total: i64 = a.actual.values().sum();
@@ -502,30 +446,31 @@ fn attendance_summary(plan: &crate::domain::plan::Plan, a: &crate::domain::Atten
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(from = "Vec<(String, String)>")]
 struct AttendanceForm {
-    csrf: String,
     counts: std::collections::BTreeMap<String, String>,
     outcome: String,
 }
 
-impl AttendanceForm {
-    fn from_body(body: &[u8]) -> Self {
+impl From<Vec<(String, String)>> for AttendanceForm {
+    fn from(pairs: Vec<(String, String)>) -> Self {
         let mut f = AttendanceForm::default();
-        for (k, v) in form_urlencoded::parse(body) {
-            match k.as_ref() {
-                "csrf" => f.csrf = v.into_owned(),
-                "utbytte" => f.outcome = v.into_owned(),
+        for (k, v) in pairs {
+            match k.as_str() {
+                "utbytte" => f.outcome = v,
                 k => {
                     if let Some(g) = k.strip_prefix("faktisk-") {
-                        f.counts.insert(g.to_string(), v.into_owned());
+                        f.counts.insert(g.to_string(), v);
                     }
                 }
             }
         }
         f
     }
+}
 
+impl AttendanceForm {
     /// Pre-filled from the registration, or else from the expected numbers.
     fn of(b: &Booking) -> Self {
         let counts = match (&b.attendance, &b.activity) {
@@ -540,7 +485,6 @@ impl AttendanceForm {
                 .as_ref()
                 .and_then(|a| a.outcome.clone())
                 .unwrap_or_default(),
-            ..Default::default()
         }
     }
 }
@@ -577,54 +521,44 @@ fn attendance_page(state: &AppState, ctx: &PageCtx, b: &Booking, f: &AttendanceF
 }
 
 /// A booking whose attendance `user` may register now, or the page to answer instead.
-async fn attendance_booking(state: &AppState, user: &User, id: &str) -> Result<Booking, Response> {
-    let b = managed(state, user, id).await?;
-    if !attendance_due(&b, state.now()) {
-        return Err(error_page(
+async fn attendance_booking(state: &AppState, user: &User, id: &str) -> PageResult<Booking> {
+    match state.app.attendance_booking(user, parse_id(id)?).await {
+        Ok(b) => Ok(b),
+        Err(ServiceError::Conflict(e)) => Err(PageError::refused(
             StatusCode::CONFLICT,
             "Oppmøte kan ikke registreres",
-            "Oppmøte registreres for bekreftede bookinger når arrangementet har begynt.",
-        ));
+            e.message,
+        )),
+        Err(e) => Err(booking_error(e)),
     }
-    Ok(b)
 }
 
 /// `/bookinger/{id}/oppmote` — who came, and a few lines on the outcome.
-async fn attendance_form(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
-    let b = match attendance_booking(&state, &user, &id).await {
-        Ok(b) => b,
-        Err(page) => return page,
-    };
+async fn attendance_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+) -> PageResult {
+    let b = attendance_booking(&state, &user, &id).await?;
     let f = AttendanceForm::of(&b);
-    layout(
+    Ok(layout(
         &ctx,
         "Registrer oppmøte",
         "",
         attendance_page(&state, &ctx, &b, &f, &FieldErrors::default()),
     )
-    .into_response()
+    .into_response())
 }
 
 async fn attendance_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
+    SignedIn(user): SignedIn,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let f = AttendanceForm::from_body(&body);
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
-    let b = match attendance_booking(&state, &user, &id).await {
-        Ok(b) => b,
-        Err(page) => return page,
-    };
+    CsrfForm(f): CsrfForm<AttendanceForm>,
+) -> PageResult {
+    let b = attendance_booking(&state, &user, &id).await?;
     let plan = &state.app.config().plan;
     let mut errors = FieldErrors::default();
     let mut actual = std::collections::BTreeMap::new();
@@ -666,28 +600,19 @@ async fn attendance_submit(
             "",
             attendance_page(&state, &ctx, &b, &f, &errors),
         );
-        return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let attendance = crate::domain::Attendance {
-        actual: actual.into_iter().filter(|(_, n)| *n > 0).collect(),
-        outcome: (!outcome.is_empty()).then(|| outcome.to_string()),
-        registered_at: state.now(),
-        registered_by: user.email.clone(),
+    let outcome = (!outcome.is_empty()).then(|| outcome.to_string());
+    let (b, attendance) = match state.app.register_attendance(&user, b.id, actual, outcome).await {
+        Ok(x) => x,
+        Err(e @ ServiceError::Store(_)) => return Err(e.into()),
+        Err(e) => return Err(booking_error(e)),
     };
-    match state.app.store().set_attendance(b.id, &attendance).await {
-        Ok(b) => {
-            tracing::info!(booking = b.id, by = %user.email, "attendance registered");
-            let body = html! {
-                h1 { "Oppmøtet er registrert" }
-                p role="status" { "Takk! Oppmøtet for " (b.title) " er lagret." }
-                (attendance_summary(plan, &attendance))
-                p { a href="/bookinger" { "Til «Våre bookinger»" } }
-            };
-            layout(&ctx, "Oppmøtet er registrert", "", body).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "attendance");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
-        }
-    }
+    let body = html! {
+        h1 { "Oppmøtet er registrert" }
+        p role="status" { "Takk! Oppmøtet for " (b.title) " er lagret." }
+        (attendance_summary(plan, &attendance))
+        p { a href="/bookinger" { "Til «Våre bookinger»" } }
+    };
+    Ok(layout(&ctx, "Oppmøtet er registrert", "", body).into_response())
 }

@@ -5,7 +5,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
@@ -16,13 +16,16 @@ mod access;
 mod activities;
 mod booking;
 mod coordinator;
+mod error;
+mod extract;
 mod mine;
 mod public;
 mod report;
 mod signin;
 mod subscriptions;
 
-pub use report::may_see_reports;
+pub use error::{PageError, PageResult};
+pub use extract::{may_see_reports, Coordinator, CsrfForm, ReportReader, SignedIn};
 pub use signin::Limits;
 
 pub const SESSION_COOKIE: &str = "borgertun_session";
@@ -112,42 +115,30 @@ struct CsrfToken(String);
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
 
+    /// Looked up once a request: the guards read the same context.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(ctx) = parts.extensions.get::<PageCtx>() {
+            return Ok(ctx.clone());
+        }
         let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
         let csrf = parts
             .extensions
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        let user = match jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
-            Some(token) if !token.is_empty() => state
-                .app
-                .store()
-                .user_by_session(&crate::token::hash_token(&token), state.now())
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "session lookup");
-                    None
-                }),
-            _ => None,
+        let user = match jar.get(SESSION_COOKIE) {
+            Some(c) => state.app.user_by_session(c.value()).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "session lookup");
+                None
+            }),
+            None => None,
         };
         let here = (parts.method == Method::GET)
             .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
             .flatten();
-        Ok(PageCtx { user, csrf, here })
-    }
-}
-
-/// The answer to someone who must sign in first: the sign-in page, which brings them back to
-/// the page they asked for (a link in a mail, say). Only for `GET`: a form sent after the
-/// session ended is not sent again, and its page is asked for anew.
-pub(super) fn sign_in_first(ctx: &PageCtx) -> Response {
-    match ctx.here.as_deref().and_then(local_path).filter(|p| *p != "/") {
-        Some(path) => {
-            let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
-            Redirect::to(&format!("/logg-inn?neste={next}")).into_response()
-        }
-        None => Redirect::to("/logg-inn").into_response(),
+        let ctx = PageCtx { user, csrf, here };
+        parts.extensions.insert(ctx.clone());
+        Ok(ctx)
     }
 }
 
@@ -163,13 +154,6 @@ pub(super) fn local_path(s: &str) -> Option<&str> {
         && !s.starts_with("/logg-inn")
         && !s.starts_with("/logg-ut");
     ok.then_some(s)
-}
-
-impl PageCtx {
-    /// Whether a submitted form carries this browser's token.
-    pub fn csrf_ok(&self, submitted: &str) -> bool {
-        !self.csrf.is_empty() && submitted == self.csrf
-    }
 }
 
 /// Errors of a submitted form, by field; shown next to their fields and summed up on top.
@@ -343,7 +327,7 @@ pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, 
                             @if let Some(user) = &ctx.user {
                                 @for (href, text) in ACCOUNT_NAV {
                                     @if (*href != coordinator::PATH || user.role.is_coordinator())
-                                        && (*href != report::PATH || report::may_see_reports(user)) {
+                                        && (*href != report::PATH || may_see_reports(user)) {
                                         @if *href == current {
                                             a href=(href) aria-current="page" { (text) }
                                         } @else {

@@ -8,14 +8,14 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{error_page, layout, layout_with, PageCtx};
+use super::error::ServiceResultExt;
+use super::{layout, layout_with, PageCtx, PageError, PageResult};
 use crate::domain::holidays::holidays;
 use crate::domain::schedule::{day_plan, DayPlan, Stretch};
 use crate::domain::time::{
     format_date, format_minutes, format_time, format_week, local, monday_of, start_of_day, weekday_plural,
 };
-use crate::domain::{Booking, Room, Rules, Status};
-use crate::store::BookingQuery;
+use crate::domain::{view_of, Booking, Room, Rules, View};
 use crate::web::AppState;
 
 #[derive(Deserialize)]
@@ -44,23 +44,13 @@ async fn plans(
     room: &Room,
     from: NaiveDate,
     days: &[NaiveDate],
-) -> Result<(Vec<Booking>, Vec<DayPlan>), Response> {
+) -> PageResult<(Vec<Booking>, Vec<DayPlan>)> {
     let to = days.last().copied().unwrap_or(from) + Duration::days(1);
-    let q = BookingQuery {
-        room: Some(room.key.clone()),
-        from: Some(start_of_day(from)),
-        to: Some(start_of_day(to)),
-        statuses: vec![Status::Confirmed],
-        ..Default::default()
-    };
-    let bookings = state.app.store().bookings(&q).await.map_err(|e| {
-        tracing::error!(error = %e, "week view");
-        error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Noe gikk galt",
-            "Vi får ikke hentet bookingene akkurat nå. Prøv igjen om litt.",
-        )
-    })?;
+    let bookings = state
+        .app
+        .confirmed_in_room(&room.key, start_of_day(from), start_of_day(to))
+        .await
+        .unavailable("Vi får ikke hentet bookingene akkurat nå. Prøv igjen om litt.")?;
     let spans: Vec<_> = bookings.iter().map(|b| (b.start, b.end, b.blocked_until)).collect();
     let plans = days
         .iter()
@@ -81,8 +71,10 @@ fn book_link(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono:
     )
 }
 
-fn org_name<'a>(rules: &'a Rules, b: &'a Booking) -> &'a str {
-    rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org)
+/// The title the availability shows. The week view and the screen by the door are the same
+/// for everyone, signed in or not: the public view.
+fn public_title(b: &Booking) -> &str {
+    view_of(None, b).unwrap_or(View::Public).title(b)
 }
 
 fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
@@ -97,8 +89,8 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
                             @let b = &bookings[*index];
                             li.busy {
                                 span.time { span.label { "Opptatt " } (time_range(*start, *end)) }
-                                span.title { (b.public_title()) }
-                                span.org { (org_name(rules, b)) }
+                                span.title { (public_title(b)) }
+                                span.org { (rules.org_name(&b.org)) }
                             }
                         }
                         Stretch::Free { start, end } => {
@@ -116,17 +108,16 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
 
 /// `/` — the week view: ISO week, days as columns (one after another on a phone), busy
 /// blocks with organisation and public title, free time marked free.
-pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<WeekQuery>) -> Response {
+pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<WeekQuery>) -> PageResult {
     let rules = &state.app.config().rules;
     let room = match q.rom.as_deref() {
         Some(key) => match rules.room(key) {
             Some(r) => r,
             None => {
-                return error_page(
-                    StatusCode::NOT_FOUND,
+                return Err(PageError::not_found(
                     "Fant ikke rommet",
-                    &format!("Det finnes ikke noe rom som heter «{key}»."),
-                )
+                    format!("Det finnes ikke noe rom som heter «{key}»."),
+                ))
             }
         },
         None => &rules.rooms[0],
@@ -136,11 +127,11 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
         Some(s) => match parse_day(s) {
             Some(d) => d,
             None => {
-                return error_page(
+                return Err(PageError::refused(
                     StatusCode::BAD_REQUEST,
                     "Ugyldig dato",
-                    &format!("«{s}» er ikke en dato. Skriv datoen som ÅÅÅÅ-MM-DD, for eksempel 2026-03-02."),
-                )
+                    format!("«{s}» er ikke en dato. Skriv datoen som ÅÅÅÅ-MM-DD, for eksempel 2026-03-02."),
+                ))
             }
         },
         None => today,
@@ -150,10 +141,7 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
         .map(|i| monday + Duration::days(i))
         .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) || room.opening_hours.on(d.weekday()).is_some())
         .collect();
-    let (bookings, plans) = match plans(&state, room, monday, &days).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let (bookings, plans) = plans(&state, room, monday, &days).await?;
     let link = |d: NaiveDate| {
         if q.rom.is_some() {
             format!("/?dato={d}&rom={}", room.key)
@@ -193,18 +181,15 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
             }
         }
     };
-    layout(&ctx, &heading, "/", body).into_response()
+    Ok(layout(&ctx, &heading, "/", body).into_response())
 }
 
 /// `/i-dag` — «I dag i Borgertun» for the screen by the door: large type, reloads itself.
-pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> Response {
+pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let rules = &state.app.config().rules;
     let room = &rules.rooms[0];
     let today = local(state.now()).date_naive();
-    let (bookings, plans) = match plans(&state, room, today, &[today]).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let (bookings, plans) = plans(&state, room, today, &[today]).await?;
     let plan = &plans[0];
     let any_busy = plan.stretches.iter().any(|s| matches!(s, Stretch::Busy { .. }));
     let body = html! {
@@ -216,7 +201,7 @@ pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> Response {
         (day_list(rules, plan, &bookings))
         script src="/static/refresh.js" defer {}
     };
-    layout_with(&ctx, "I dag i Borgertun", "/i-dag", "today-screen", body).into_response()
+    Ok(layout_with(&ctx, "I dag i Borgertun", "/i-dag", "today-screen", body).into_response())
 }
 
 /// `/regler` — the rules, from the configuration, in plain Norwegian.

@@ -5,42 +5,24 @@
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{error_page, layout, sign_in_first, PageCtx};
+use super::{layout, PageCtx, PageError, PageResult, ReportReader};
 use crate::domain::report::{tertial, GroupBy, Report};
 use crate::domain::time::local;
-use crate::domain::{Role, User};
 use crate::service::report::{self as rep, Table};
+use crate::service::ServiceError;
 use crate::web::AppState;
 
 pub const PATH: &str = "/rapport";
 
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(page)).route("/rapport.csv", get(csv))
-}
-
-/// Reports are for BEHO staff, coordinators and administrators.
-pub fn may_see_reports(user: &User) -> bool {
-    matches!(user.role, Role::Staff | Role::Coordinator | Role::Admin)
-}
-
-#[allow(clippy::result_large_err)]
-fn reader(ctx: &PageCtx) -> Result<User, Response> {
-    match &ctx.user {
-        None => Err(sign_in_first(ctx)),
-        Some(u) if may_see_reports(u) => Ok(u.clone()),
-        Some(_) => Err(error_page(
-            StatusCode::FORBIDDEN,
-            "Ingen tilgang",
-            "Rapporten er for ansatte i BEHO og koordinator.",
-        )),
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,10 +173,12 @@ fn body(state: &AppState, r: &Report) -> Markup {
     }
 }
 
-async fn page(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<PeriodQuery>) -> Response {
-    if let Err(page) = reader(&ctx) {
-        return page;
-    }
+async fn page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    _: ReportReader,
+    Query(q): Query<PeriodQuery>,
+) -> PageResult {
     let (from, to) = match state.app.report_period(q.fra.as_deref(), q.til.as_deref()) {
         Ok(p) => p,
         Err(errors) => {
@@ -203,43 +187,33 @@ async fn page(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Perio
                 div.notice role="alert" { p { "Perioden er ugyldig:" } ul { @for e in &errors { li { (e.message) } } } }
                 p { a href=(PATH) { "Vis inneværende tertial" } }
             };
-            return (StatusCode::UNPROCESSABLE_ENTITY, layout(&ctx, "Rapport", PATH, body)).into_response();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, layout(&ctx, "Rapport", PATH, body)).into_response());
         }
     };
-    match state.app.report(from, to).await {
-        Ok(r) => layout(
-            &ctx,
-            "Rapport til kommunaldirektørens ledergruppe",
-            PATH,
-            body(&state, &r),
-        )
-        .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "report");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
-        }
-    }
+    let r = state.app.report(from, to).await.map_err(ServiceError::from)?;
+    Ok(layout(
+        &ctx,
+        "Rapport til kommunaldirektørens ledergruppe",
+        PATH,
+        body(&state, &r),
+    )
+    .into_response())
 }
 
 /// `/rapport.csv?fra&til&tabell=…` — one table of the report.
-async fn csv(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<PeriodQuery>) -> Response {
-    if let Err(page) = reader(&ctx) {
-        return page;
-    }
+async fn csv(State(state): State<AppState>, _: ReportReader, Query(q): Query<PeriodQuery>) -> PageResult {
     let (from, to) = match state.app.report_period(q.fra.as_deref(), q.til.as_deref()) {
         Ok(p) => p,
         Err(errors) => {
             let text = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
-            return error_page(StatusCode::UNPROCESSABLE_ENTITY, "Perioden er ugyldig", &text);
+            return Err(PageError::refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Perioden er ugyldig",
+                text,
+            ));
         }
     };
-    let r = match state.app.report(from, to).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "report");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-        }
-    };
+    let r = state.app.report(from, to).await.map_err(ServiceError::from)?;
     let key = q.tabell.as_deref().unwrap_or("sammendrag");
     let tables = rep::tables(&state.app, &r, key == "arrangementer");
     let Some(t) = tables.iter().find(|t| t.key == key) else {
@@ -249,14 +223,13 @@ async fn csv(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Period
             .chain(["arrangementer"])
             .collect::<Vec<_>>()
             .join(", ");
-        return error_page(
-            StatusCode::NOT_FOUND,
+        return Err(PageError::not_found(
             "Ukjent tabell",
-            &format!("Tabellen «{key}» finnes ikke. Tabellene heter: {known}."),
-        );
+            format!("Tabellen «{key}» finnes ikke. Tabellene heter: {known}."),
+        ));
     };
     let filename = format!("borgertun-{key}-{from}-{to}.csv");
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
@@ -266,5 +239,5 @@ async fn csv(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<Period
         ],
         rep::csv(t),
     )
-        .into_response()
+        .into_response())
 }

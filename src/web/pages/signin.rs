@@ -13,22 +13,15 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use chrono::Duration;
+use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::html;
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, local_path, secure_suffix, PageCtx, SESSION_COOKIE};
+use super::{layout, local_path, secure_suffix, CsrfForm, PageCtx, PageError, PageResult, SESSION_COOKIE};
 use crate::domain::booking::parse_email;
-use crate::domain::Role;
-use crate::token::{hash_token, new_secret as new_feed_token};
+use crate::service::{SignIn, LINK_MINUTES, SESSION_HOURS};
 use crate::web::AppState;
-
-/// How long a sign-in link works.
-pub const LINK_MINUTES: i64 = 15;
-/// How long a session lasts.
-pub const SESSION_HOURS: i64 = 12;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,15 +66,6 @@ impl Limits {
     }
 }
 
-/// The friendly answer to too many submissions.
-pub(super) fn too_many(what: &str) -> Response {
-    error_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        "For mange forsøk",
-        &format!("{what} Vent noen minutter og prøv igjen. Ingenting er endret."),
-    )
-}
-
 /// `?neste=`: the page to return to after signing in (see [`super::sign_in_first`]), if it is
 /// one of ours. Read by hand, so that no query string can make the sign-in pages fail.
 fn next_of(RawQuery(query): &RawQuery) -> Option<String> {
@@ -89,17 +73,6 @@ fn next_of(RawQuery(query): &RawQuery) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "neste")
         .and_then(|(_, v)| local_path(&v).map(str::to_string))
-}
-
-/// `?neste=…` for a link, or nothing.
-fn next_suffix(next: Option<&str>) -> String {
-    next.map(|p| {
-        format!(
-            "?neste={}",
-            form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
-        )
-    })
-    .unwrap_or_default()
 }
 
 fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>, next: Option<&str>) -> maud::Markup {
@@ -143,8 +116,6 @@ async fn form(ctx: PageCtx, query: RawQuery) -> Response {
 #[derive(Deserialize)]
 struct RequestForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     neste: String,
@@ -154,11 +125,8 @@ async fn request(
     State(state): State<AppState>,
     ctx: PageCtx,
     client: ClientAddr,
-    Form(f): Form<RequestForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+    CsrfForm(f): CsrfForm<RequestForm>,
+) -> PageResult {
     let next = local_path(&f.neste);
     let email = match parse_email(&f.email) {
         Ok(e) => e,
@@ -174,63 +142,31 @@ async fn request(
                     next,
                 ),
             );
-            return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     let limited = state.limits.sign_in_by_email.check_key(&email).is_err()
         || client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err());
     if limited {
-        return too_many("Du har bedt om mange innloggingslenker på kort tid.");
+        return Err(PageError::too_many(
+            "Du har bedt om mange innloggingslenker på kort tid.",
+        ));
     }
-    let now = state.now();
-    let known = match state.app.store().user_by_email(&email).await {
-        Ok(u) => u.is_some(),
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in lookup");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-        }
-    };
-    if known || org_of_domain(&state, &email).is_some() {
-        let (token, hash) = new_feed_token();
-        let url = format!("{}/logg-inn/lenke/{token}{}", state.app.public_url(), next_suffix(next));
-        let mail = state.app.composer().login_link(&email, &url, LINK_MINUTES);
-        if let Err(e) = state
-            .app
-            .store()
-            .add_login_link(&email, &hash, now, now + Duration::minutes(LINK_MINUTES), &mail)
-            .await
-        {
-            tracing::error!(error = %e, "sign-in link");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-        }
-    }
+    state.app.request_sign_in_link(&email, next).await?;
     // The same answer whether the address is known or not.
     let body = html! {
         h1 { "Sjekk e-posten din" }
         p role="status" { "Vi har sendt en innloggingslenke til e-postadressen hvis den er registrert. Lenken virker i " (LINK_MINUTES) " minutter." }
         p { "Kommer det ingen e-post, kan du " a href="/tilgang" { "be om tilgang" } "." }
     };
-    layout(&ctx, "Sjekk e-posten din", "/logg-inn", body).into_response()
+    Ok(layout(&ctx, "Sjekk e-posten din", "/logg-inn", body).into_response())
 }
 
-/// The configured organisation an address's domain belongs to.
-pub(super) fn org_of_domain(state: &AppState, email: &str) -> Option<String> {
-    let domain = email.rsplit_once('@')?.1;
-    state
-        .app
-        .config()
-        .rules
-        .organisations
-        .iter()
-        .find(|o| o.email_domains.iter().any(|d| d == domain))
-        .map(|o| o.key.clone())
-}
-
-fn link_gone() -> Response {
-    error_page(
+fn link_gone() -> PageError {
+    PageError::refused(
         StatusCode::GONE,
         "Lenken virker ikke lenger",
-        &format!("Innloggingslenken er allerede brukt eller utløpt. Lenker virker én gang, i {LINK_MINUTES} minutter. Be om en ny lenke under «Logg inn»."),
+        format!("Innloggingslenken er allerede brukt eller utløpt. Lenker virker én gang, i {LINK_MINUTES} minutter. Be om en ny lenke under «Logg inn»."),
     )
 }
 
@@ -239,19 +175,9 @@ async fn confirm_page(
     ctx: PageCtx,
     Path(token): Path<String>,
     query: RawQuery,
-) -> Response {
-    match state
-        .app
-        .store()
-        .login_link_usable(&hash_token(&token), state.now())
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return link_gone(),
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in link");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.");
-        }
+) -> PageResult {
+    if !state.app.sign_in_link_usable(&token).await? {
+        return Err(link_gone());
     }
     let body = html! {
         h1 { "Logg inn" }
@@ -264,75 +190,29 @@ async fn confirm_page(
             button type="submit" { "Logg inn" }
         }
     };
-    layout(&ctx, "Logg inn", "/logg-inn", body).into_response()
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+    Ok(layout(&ctx, "Logg inn", "/logg-inn", body).into_response())
 }
 
 #[derive(Deserialize)]
 struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     neste: String,
 }
 
 async fn confirm(
     State(state): State<AppState>,
-    ctx: PageCtx,
     Path(token): Path<String>,
-    Form(f): Form<ConfirmForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let now = state.now();
-    let failed = |e: crate::store::StoreError| {
-        tracing::error!(error = %e, "sign-in");
-        error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
-    };
-    let email = match state.app.store().use_login_link(&hash_token(&token), now).await {
-        Ok(Some(email)) => email,
-        Ok(None) => return link_gone(),
-        Err(e) => return failed(e),
-    };
-    let user = match state.app.store().user_by_email(&email).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            let Some(org) = org_of_domain(&state, &email) else {
-                return error_page(
-                    StatusCode::FORBIDDEN,
-                    "Ingen tilgang",
-                    "E-postadressen har ikke tilgang. Be koordinator om tilgang.",
-                );
-            };
-            let name = email.split('@').next().unwrap_or(&email).to_string();
-            match state
-                .app
-                .store()
-                .add_user(&email, &name, &org, Role::Requester, now)
-                .await
-            {
-                Ok(u) => u,
-                Err(e) => return failed(e),
-            }
+    CsrfForm(f): CsrfForm<ConfirmForm>,
+) -> PageResult {
+    let session = match state.app.sign_in(&token).await? {
+        SignIn::Session { secret, .. } => secret,
+        SignIn::LinkGone => return Err(link_gone()),
+        SignIn::NoAccess => {
+            return Err(PageError::forbidden(
+                "E-postadressen har ikke tilgang. Be koordinator om tilgang.",
+            ))
         }
-        Err(e) => return failed(e),
     };
-    let (session, hash) = new_feed_token();
-    if let Err(e) = state
-        .app
-        .store()
-        .add_session(user.id, &hash, now, now + Duration::hours(SESSION_HOURS))
-        .await
-    {
-        return failed(e);
-    }
-    tracing::info!(user = user.id, "signed in");
     // Back to the page that asked for sign-in, if it is one of ours; else the week view.
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
@@ -343,21 +223,17 @@ async fn confirm(
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
-    res
+    Ok(res)
 }
 
-async fn sign_out(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
+/// A form with nothing but its anti-forgery token.
+#[derive(Deserialize)]
+pub(super) struct EmptyForm {}
+
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap, _: CsrfForm<EmptyForm>) -> Response {
     let jar = axum_extra::extract::CookieJar::from_headers(&headers);
     if let Some(c) = jar.get(SESSION_COOKIE) {
-        if let Err(e) = state.app.store().end_session(&hash_token(c.value()), state.now()).await {
+        if let Err(e) = state.app.sign_out(c.value()).await {
             tracing::error!(error = %e, "sign-out");
         }
     }

@@ -1,18 +1,20 @@
 //! «Kalenderabonnement»: create a calendar feed, copy its `webcal://` link, revoke it. The link
-//! carries a secret token, shown once when the feed is made (only its hash is stored).
+//! carries a secret token, shown once when the feed is made (only its hash is kept).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_refused, error_page, layout, sign_in_first, PageCtx};
+use super::error::ServiceResultExt;
+use super::signin::EmptyForm;
+use super::{layout, CsrfForm, PageCtx, PageError, PageResult, SignedIn};
 use crate::domain::time::format_datetime;
-use crate::domain::{FeedKind, User};
-use crate::store::FeedToken;
+use crate::domain::FeedKind;
+use crate::service::FeedToken;
 use crate::web::feeds::feed_urls;
 use crate::web::AppState;
 
@@ -38,11 +40,6 @@ fn kind_key(kind: FeedKind) -> &'static str {
         FeedKind::Organisation => "virksomhet",
         FeedKind::Personal => "mine",
     }
-}
-
-fn failed(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "calendar feeds page");
-    error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", "Prøv igjen om litt.")
 }
 
 fn feed_table(ctx: &PageCtx, feeds: &[FeedToken]) -> Markup {
@@ -94,20 +91,9 @@ fn create_form(ctx: &PageCtx) -> Markup {
     }
 }
 
-async fn signed_in(state: &AppState, ctx: &PageCtx) -> Result<(User, Vec<FeedToken>), Response> {
-    let Some(user) = ctx.user.clone() else {
-        return Err(sign_in_first(ctx));
-    };
-    let feeds = state.app.store().feeds_of(user.id).await.map_err(failed)?;
-    Ok((user, feeds))
-}
-
 /// `/kalenderabonnement` — the user's feeds and the form for a new one.
-async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let (_, feeds) = match signed_in(&state, &ctx).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+async fn list(State(state): State<AppState>, ctx: PageCtx, SignedIn(user): SignedIn) -> PageResult {
+    let feeds = state.app.feeds_of(&user).await?;
     let body = html! {
         h1 { "Kalenderabonnement" }
         p { "Abonner i Outlook, Google eller Apple Kalender, så kommer bookingene i Borgertun inn i kalenderen din og oppdateres av seg selv." }
@@ -115,43 +101,40 @@ async fn list(State(state): State<AppState>, ctx: PageCtx) -> Response {
         h2 { "Dine abonnement" }
         (feed_table(&ctx, &feeds))
     };
-    layout(&ctx, "Kalenderabonnement", PATH, body).into_response()
+    Ok(layout(&ctx, "Kalenderabonnement", PATH, body).into_response())
 }
 
 #[derive(Deserialize)]
 struct CreateForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(rename = "type", default)]
     kind: String,
 }
 
-async fn create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CreateForm>) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let (user, _) = match signed_in(&state, &ctx).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    SignedIn(user): SignedIn,
+    CsrfForm(f): CsrfForm<CreateForm>,
+) -> PageResult {
     let kind = match f.kind.as_str() {
         "rom" => FeedKind::Room,
         "virksomhet" => FeedKind::Organisation,
         "mine" => FeedKind::Personal,
         _ => {
-            return error_page(
+            return Err(PageError::refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Velg hva kalenderen skal vise",
                 "Kalenderabonnementet ble ikke laget. Velg rommet, virksomheten eller dine egne bookinger.",
-            )
+            ))
         }
     };
-    let (feed, token) = match state.app.create_feed(&user, kind, None).await {
-        Ok(x) => x,
-        Err(e) => return failed(e),
-    };
+    let (feed, token) = state
+        .app
+        .create_feed(&user, kind, None)
+        .await
+        .unavailable("Prøv igjen om litt.")?;
     let (url, webcal) = feed_urls(state.app.public_url(), &token);
-    let feeds = state.app.store().feeds_of(user.id).await.unwrap_or_default();
+    let feeds = state.app.feeds_of(&user).await.unwrap_or_default();
     let body = html! {
         h1 { "Kalenderabonnementet er laget" }
         div.notice role="status" {
@@ -173,49 +156,35 @@ async fn create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<Creat
         (feed_table(&ctx, &feeds))
         script src="/static/copy.js" {}
     };
-    layout(&ctx, "Kalenderabonnementet er laget", PATH, body).into_response()
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+    Ok(layout(&ctx, "Kalenderabonnementet er laget", PATH, body).into_response())
 }
 
 async fn revoke(
     State(state): State<AppState>,
     ctx: PageCtx,
+    SignedIn(user): SignedIn,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return csrf_refused();
-    }
-    let Some(user) = ctx.user.clone() else {
-        return sign_in_first(&ctx);
-    };
+    _: CsrfForm<EmptyForm>,
+) -> PageResult {
     let gone = || {
-        error_page(
-            StatusCode::NOT_FOUND,
+        PageError::not_found(
             "Fant ikke abonnementet",
             "Kalenderabonnementet finnes ikke, er allerede trukket tilbake, eller tilhører en annen bruker.",
         )
     };
     let Ok(id) = id.parse::<i64>() else {
-        return gone();
+        return Err(gone());
     };
     // Only one's own feeds, also for a coordinator (others' feeds are revoked through the API).
-    match state.app.store().revoke_feed(id, Some(user.id), state.now()).await {
-        Ok(true) => {}
-        Ok(false) => return gone(),
-        Err(e) => return failed(e),
+    if !state.app.revoke_feed(id, Some(&user)).await? {
+        return Err(gone());
     }
-    let feeds = state.app.store().feeds_of(user.id).await.unwrap_or_default();
+    let feeds = state.app.feeds_of(&user).await.unwrap_or_default();
     let body = html! {
         h1 { "Lenken er trukket tilbake" }
         p role="status" { "Kalenderabonnementet virker ikke lenger. Kalendere som abonnerer på det, får ikke flere oppdateringer." }
         (feed_table(&ctx, &feeds))
         p { a href=(PATH) { "Til kalenderabonnement" } }
     };
-    layout(&ctx, "Lenken er trukket tilbake", PATH, body).into_response()
+    Ok(layout(&ctx, "Lenken er trukket tilbake", PATH, body).into_response())
 }
