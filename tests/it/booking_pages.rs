@@ -312,7 +312,7 @@ async fn our_bookings_show_history_and_cancel(b: Backend) {
 /// Booking for another organisation, or asking for an override, is the coordinator's: anyone
 /// else's form is refused, as the API refuses it, and nothing is booked.
 async fn only_a_coordinator_books_for_others_or_overrides(b: Backend) {
-    let Some(app) = TestApp::spawn(b).await else { return };
+    let app = TestApp::spawn(b).await;
     app.user("kari@uib.no", "uib", Role::Requester).await;
     let day = app.open_day(10).to_string();
     let mut kari = Browser::new(&app);
