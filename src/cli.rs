@@ -123,11 +123,7 @@ fn load(dir: &std::path::Path) -> anyhow::Result<Config> {
 
 /// The application on the configured database, migrated.
 async fn open(cfg: Config) -> anyhow::Result<App> {
-    let db = config::redact_url(&cfg.database.url);
-    App::open(cfg, Arc::new(SystemClock)).await.map_err(|e| match e {
-        StoreError::Migrate(_) => anyhow::Error::new(e).context("cannot apply the database migrations"),
-        e => anyhow::Error::new(e).context(format!("cannot open the database {db}")),
-    })
+    App::open(cfg, Arc::new(SystemClock)).await
 }
 
 /// The user with the address `email`.

@@ -82,10 +82,20 @@ impl App {
     }
 
     /// Open the configured database, bring its schema up to date, and build the application.
-    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        let store = crate::store::connect(&config.database.url, config.database.max_connections).await?;
-        store.migrate().await?;
+    /// The error says which of the two failed.
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let db = crate::config::redact_url(&config.database.url);
+        let store = crate::store::connect(&config.database.url, config.database.max_connections)
+            .await
+            .with_context(|| format!("cannot open the database {db}"))?;
+        store.migrate().await.context("cannot apply the database migrations")?;
         Ok(Self::new(store, config, clock))
+    }
+
+    /// The kind of database: "sqlite" or "postgres".
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
     }
 
     /// The time every rule reads.

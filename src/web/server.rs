@@ -8,9 +8,8 @@ use anyhow::Context;
 
 use super::AppState;
 use crate::clock::Clock;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::service::{App, Workers};
-use crate::store::StoreError;
 
 /// A started service: bound, its workers running, ready to serve.
 pub struct Server {
@@ -30,11 +29,7 @@ pub async fn start(mut cfg: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ser
     if cfg.server.public_url.is_none() {
         cfg.server.bind = addr.to_string();
     }
-    let db = config::redact_url(&cfg.database.url);
-    let app = App::open(cfg, clock).await.map_err(|e| match e {
-        StoreError::Migrate(_) => anyhow::Error::new(e).context("cannot apply the database migrations"),
-        e => anyhow::Error::new(e).context(format!("cannot open the database {db}")),
-    })?;
+    let app = App::open(cfg, clock).await?;
     let workers = app.start_workers()?;
     Ok(Server {
         app,
@@ -63,7 +58,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.addr, database = self.app.store().backend(), "borgertun listening");
+        tracing::info!(addr = %self.addr, database = self.app.backend(), "borgertun listening");
         let router = super::app(AppState::new(self.app.clone())).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
