@@ -1,5 +1,4 @@
 //! A browser without JavaScript for page tests: keeps cookies, does not follow redirects.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 

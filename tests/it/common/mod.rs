@@ -1,6 +1,5 @@
 //! Test harness: the real router on a random port over a real, freshly migrated database
 //! (SQLite in a temp folder, or a fresh PostgreSQL database), driven over HTTP.
-#![allow(dead_code)]
 
 pub mod browser;
 pub mod tools;

@@ -1,7 +1,6 @@
 //! Third-party tools the tests use: the aiosmtpd SMTP server, libical's restriction check and
 //! Python's `icalendar`. Installed by `.ci/run`; each finder says what is missing and how to get
 //! it, for [`super::require`] (which skips the test, or fails it under CI).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -107,7 +106,6 @@ impl Validators {
 /// An aiosmtpd server on 127.0.0.1 that stores what it receives in a Maildir.
 pub struct SmtpSink {
     child: Child,
-    pub port: u16,
     pub dir: PathBuf,
 }
 
@@ -154,7 +152,6 @@ impl SmtpSink {
         }
         SmtpSink {
             child,
-            port,
             dir: dir.to_path_buf(),
         }
     }
