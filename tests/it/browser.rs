@@ -4,7 +4,7 @@
 //! and 1280 px. The server runs in this process against a real database, mail goes through the
 //! outbox to a real SMTP server (aiosmtpd), and the database is checked after each script.
 //!
-//! `.ci/run` installs node's packages (`npm ci` in `tests/browser`) and chromium. Missing, the
+//! `scripts/test` installs node's packages (`npm ci` in `tests/browser`) and chromium. Missing, the
 //! tests are skipped through `common::require` (under `CI=true` they fail).
 //! `BORGERTUN_SCREENSHOTS=1` also writes screenshots to `target/screenshots/`.
 
@@ -51,9 +51,9 @@ fn browser_tools() -> Result<PathBuf, String> {
         (node, "node 20 or newer (with npm) on the PATH"),
         (
             chromium,
-            "/usr/bin/chromium with its Norwegian language pack: `apt-get install chromium chromium-l10n` (as .ci/run does)",
+            "/usr/bin/chromium with its Norwegian language pack: `apt-get install chromium chromium-l10n` (as scripts/test does)",
         ),
-        (modules, "the scripts' packages: `(cd tests/browser && npm ci)` (as .ci/run does)"),
+        (modules, "the scripts' packages: `(cd tests/browser && npm ci)` (as scripts/test does)"),
     ]
     .into_iter()
     .filter(|(ok, _)| !ok)

@@ -1,5 +1,5 @@
 //! Third-party tools the tests use: the aiosmtpd SMTP server, libical's restriction check and
-//! Python's `icalendar`. Installed by `.ci/run`; each finder says what is missing and how to get
+//! Python's `icalendar`. Installed by `scripts/test`; each finder says what is missing and how to get
 //! it, for [`super::require`] (which skips the test, or fails it under CI).
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The Python with `aiosmtpd` and `icalendar`: `BORGERTUN_TEST_PYTHON`, or the venv `.ci/run`
+/// The Python with `aiosmtpd` and `icalendar`: `BORGERTUN_TEST_PYTHON`, or the venv `scripts/test`
 /// makes in `target/ci-venv`.
 pub fn python() -> Result<PathBuf, String> {
     let candidate = std::env::var_os("BORGERTUN_TEST_PYTHON")
@@ -26,14 +26,14 @@ pub fn python() -> Result<PathBuf, String> {
     } else {
         Err(format!(
             "{} cannot import aiosmtpd and icalendar: run `python3 -m venv target/ci-venv && \
-             target/ci-venv/bin/pip install icalendar==7.3.0 aiosmtpd==1.4.6` (as .ci/run does), \
+             target/ci-venv/bin/pip install icalendar==7.3.0 aiosmtpd==1.4.6` (as scripts/test does), \
              or set BORGERTUN_TEST_PYTHON to a Python that has both",
             candidate.display()
         ))
     }
 }
 
-/// libical's checker, built by `.ci/run` into `target/ical-check`.
+/// libical's checker, built by `scripts/test` into `target/ical-check`.
 pub fn ical_check() -> Result<PathBuf, String> {
     let path = Path::new(ROOT).join("target/ical-check");
     if path.exists() {
@@ -42,7 +42,7 @@ pub fn ical_check() -> Result<PathBuf, String> {
         Err(
             "target/ical-check (libical's RFC 5546 check) is missing: run `apt-get install libical-dev \
              pkg-config && gcc -O2 -o target/ical-check tests/validators/ical_check.c \
-             $(pkg-config --cflags --libs libical)` (as .ci/run does)"
+             $(pkg-config --cflags --libs libical)` (as scripts/test does)"
                 .to_string(),
         )
     }
