@@ -21,7 +21,7 @@ pub mod report;
 mod users;
 mod workers;
 
-pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
+pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use workers::{Workers, ATTENDANCE_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]

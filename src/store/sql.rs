@@ -410,6 +410,18 @@ macro_rules! store_impl {
                 Ok(booking)
             }
 
+            async fn set_activity(&mut self, id: i64, activity: &$crate::domain::Activity, now: DateTime<Utc>) -> Result<Booking> {
+                let row: Option<BookingRow> = sqlx::query_as(&format!(
+                    "UPDATE bookings SET activity = $1, updated_at = $2 WHERE id = $3 RETURNING {BOOKING_COLUMNS}"
+                ))
+                .bind($crate::store::sql::to_json(activity))
+                .bind(now)
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                Booking::try_from(row.ok_or(StoreError::NotFound)?)
+            }
+
             async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
                 q_enqueue(&mut *self.tx, m, now).await
             }
