@@ -16,7 +16,7 @@ pub enum View {
 
 impl View {
     /// The title this view shows: a private booking's own title only in full.
-    pub fn title<'b>(self, b: &'b Booking) -> &'b str {
+    pub fn title(self, b: &Booking) -> &str {
         match self {
             View::Full => &b.title,
             View::Public => b.public_title(),

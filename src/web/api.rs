@@ -298,6 +298,7 @@ pub struct BookingWithHistory {
 /// A booking as its reader may see it: in full, or as the availability shows it.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // built once per answer, to be serialised
 pub enum ListedBooking {
     Full(FullBooking),
     Public(PublicBooking),
@@ -307,6 +308,7 @@ pub enum ListedBooking {
 /// shows it.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // built once per answer, to be serialised
 pub enum BookingOut {
     Full(BookingWithHistory),
     Public(PublicBooking),
