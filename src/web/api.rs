@@ -780,6 +780,7 @@ async fn organisations(State(state): State<AppState>, _user: ApiUser) -> Json<Or
 
 /// A day range.
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct DaysQuery {
     /// First day (`YYYY-MM-DD`, Europe/Oslo); today by default.
@@ -790,6 +791,7 @@ struct DaysQuery {
 
 /// A day range and statuses.
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct BookingsQuery {
     /// First day (`YYYY-MM-DD`, Europe/Oslo); today by default.
@@ -1284,6 +1286,7 @@ async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Res
 }
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ReportQuery {
     /// First day (`YYYY-MM-DD`).
