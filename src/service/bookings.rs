@@ -420,7 +420,7 @@ async fn book_inner(
     store: &dyn Store,
     c: &Composer<'_>,
     plan: &Plan,
-    new: NewBooking,
+    mut new: NewBooking,
     actor: &str,
     force: Option<&str>,
     now: DateTime<Utc>,
@@ -436,6 +436,7 @@ async fn book_inner(
         end: new.end,
     };
     let mut problems = policy::check(rules, room, tier, slot, new.attendees, now);
+    new.activity = new.activity.map(Activity::dedup);
     if let Some(a) = &new.activity {
         problems.extend(activity_problems(plan, a, new.start));
     }

@@ -279,7 +279,11 @@ mod tests {
             for (i, _) in s.match_indices("DomainError::new(") {
                 let rest = s[i + "DomainError::new(".len()..].trim_start();
                 if let Some(rest) = rest.strip_prefix('"') {
-                    codes.push(rest[..rest.find('"').unwrap()].to_string());
+                    let code = &rest[..rest.find('"').unwrap()];
+                    // (This comment's own example is not a code.)
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        codes.push(code.to_string());
+                    }
                 }
             }
         }
