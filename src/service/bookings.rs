@@ -5,12 +5,16 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
+use crate::domain::booking::parse_reason;
 use crate::domain::decision::{self, blocked_until, Decision, Held};
+use crate::domain::plan::Plan;
 use crate::domain::policy::{self, Slot};
 use crate::domain::time::{format_range, local, start_of_day};
-use crate::domain::{Booking, DomainError, NewBooking, Room, Rules, Status, Tier, User};
+use crate::domain::{
+    view_of, Activity, AuditEntry, Booking, DomainError, NewBooking, Room, Rules, Status, Tier, User, View,
+};
 use crate::mail::Composer;
-use crate::store::{Insert, Reschedule, Store, StoreError, Transition, WriteTx};
+use crate::store::{BookingQuery, Insert, Reschedule, Store, StoreError, Transition, WriteTx};
 
 use super::{App, Result, ServiceError};
 
@@ -171,15 +175,35 @@ fn check_contact(user: &User) -> Result<()> {
 
 impl App {
     /// Request `new`: policy first, then the tier/conflict decision, atomically with the write.
+    /// The contact (`new.contact`) books for their own organisation; only a coordinator books
+    /// for another.
     pub async fn book(&self, new: NewBooking, actor: &str) -> Result<BookOutcome> {
-        book_inner(self.store.as_ref(), &self.composer(), new, actor, None, self.now()).await
+        book_inner(
+            self.store.as_ref(),
+            &self.composer(),
+            self.plan(),
+            new,
+            actor,
+            None,
+            self.now(),
+        )
+        .await
     }
 
     /// A coordinator's override: book `new` even where the slot is held — by any tier, inside
     /// the protection window too — displacing the confirmed bookings it overlaps, with `reason`.
     /// Policy checks still apply.
     pub async fn book_override(&self, new: NewBooking, actor: &User, reason: &str) -> Result<BookOutcome> {
-        book_override(self.store.as_ref(), &self.composer(), new, actor, reason, self.now()).await
+        book_override(
+            self.store.as_ref(),
+            &self.composer(),
+            self.plan(),
+            new,
+            actor,
+            reason,
+            self.now(),
+        )
+        .await
     }
 
     /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
@@ -216,7 +240,109 @@ impl App {
     /// Move a pending or confirmed booking to `slot`, re-checked by every rule as if requested
     /// anew (its own old time does not count against it).
     pub async fn move_booking(&self, id: i64, actor: &User, slot: Slot) -> Result<MoveOutcome> {
-        move_booking(self.store.as_ref(), &self.composer(), id, actor, slot, self.now()).await
+        self.change_booking(id, actor, Some(slot), None).await
+    }
+
+    /// Change a booking's time, its activity, or both, in one transaction with one audit line
+    /// (a new time is re-checked by every rule as for [`App::move_booking`]; the activity, new
+    /// or the booking's own, must fit the plan in force on the (new) day). Refused, nothing
+    /// changes.
+    pub async fn change_booking(
+        &self,
+        id: i64,
+        actor: &User,
+        slot: Option<Slot>,
+        activity: Option<Activity>,
+    ) -> Result<MoveOutcome> {
+        change_booking(
+            self.store.as_ref(),
+            &self.composer(),
+            self.plan(),
+            Change {
+                id,
+                actor,
+                slot,
+                activity,
+            },
+            self.now(),
+        )
+        .await
+    }
+
+    /// The bookings overlapping `[from, to)` with one of `statuses` (any, when empty) that
+    /// `viewer` may see, each with how much of it they see.
+    pub async fn visible_bookings(
+        &self,
+        viewer: &User,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        statuses: &[Status],
+    ) -> Result<Vec<(Booking, View)>> {
+        let all = self
+            .store
+            .bookings(&BookingQuery {
+                from: Some(from),
+                to: Some(to),
+                statuses: statuses.to_vec(),
+                ..Default::default()
+            })
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter_map(|b| view_of(Some(viewer), &b).map(|v| (b, v)))
+            .collect())
+    }
+
+    /// Booking `id` as `viewer` sees it, with its history when they see it in full. One they
+    /// may not see is not found, so nobody learns of it.
+    pub async fn visible_booking(&self, viewer: &User, id: i64) -> Result<SeenBooking> {
+        let booking = self.store.booking(id).await?.ok_or(ServiceError::NotFound)?;
+        let view = view_of(Some(viewer), &booking).ok_or(ServiceError::NotFound)?;
+        let history = match view {
+            View::Full => self.store.history(id).await?,
+            View::Public => vec![],
+        };
+        Ok(SeenBooking { booking, view, history })
+    }
+
+    /// What the availability of `room` shows for `[from, to)`: its confirmed bookings (to be
+    /// shown in the public view).
+    pub async fn availability(&self, room: &Room, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+        Ok(self
+            .store
+            .bookings(&BookingQuery {
+                room: Some(room.key.clone()),
+                from: Some(from),
+                to: Some(to),
+                statuses: vec![Status::Confirmed],
+                ..Default::default()
+            })
+            .await?)
+    }
+
+    /// Booking `id` as a calendar file for `viewer` («legg i kalenderen»): its file name and
+    /// body, in the view they have of it (the calendar's name too).
+    pub async fn booking_ics(&self, viewer: &User, id: i64) -> Result<(String, String)> {
+        use crate::calendar::{self, EventInput, FeedInfo};
+        let seen = self.visible_booking(viewer, id).await?;
+        let b = &seen.booking;
+        let url = self.composer().booking_url(b.id);
+        let input = EventInput {
+            booking: b,
+            org_name: self.rules().org_name(&b.org),
+            view: seen.view,
+            note: None,
+            url: Some(&url),
+        };
+        let body = calendar::feed(
+            &FeedInfo {
+                name: seen.view.title(b),
+                refresh_minutes: self.config().feeds.refresh_minutes,
+            },
+            &[input],
+            &self.calendar_context(&b.room),
+        );
+        Ok((format!("borgertun-{}.ics", b.id), body))
     }
 
     /// The pending requests with what each competes with, for the coordinator.
@@ -239,12 +365,29 @@ impl App {
     }
 }
 
+/// A booking, how much of it its viewer sees, and its history (in full view only).
+#[derive(Debug, Clone)]
+pub struct SeenBooking {
+    pub booking: Booking,
+    pub view: View,
+    pub history: Vec<AuditEntry>,
+}
+
+const OVERRIDE_NEEDS_REASON: &str = "Overstyring krever en begrunnelse.";
+
+/// The problems of `activity` for an event on the day of `start`: its measures must belong to
+/// the plan in force then.
+fn activity_problems(plan: &Plan, activity: &Activity, start: DateTime<Utc>) -> Vec<DomainError> {
+    activity.check(plan, local(start).date_naive())
+}
+
 /// A coordinator's override: book `new` even where the slot is held — by any tier, inside the
 /// protection window too — displacing the confirmed bookings it overlaps, with `reason`.
 /// Policy checks still apply.
 async fn book_override(
     store: &dyn Store,
     c: &Composer<'_>,
+    plan: &Plan,
     new: NewBooking,
     actor: &User,
     reason: &str,
@@ -253,31 +396,34 @@ async fn book_override(
     if !actor.role.is_coordinator() {
         return Err(ServiceError::Forbidden);
     }
-    if reason.trim().is_empty() {
-        return Err(
-            DomainError::new("reason_required", "Overstyring krever en begrunnelse.")
-                .on("reason")
-                .into(),
-        );
-    }
-    book_inner(store, c, new, &actor.email, Some(reason), now).await
+    let reason = parse_reason(Some(reason), Some(OVERRIDE_NEEDS_REASON))?.unwrap_or_default();
+    book_inner(store, c, plan, new, &actor.email, Some(&reason), now).await
 }
 
 async fn book_inner(
     store: &dyn Store,
     c: &Composer<'_>,
-    new: NewBooking,
+    plan: &Plan,
+    mut new: NewBooking,
     actor: &str,
     force: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<BookOutcome> {
     let rules = c.rules;
+    // Only a coordinator books for another organisation.
+    if new.org != new.contact.org && !new.contact.role.is_coordinator() {
+        return Err(ServiceError::Forbidden);
+    }
     let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
     let slot = Slot {
         start: new.start,
         end: new.end,
     };
-    let problems = policy::check(rules, room, tier, slot, new.attendees, now);
+    let mut problems = policy::check(rules, room, tier, slot, new.attendees, now);
+    new.activity = new.activity.map(Activity::dedup);
+    if let Some(a) = &new.activity {
+        problems.extend(activity_problems(plan, a, new.start));
+    }
     if !problems.is_empty() {
         return Err(ServiceError::Rules(problems));
     }
@@ -401,8 +547,10 @@ fn month_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
+/// A booking `user` may manage; one they may not even see is not found.
 async fn managed_booking(store: &dyn Store, user: &User, id: i64) -> Result<Booking> {
     let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    view_of(Some(user), &b).ok_or(ServiceError::NotFound)?;
     if !user.may_manage(&b) {
         return Err(ServiceError::Forbidden);
     }
@@ -432,13 +580,8 @@ async fn approve(
     if !actor.role.is_coordinator() {
         return Err(ServiceError::Forbidden);
     }
-    if force && reason.is_none() {
-        return Err(
-            DomainError::new("reason_required", "Overstyring krever en begrunnelse.")
-                .on("reason")
-                .into(),
-        );
-    }
+    let reason = parse_reason(reason, force.then_some(OVERRIDE_NEEDS_REASON))?;
+    let reason = reason.as_deref();
     let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
     let mut tx = store.write(&b.room).await?;
     let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
@@ -490,6 +633,8 @@ async fn reject(
     if !actor.role.is_coordinator() {
         return Err(ServiceError::Forbidden);
     }
+    let reason = parse_reason(Some(reason), Some("Skriv en begrunnelse for avslaget."))?.unwrap_or_default();
+    let reason = reason.as_str();
     let b = store.booking(id).await?.ok_or(ServiceError::NotFound)?;
     let mut tx = store.write(&b.room).await?;
     let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
@@ -522,6 +667,8 @@ async fn cancel(
     now: DateTime<Utc>,
 ) -> Result<Booking> {
     let b = managed_booking(store, actor, id).await?;
+    let reason = parse_reason(reason, None)?;
+    let reason = reason.as_deref();
     let mut tx = store.write(&b.room).await?;
     let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
     if !b.status.can_become(Status::Cancelled) {
@@ -562,41 +709,78 @@ pub enum MoveOutcome {
     },
 }
 
-/// Move a pending or confirmed booking to `slot`, re-checked by every rule as if requested
-/// anew (its own old time does not count against it). A confirmed booking moves only into a
-/// free slot; a pending request is decided again.
-async fn move_booking(
+/// A change to a booking: a new time, a new activity, or both.
+struct Change<'a> {
+    id: i64,
+    actor: &'a User,
+    slot: Option<Slot>,
+    activity: Option<Activity>,
+}
+
+/// Change a booking's time and/or activity in one transaction. A new time is re-checked by
+/// every rule as if requested anew (its own old time does not count against it): a confirmed
+/// booking moves only into a free slot; a pending request is decided again. The activity (new,
+/// or the booking's own) must fit the plan in force on the (new) day.
+async fn change_booking(
     store: &dyn Store,
     c: &Composer<'_>,
-    id: i64,
-    actor: &User,
-    slot: Slot,
+    plan: &Plan,
+    change: Change<'_>,
     now: DateTime<Utc>,
 ) -> Result<MoveOutcome> {
     let rules = c.rules;
+    let Change {
+        id,
+        actor,
+        slot,
+        activity,
+    } = change;
+    let activity = activity.map(Activity::dedup);
     let b = managed_booking(store, actor, id).await?;
+    if slot.is_none() && activity.is_none() {
+        return Err(
+            DomainError::new("nothing_to_change", "Oppgi ny tid (start og end) eller ny aktivitet.")
+                .on("start")
+                .into(),
+        );
+    }
     let (room, tier) = room_and_tier(rules, &b.room, &b.org)?;
-    if !b.status.is_active() {
+    if slot.is_some() && !b.status.is_active() {
         return Err(invalid_state(&b, "flyttes"));
     }
-    let problems = policy::check(rules, room, tier, slot, b.attendees, now);
+    let mut problems = match slot {
+        Some(slot) => policy::check(rules, room, tier, slot, b.attendees, now),
+        None => vec![],
+    };
+    let day = slot.map(|s| s.start).unwrap_or(b.start);
+    if let Some(a) = activity.as_ref().or(b.activity.as_ref()) {
+        problems.extend(activity_problems(plan, a, day));
+    }
     if !problems.is_empty() {
         return Err(ServiceError::Rules(problems));
     }
-    let until = blocked_until(room, slot.end);
     let mut tx = store.write(&room.key).await?;
     let b = tx.booking(id).await?.ok_or(ServiceError::NotFound)?;
+    let Some(slot) = slot else {
+        // Only the activity: no new time to decide on.
+        let Some(a) = activity else {
+            return Ok(MoveOutcome::Moved(b));
+        };
+        let changed = tx.set_activity(id, &a, now).await?;
+        tx.commit().await?;
+        return Ok(MoveOutcome::Moved(changed));
+    };
     if !b.status.is_active() {
         return Err(invalid_state(&b, "flyttes"));
     }
+    let until = blocked_until(room, slot.end);
     if tier.monthly_quota_hours.is_some() {
         let (from, to) = month_bounds(local(slot.start).date_naive());
         let mut used = tx.minutes_held(&b.org, from, to).await?;
         if b.start >= from && b.start < to {
             used -= (b.end - b.start).num_minutes();
         }
-        let org_name = rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org);
-        if let Some(e) = policy::check_quota(tier, org_name, slot, used) {
+        if let Some(e) = policy::check_quota(tier, rules.org_name(&b.org), slot, used) {
             return Err(e.into());
         }
     }
@@ -643,7 +827,7 @@ async fn move_booking(
         format_range(old.start, old.end),
         format_range(slot.start, slot.end)
     );
-    let moved = tx
+    let mut moved = tx
         .reschedule(Reschedule {
             id,
             from: b.status,
@@ -656,6 +840,9 @@ async fn move_booking(
             now,
         })
         .await?;
+    if let Some(a) = &activity {
+        moved = tx.set_activity(id, a, now).await?;
+    }
     tx.enqueue(&c.moved(&moved, old, now), now).await?;
     tx.commit().await?;
     tracing::info!(booking = id, "booking moved");

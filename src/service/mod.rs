@@ -31,7 +31,7 @@ pub use sessions::{SignIn, LINK_MINUTES, SESSION_HOURS};
 
 /// What the use cases answer with, as the store keeps it.
 pub use crate::store::{AccessRequest, FeedToken};
-pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, ATTENDANCE_LOOKBACK_DAYS};
+pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use workers::{Workers, ATTENDANCE_INTERVAL};
 

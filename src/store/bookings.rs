@@ -106,6 +106,9 @@ pub trait WriteTx: Send {
     async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking>;
     async fn transition(&mut self, t: Transition<'_>) -> Result<Booking>;
     async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking>;
+    /// Replace the booking's activity (no audit line of its own: it goes with the change it
+    /// belongs to).
+    async fn set_activity(&mut self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking>;
     /// Put a message in the outbox, due now; it is sent only if this transaction commits.
     async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64>;
     /// E-mail addresses of the coordinators and administrators.

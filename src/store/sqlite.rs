@@ -148,6 +148,10 @@ impl WriteTx for Tx {
         Sqlite::reschedule(&mut self.tx, r).await
     }
 
+    async fn set_activity(&mut self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
+        Sqlite::set_activity(&mut *self.tx, id, activity, now).await
+    }
+
     async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
         Sqlite::enqueue(&mut *self.tx, m, now).await
     }

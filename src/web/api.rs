@@ -1,51 +1,142 @@
-//! The JSON API under `/api/v1`. Handlers parse into domain types, call one service function
-//! and render; the rules live in `domain`, the SQL in `store`.
+//! The JSON API under `/api/v1`. Handlers parse into domain types, call one `App` method and
+//! render; the rules live in `domain` and `service`, the SQL in `store`. The OpenAPI document
+//! (`/api/v1/openapi.json`) is generated from these handlers and types.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::ApiUser;
-use super::error::ApiError;
-use super::json::ApiJson;
+use super::error::{ApiError, ErrorBody, ErrorCode, SlotOut};
+use super::json::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
-use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
 use crate::domain::time::{format_range, local, rfc3339, start_of_day};
-use crate::domain::{Activity, AuditEntry, Booking, BookingTitle, DomainError, NewBooking, Rules, Status, User};
-use crate::service::{self, BookOutcome, ServiceError};
-use crate::store::BookingQuery;
+use crate::domain::{Activity, Attendance, AuditEntry, Booking, BookingTitle, DomainError, NewBooking, Rules, Status};
+use crate::domain::{User, View};
+use crate::service::{BookOutcome, MoveOutcome, SeenBooking};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/rooms", get(rooms))
-        .route("/organisations", get(organisations))
-        .route("/rooms/{room}/availability", get(availability))
-        .route("/bookings", get(list_bookings).post(create_booking))
-        .route("/bookings/{id}", get(get_booking).patch(move_booking))
-        .route("/reports/summary", get(report_summary))
-        .route("/bookings/{id}/cancel", post(cancel_booking))
-        .route("/bookings/{id}/approve", post(approve_booking))
-        .route("/bookings/{id}/reject", post(reject_booking))
-        .route("/conflicts", get(conflicts))
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Borgertun booking API",
+        description = "Booking of Borgertun, Bergen kommune's meeting room in the Alrek health cluster \
+                       building. Every error answers `{ \"errors\": [ { \"code\", \"message\", \"field\"? } ] }`."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody, ErrorCode))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (`borgertun token …`)."))
+                    .build(),
+            ),
+        );
+    }
 }
 
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.app.store().ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "database": state.app.store().backend() })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable" })),
-            )
-                .into_response()
+/// The API's routes with their documentation: `/healthz` and everything under `/api/v1`.
+pub fn openapi_router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(openapi))
+        .routes(routes!(rooms))
+        .routes(routes!(organisations))
+        .routes(routes!(availability))
+        .routes(routes!(list_bookings, create_booking))
+        .routes(routes!(get_booking, move_booking))
+        .routes(routes!(cancel_booking))
+        .routes(routes!(approve_booking))
+        .routes(routes!(reject_booking))
+        .routes(routes!(conflicts))
+        .routes(routes!(report_summary))
+        .merge(super::feeds::api_router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .nest("/api/v1", v1)
+}
+
+/// The API's router (its document is [`spec`]).
+pub fn router() -> axum::Router<AppState> {
+    openapi_router().split_for_parts().0
+}
+
+/// The OpenAPI document of [`router`], built once.
+pub fn spec() -> &'static utoipa::openapi::OpenApi {
+    static SPEC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let mut doc = openapi_router().split_for_parts().1;
+        add_common_responses(&mut doc);
+        doc
+    })
+}
+
+/// What every operation may answer besides its own: 401 (unless it is public), 503 when the
+/// database is unavailable, and 400 for a path or query string that does not parse.
+fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+    let error = |text: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(text)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody"))))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            let public = op.security.as_ref().is_some_and(|s| {
+                serde_json::to_value(s).is_ok_and(|v| {
+                    v.as_array()
+                        .is_some_and(|a| a.iter().all(|x| x == &serde_json::json!({})))
+                })
+            });
+            let responses = &mut op.responses.responses;
+            if !public {
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| error("Missing or invalid token (`unauthorized`)."));
+            }
+            responses
+                .entry("503".into())
+                .or_insert_with(|| error("The database is unavailable (`internal_error`)."));
+            if path.contains('{') || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error("The path or query string does not parse (`invalid_path`, `invalid_query`).")
+                });
+            }
         }
     }
 }
@@ -57,100 +148,426 @@ pub async fn not_found() -> ApiError {
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "Denne metoden støttes ikke her.",
     )
 }
 
-async fn openapi() -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-        .into_response()
+// ---------- the API's types ----------
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `sqlite` or `postgres`, when the database answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct OrganisationOut {
+    pub key: String,
+    pub name: String,
+    pub tier: Option<String>,
+    pub tier_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TierOut {
+    pub key: String,
+    pub rank: i64,
+    pub name: String,
+    pub horizon_days: i64,
+    pub auto_confirm: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Organisations {
+    pub organisations: Vec<OrganisationOut>,
+    pub tiers: Vec<TierOut>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RoomOut {
+    pub key: String,
+    pub name: String,
+    pub address: String,
+    pub capacity: i64,
+    pub buffer_minutes: i64,
+    pub slot_minutes: i64,
+    /// Opening hours by weekday (`monday` … `sunday`) as `HH:MM-HH:MM`; closed days are absent.
+    pub opening_hours: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Rooms {
+    pub rooms: Vec<RoomOut>,
+}
+
+/// A booking's status.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Pending,
+    Confirmed,
+    Rejected,
+    Cancelled,
+    Displaced,
+}
+
+impl From<Status> for BookingStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pending => BookingStatus::Pending,
+            Status::Confirmed => BookingStatus::Confirmed,
+            Status::Rejected => BookingStatus::Rejected,
+            Status::Cancelled => BookingStatus::Cancelled,
+            Status::Displaced => BookingStatus::Displaced,
+        }
+    }
+}
+
+/// What anyone may see of a booking: times, organisation and public title («Opptatt» for a
+/// private one), no contact data.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicBooking {
+    pub id: i64,
+    pub room: String,
+    pub start: String,
+    pub end: String,
+    /// The end plus the room's rigging and cleaning time.
+    pub blocked_until: String,
+    pub title: String,
+    pub organisation: OrganisationOut,
+    pub status: BookingStatus,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
+/// A booking in full, for its organisation and coordinators.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FullBooking {
+    pub id: i64,
+    pub room: String,
+    pub start: String,
+    pub end: String,
+    pub blocked_until: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub public: bool,
+    pub attendees: i64,
+    pub organisation: OrganisationOut,
+    pub contact: Contact,
+    pub status: BookingStatus,
+    /// The status in Norwegian.
+    pub status_text: String,
+    pub status_reason: Option<String>,
+    pub sequence: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// What the booking is used for (keys of config/plan.toml).
+    #[schema(value_type = Option<Object>)]
+    pub activity: Option<Activity>,
+    /// Attendance as registered after the event.
+    #[schema(value_type = Option<Object>)]
+    pub attendance: Option<Attendance>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub actor: String,
+    pub from: Option<BookingStatus>,
+    pub to: BookingStatus,
+    pub reason: Option<String>,
+}
+
+/// A booking in full with its history.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BookingWithHistory {
+    #[serde(flatten)]
+    pub booking: FullBooking,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A booking as its reader may see it: in full, or as the availability shows it.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // built once per answer, to be serialised
+pub enum ListedBooking {
+    Full(FullBooking),
+    Public(PublicBooking),
+}
+
+/// One booking as its reader may see it: in full with its history, or as the availability
+/// shows it.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // built once per answer, to be serialised
+pub enum BookingOut {
+    Full(BookingWithHistory),
+    Public(PublicBooking),
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BookingList {
+    pub bookings: Vec<ListedBooking>,
+}
+
+/// A confirmed booking as the availability shows it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BusyOut {
+    pub start: String,
+    pub end: String,
+    pub blocked_until: String,
+    pub title: String,
+    pub organisation: OrganisationOut,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Availability {
+    pub room: String,
+    pub from: String,
+    pub to: String,
+    pub busy: Vec<BusyOut>,
+}
+
+/// A booking taken away by an approval or override, with alternatives for its owner.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Displaced {
+    pub booking: FullBooking,
+    pub alternatives: Vec<SlotOut>,
+}
+
+/// A stored booking: confirmed, or pending with the bookings it competes with.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BookingCreated {
+    #[serde(flatten)]
+    pub booking: FullBooking,
+    pub conflicts: Vec<i64>,
+    pub displaced: Vec<Displaced>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Approved {
+    pub booking: FullBooking,
+    pub displaced: Vec<Displaced>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Rejected {
+    pub booking: FullBooking,
+    pub alternatives: Vec<SlotOut>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConflictingBooking {
+    #[serde(flatten)]
+    pub booking: FullBooking,
+    /// Confirmed and inside the protection window.
+    pub protected: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Suggestion {
+    Approve,
+    Decide,
+    Reject,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConflictOut {
+    pub request: FullBooking,
+    pub conflicts_with: Vec<ConflictingBooking>,
+    pub approvable: bool,
+    pub suggestion: Suggestion,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Conflicts {
+    pub conflicts: Vec<ConflictOut>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FiguresOut {
+    pub events: i64,
+    pub hours: f64,
+    /// Expected participants per group.
+    pub expected: BTreeMap<String, i64>,
+    /// Actual participants per group.
+    pub actual: BTreeMap<String, i64>,
+    pub with_attendance: i64,
+    pub three_or_more_groups: i64,
+    pub three_or_more_groups_share: f64,
+    pub utilisation: f64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReportRow {
+    pub key: String,
+    pub name: String,
+    pub figures: FiguresOut,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UnmetOut {
+    pub rejected: i64,
+    pub displaced: i64,
+    pub hours: f64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UnmetRowOut {
+    pub key: String,
+    pub name: String,
+    pub unmet: UnmetOut,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UnmetSummary {
+    pub total: UnmetOut,
+    pub by_tier: Vec<UnmetRowOut>,
+    pub by_organisation: Vec<UnmetRowOut>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReportSummary {
+    pub from: String,
+    pub to: String,
+    pub total: FiguresOut,
+    pub open_hours: f64,
+    pub utilisation: f64,
+    pub unmet: UnmetSummary,
+    /// Rows by grouping key (`measure`, `focus_area`, `goal_area`, `organisation`, `tier`,
+    /// `kind`).
+    pub groupings: BTreeMap<String, Vec<ReportRow>>,
 }
 
 // ---------- rendering ----------
 
-fn org_json(rules: &Rules, key: &str) -> Value {
+fn org_out(rules: &Rules, key: &str) -> OrganisationOut {
     match rules.organisation(key) {
-        Some(o) => {
-            let tier = rules.tier(&o.tier);
-            json!({ "key": o.key, "name": o.name, "tier": o.tier, "tier_name": tier.map(|t| t.name.as_str()) })
-        }
-        None => json!({ "key": key, "name": key, "tier": null, "tier_name": null }),
+        Some(o) => OrganisationOut {
+            key: o.key.clone(),
+            name: o.name.clone(),
+            tier: Some(o.tier.clone()),
+            tier_name: rules.tier(&o.tier).map(|t| t.name.clone()),
+        },
+        None => OrganisationOut {
+            key: key.to_string(),
+            name: key.to_string(),
+            tier: None,
+            tier_name: None,
+        },
     }
 }
 
-fn slot_json(s: &Slot) -> Value {
-    json!({ "start": rfc3339(s.start), "end": rfc3339(s.end), "text": format_range(s.start, s.end) })
+pub(crate) fn slot_out(s: &Slot) -> SlotOut {
+    SlotOut {
+        start: rfc3339(s.start),
+        end: rfc3339(s.end),
+        text: format_range(s.start, s.end),
+    }
 }
 
-/// What anyone may see of a booking: times, organisation and public title, no contact data.
-fn public_json(rules: &Rules, b: &Booking) -> Value {
-    json!({
-        "id": b.id,
-        "room": b.room,
-        "start": rfc3339(b.start),
-        "end": rfc3339(b.end),
-        "blocked_until": rfc3339(b.blocked_until),
-        "title": b.public_title(),
-        "organisation": org_json(rules, &b.org),
-        "status": b.status.as_str(),
-    })
+fn public_out(rules: &Rules, b: &Booking) -> PublicBooking {
+    PublicBooking {
+        id: b.id,
+        room: b.room.clone(),
+        start: rfc3339(b.start),
+        end: rfc3339(b.end),
+        blocked_until: rfc3339(b.blocked_until),
+        title: View::Public.title(b).to_string(),
+        organisation: org_out(rules, &b.org),
+        status: b.status.into(),
+    }
 }
 
-fn full_json(rules: &Rules, b: &Booking) -> Value {
-    json!({
-        "id": b.id,
-        "room": b.room,
-        "start": rfc3339(b.start),
-        "end": rfc3339(b.end),
-        "blocked_until": rfc3339(b.blocked_until),
-        "title": b.title,
-        "description": b.description,
-        "public": b.public,
-        "attendees": b.attendees,
-        "organisation": org_json(rules, &b.org),
-        "contact": { "name": b.contact_name, "email": b.contact_email },
-        "status": b.status.as_str(),
-        "status_text": b.status.norwegian(),
-        "status_reason": b.status_reason,
-        "sequence": b.sequence,
-        "created_at": rfc3339(b.created_at),
-        "updated_at": rfc3339(b.updated_at),
-        "activity": b.activity,
-        "attendance": b.attendance,
-    })
+fn full_out(rules: &Rules, b: &Booking) -> FullBooking {
+    FullBooking {
+        id: b.id,
+        room: b.room.clone(),
+        start: rfc3339(b.start),
+        end: rfc3339(b.end),
+        blocked_until: rfc3339(b.blocked_until),
+        title: View::Full.title(b).to_string(),
+        description: b.description.clone(),
+        public: b.public,
+        attendees: b.attendees,
+        organisation: org_out(rules, &b.org),
+        contact: Contact {
+            name: b.contact_name.clone(),
+            email: b.contact_email.clone(),
+        },
+        status: b.status.into(),
+        status_text: b.status.norwegian().to_string(),
+        status_reason: b.status_reason.clone(),
+        sequence: b.sequence,
+        created_at: rfc3339(b.created_at),
+        updated_at: rfc3339(b.updated_at),
+        activity: b.activity.clone(),
+        attendance: b.attendance.clone(),
+    }
 }
 
-/// Bookings taken away by an approval or override, each with alternatives for its owner.
-fn displaced_json(rules: &Rules, displaced: &[(Booking, Vec<Slot>)]) -> Value {
+fn listed_out(rules: &Rules, b: &Booking, view: View) -> ListedBooking {
+    match view {
+        View::Full => ListedBooking::Full(full_out(rules, b)),
+        View::Public => ListedBooking::Public(public_out(rules, b)),
+    }
+}
+
+fn displaced_out(rules: &Rules, displaced: &[(Booking, Vec<Slot>)]) -> Vec<Displaced> {
     displaced
         .iter()
-        .map(|(b, alts)| json!({ "booking": full_json(rules, b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }))
-        .collect()
-}
-
-fn history_json(h: &[AuditEntry]) -> Value {
-    h.iter()
-        .map(|e| {
-            json!({
-                "at": rfc3339(e.at),
-                "actor": e.actor,
-                "from": e.from_status.map(|s| s.as_str()),
-                "to": e.to_status.as_str(),
-                "reason": e.reason,
-            })
+        .map(|(b, alts)| Displaced {
+            booking: full_out(rules, b),
+            alternatives: alts.iter().map(slot_out).collect(),
         })
         .collect()
 }
 
-fn view_json(rules: &Rules, user: &User, b: &Booking) -> Value {
-    if user.may_see_details(b) {
-        full_json(rules, b)
+fn history_out(h: &[AuditEntry]) -> Vec<HistoryEntry> {
+    h.iter()
+        .map(|e| HistoryEntry {
+            at: rfc3339(e.at),
+            actor: e.actor.clone(),
+            from: e.from_status.map(Into::into),
+            to: e.to_status.into(),
+            reason: e.reason.clone(),
+        })
+        .collect()
+}
+
+fn busy_error(rules: &Rules, held_by: Vec<i64>, protected: bool, alternatives: &[Slot]) -> ApiError {
+    let mut err = ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::Busy,
+        busy_message(alternatives, protected, rules.protection_window_days),
+    );
+    err.body.alternatives = Some(alternatives.iter().map(slot_out).collect());
+    err.body.held_by = Some(held_by);
+    err.body.protected = Some(protected);
+    err
+}
+
+fn busy_message(alternatives: &[Slot], protected: bool, window: i64) -> String {
+    let head = if protected {
+        format!("Rommet er opptatt av en booking som starter innen beskyttelsesperioden på {window} dager.")
     } else {
-        public_json(rules, b)
+        "Rommet er opptatt.".to_string()
+    };
+    if alternatives.is_empty() {
+        format!("{head} Vi fant ingen ledige alternativer innenfor bookingvinduet.")
+    } else {
+        let list: Vec<String> = alternatives.iter().map(|a| format_range(a.start, a.end)).collect();
+        format!("{head} Disse tidene er ledige: {}.", list.join("; "))
     }
 }
 
@@ -233,114 +650,221 @@ fn day_range(
     Ok((start_of_day(from), start_of_day(to + Duration::days(1)), from, to))
 }
 
-fn parse_id(s: &str) -> Result<i64, ApiError> {
+/// A booking id in a path; anything else is a booking that does not exist.
+pub(crate) fn parse_id(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ApiError::not_found)
 }
 
-/// A booking `user` may see: its organisation's (or any, for a coordinator), or someone
-/// else's confirmed one. Others' pending and past requests answer 404, so nobody learns of
-/// them.
-async fn visible_booking(state: &AppState, user: &User, id: i64) -> Result<Booking, ApiError> {
-    let b = state.app.store().booking(id).await?.ok_or_else(ApiError::not_found)?;
-    if !user.may_see_details(&b) && b.status != Status::Confirmed {
-        return Err(ApiError::not_found());
+/// A time from optional `start` and `end`: both or neither.
+fn parse_slot(start: Option<&str>, end: Option<&str>, errors: &mut Vec<DomainError>) -> Option<Slot> {
+    if start.is_none() && end.is_none() {
+        return None;
     }
-    Ok(b)
+    let start = parse_time("start", start.unwrap_or_default())
+        .map_err(|e| errors.push(e))
+        .ok();
+    let end = parse_time("end", end.unwrap_or_default())
+        .map_err(|e| errors.push(e))
+        .ok();
+    match (start, end) {
+        (Some(start), Some(end)) if end <= start => {
+            errors.push(
+                DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.").on("end"),
+            );
+            None
+        }
+        (Some(start), Some(end)) => Some(Slot { start, end }),
+        _ => None,
+    }
 }
 
 // ---------- handlers ----------
 
-async fn rooms(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
+/// Whether the service and its database answer.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    security(()),
+    responses(
+        (status = 200, description = "The service and its database answer.", body = Health),
+        (status = 503, description = "The database does not answer.", body = Health),
+    )
+)]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.app.health().await {
+        Ok(backend) => Json(Health {
+            status: "ok".into(),
+            database: Some(backend.into()),
+        })
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable".into(),
+                    database: None,
+                }),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI document of this API.", body = Object))
+)]
+async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(spec())
+}
+
+/// The rooms with their opening hours.
+#[utoipa::path(get, path = "/rooms", tag = "reference", responses((status = 200, description = "The rooms.", body = Rooms)))]
+async fn rooms(State(state): State<AppState>, _user: ApiUser) -> Json<Rooms> {
     const DAYS: [&str; 7] = crate::domain::rules::WEEKDAY_KEYS;
-    let rooms: Vec<Value> = state
+    let rooms = state
         .app
-        .config()
-        .rules
+        .rules()
         .rooms
         .iter()
-        .map(|r| {
-            let hours: serde_json::Map<String, Value> = DAYS
+        .map(|r| RoomOut {
+            key: r.key.clone(),
+            name: r.name.clone(),
+            address: r.address.clone(),
+            capacity: r.capacity,
+            buffer_minutes: r.buffer_minutes,
+            slot_minutes: r.slot_minutes,
+            opening_hours: DAYS
                 .iter()
                 .enumerate()
                 .filter_map(|(i, d)| {
-                    r.opening_hours.0[i].map(|(o, c)| {
-                        (
-                            d.to_string(),
-                            json!(format!("{}-{}", o.format("%H:%M"), c.format("%H:%M"))),
-                        )
-                    })
+                    r.opening_hours.0[i]
+                        .map(|(o, c)| (d.to_string(), format!("{}-{}", o.format("%H:%M"), c.format("%H:%M"))))
                 })
-                .collect();
-            json!({
-                "key": r.key, "name": r.name, "address": r.address, "capacity": r.capacity,
-                "buffer_minutes": r.buffer_minutes, "slot_minutes": r.slot_minutes, "opening_hours": hours,
-            })
+                .collect(),
         })
         .collect();
-    Json(json!({ "rooms": rooms }))
+    Json(Rooms { rooms })
 }
 
-async fn organisations(State(state): State<AppState>, ApiUser(_): ApiUser) -> Json<Value> {
-    let rules = &state.app.config().rules;
-    let orgs: Vec<Value> = rules.organisations.iter().map(|o| org_json(rules, &o.key)).collect();
-    let tiers: Vec<Value> = rules
-        .tiers
-        .iter()
-        .map(|t| json!({ "key": t.key, "rank": t.rank, "name": t.name, "horizon_days": t.horizon_days, "auto_confirm": t.auto_confirm }))
-        .collect();
-    Json(json!({ "organisations": orgs, "tiers": tiers }))
+/// The organisations and priority tiers.
+#[utoipa::path(
+    get,
+    path = "/organisations",
+    tag = "reference",
+    responses((status = 200, description = "The organisations and tiers.", body = Organisations))
+)]
+async fn organisations(State(state): State<AppState>, _user: ApiUser) -> Json<Organisations> {
+    let rules = state.app.rules();
+    Json(Organisations {
+        organisations: rules.organisations.iter().map(|o| org_out(rules, &o.key)).collect(),
+        tiers: rules
+            .tiers
+            .iter()
+            .map(|t| TierOut {
+                key: t.key.clone(),
+                rank: t.rank as i64,
+                name: t.name.clone(),
+                horizon_days: t.horizon_days,
+                auto_confirm: t.auto_confirm,
+            })
+            .collect(),
+    })
 }
 
-#[derive(Deserialize)]
-struct RangeQuery {
+/// A day range.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DaysQuery {
+    /// First day (`YYYY-MM-DD`, Europe/Oslo); today by default.
     from: Option<String>,
+    /// Last day, included; a week (availability) or 90 days (bookings) after `from` by default.
     to: Option<String>,
+}
+
+/// A day range and statuses.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct BookingsQuery {
+    /// First day (`YYYY-MM-DD`, Europe/Oslo); today by default.
+    from: Option<String>,
+    /// Last day, included; 90 days after `from` by default; at most 366 days.
+    to: Option<String>,
+    /// Comma-separated statuses (`pending,confirmed,…`); all by default.
     status: Option<String>,
 }
 
+/// When a room is taken: its confirmed bookings, as anyone may see them.
+#[utoipa::path(
+    get,
+    path = "/rooms/{room}/availability",
+    tag = "bookings",
+    params(("room" = String, Path, description = "The room's key."), DaysQuery),
+    responses(
+        (status = 200, description = "The confirmed bookings of the room in the range.", body = Availability),
+        (status = 404, description = "Unknown room (`unknown_room`).", body = ErrorBody),
+        (status = 422, description = "Bad dates (`invalid_date`, `end_before_start`, `range_too_large`).", body = ErrorBody),
+    )
+)]
 async fn availability(
     State(state): State<AppState>,
-    ApiUser(_): ApiUser,
-    Path(room): Path<String>,
-    Query(q): Query<RangeQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let rules = &state.app.config().rules;
-    let room = rules
-        .room(&room)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_room", format!("Ukjent rom «{room}».")))?;
+    _user: ApiUser,
+    ApiPath(room): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DaysQuery>,
+) -> Result<Json<Availability>, ApiError> {
+    let rules = state.app.rules();
+    let room = rules.room(&room).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownRoom,
+            format!("Ukjent rom «{room}»."),
+        )
+    })?;
     let today = local(state.now()).date_naive();
     let (from, to, from_day, to_day) = day_range(q.from.as_deref(), q.to.as_deref(), 7, 92, today)?;
-    let busy = state
-        .app
-        .store()
-        .bookings(&BookingQuery {
-            room: Some(room.key.clone()),
-            from: Some(from),
-            to: Some(to),
-            statuses: vec![Status::Confirmed],
-            ..Default::default()
-        })
-        .await?;
-    let busy: Vec<Value> = busy
-        .iter()
-        .map(|b| {
-            json!({
-                "start": rfc3339(b.start), "end": rfc3339(b.end), "blocked_until": rfc3339(b.blocked_until),
-                "title": b.public_title(), "organisation": org_json(rules, &b.org),
+    let busy = state.app.availability(room, from, to).await?;
+    Ok(Json(Availability {
+        room: room.key.clone(),
+        from: from_day.to_string(),
+        to: to_day.to_string(),
+        busy: busy
+            .iter()
+            .map(|b| BusyOut {
+                start: rfc3339(b.start),
+                end: rfc3339(b.end),
+                blocked_until: rfc3339(b.blocked_until),
+                title: View::Public.title(b).to_string(),
+                organisation: org_out(rules, &b.org),
             })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "room": room.key, "from": from_day.to_string(), "to": to_day.to_string(), "busy": busy }),
-    ))
+            .collect(),
+    }))
 }
 
+/// The bookings the caller may see: their organisation's in full (every one, for a
+/// coordinator), others' confirmed ones as the availability shows them.
+#[utoipa::path(
+    get,
+    path = "/bookings",
+    tag = "bookings",
+    params(BookingsQuery),
+    responses(
+        (status = 200, description = "The bookings in the range.", body = BookingList),
+        (status = 422, description = "Bad dates or statuses (`invalid_date`, `end_before_start`, `range_too_large`, `invalid_status`).", body = ErrorBody),
+    )
+)]
 async fn list_bookings(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Query(q): Query<RangeQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let rules = &state.app.config().rules;
+    ApiQuery(q): ApiQuery<BookingsQuery>,
+) -> Result<Json<BookingList>, ApiError> {
     let today = local(state.now()).date_naive();
     let (from, to, _, _) = day_range(q.from.as_deref(), q.to.as_deref(), 90, 366, today)?;
     let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
@@ -350,90 +874,60 @@ async fn list_bookings(
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![],
     };
-    let all = state
-        .app
-        .store()
-        .bookings(&BookingQuery {
-            from: Some(from),
-            to: Some(to),
-            statuses,
-            ..Default::default()
-        })
-        .await?;
-    // Others' bookings: only confirmed ones, and only as the availability shows them.
-    let visible: Vec<Value> = all
-        .iter()
-        .filter(|b| user.may_see_details(b) || b.status == Status::Confirmed)
-        .map(|b| view_json(rules, &user, b))
-        .collect();
-    Ok(Json(json!({ "bookings": visible })))
+    let seen = state.app.visible_bookings(&user, from, to, &statuses).await?;
+    let rules = state.app.rules();
+    Ok(Json(BookingList {
+        bookings: seen.iter().map(|(b, view)| listed_out(rules, b, *view)).collect(),
+    }))
 }
 
+/// A booking as the caller may see it: in full with its history, or as the availability shows
+/// it. With `.ics` after the id (`/bookings/12.ics`), the booking as a calendar file.
+#[utoipa::path(
+    get,
+    path = "/bookings/{id}",
+    tag = "bookings",
+    params(("id" = String, Path, description = "The booking's id, optionally followed by `.ics`.")),
+    responses(
+        (status = 200, description = "The booking (JSON), or with `.ics` its calendar file.",
+            content(
+                (BookingOut = "application/json"),
+                (String = "text/calendar"),
+            )
+        ),
+        (status = 404, description = "No booking the caller may see (`not_found`).", body = ErrorBody),
+    )
+)]
 async fn get_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    // `/bookings/{id}.ics`: the booking as a calendar file («legg i kalenderen»).
     if let Some(id) = id.strip_suffix(".ics") {
         return booking_ics(&state, &user, parse_id(id)?).await;
     }
-    Ok(booking_json(&state, &user, parse_id(&id)?).await?.into_response())
+    let SeenBooking { booking, view, history } = state.app.visible_booking(&user, parse_id(&id)?).await?;
+    let rules = state.app.rules();
+    let out = match view {
+        View::Full => BookingOut::Full(BookingWithHistory {
+            booking: full_out(rules, &booking),
+            history: history_out(&history),
+        }),
+        View::Public => BookingOut::Public(public_out(rules, &booking)),
+    };
+    Ok(Json(out).into_response())
 }
 
-async fn booking_json(state: &AppState, user: &User, id: i64) -> Result<Json<Value>, ApiError> {
-    let rules = &state.app.config().rules;
-    let b = state.app.store().booking(id).await?.ok_or_else(ApiError::not_found)?;
-    if user.may_see_details(&b) {
-        let mut v = full_json(rules, &b);
-        v["history"] = history_json(&state.app.store().history(b.id).await?);
-        Ok(Json(v))
-    } else if b.status == Status::Confirmed {
-        Ok(Json(public_json(rules, &b)))
-    } else {
-        Err(ApiError::not_found())
-    }
-}
-
-/// Who may see a booking sees it as a calendar file: in full for its organisation, as the
-/// availability shows it for others (confirmed only).
+/// Booking `id` as a calendar file for `user`, in the view they have of it (also the pages'
+/// «legg i kalenderen»).
 pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Result<Response, ApiError> {
-    use crate::calendar::{self, EventInput, FeedInfo, View};
-    let b = state.app.store().booking(id).await?.ok_or_else(ApiError::not_found)?;
-    let view = if user.may_see_details(&b) {
-        View::Full
-    } else if b.status == Status::Confirmed {
-        View::Public
-    } else {
-        return Err(ApiError::not_found());
-    };
-    let rules = &state.app.config().rules;
-    let org_name = rules.organisation(&b.org).map(|o| o.name.as_str()).unwrap_or(&b.org);
-    let url = state.app.composer().booking_url(b.id);
-    let input = EventInput {
-        booking: &b,
-        org_name,
-        view,
-        note: None,
-        url: Some(&url),
-    };
-    let body = calendar::feed(
-        &FeedInfo {
-            name: &b.title,
-            refresh_minutes: state.app.config().feeds.refresh_minutes,
-        },
-        &[input],
-        &state.app.calendar_context(&b.room),
-    );
+    let (filename, body) = state.app.booking_ics(user, id).await?;
     Ok((
         [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_string()),
             (
-                axum::http::header::CONTENT_TYPE,
-                "text/calendar; charset=utf-8".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"borgertun-{}.ics\"", b.id),
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         body,
@@ -441,132 +935,97 @@ pub(crate) async fn booking_ics(state: &AppState, user: &User, id: i64) -> Resul
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// A new time (`start` and `end` together), a new activity, or both.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveInput {
-    /// A new time: `start` and `end` together.
+    /// RFC 3339 with offset, e.g. `2026-03-02T09:00:00+01:00`.
     #[serde(default)]
     start: Option<String>,
     #[serde(default)]
     end: Option<String>,
     /// A new activity, replacing the old.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     activity: Option<Activity>,
 }
 
+/// Move a booking, change its activity, or both — in one step: refused, nothing changes.
+#[utoipa::path(
+    patch,
+    path = "/bookings/{id}",
+    tag = "bookings",
+    params(("id" = String, Path, description = "The booking's id.")),
+    request_body = MoveInput,
+    responses(
+        (status = 200, description = "The booking as changed.", body = FullBooking),
+        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
+        (status = 403, description = "Another organisation's booking (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No booking the caller may see (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The new time is taken (`busy`, with alternatives), or the booking can no longer move (`invalid_state`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule (the codes of the rules).", body = ErrorBody),
+    )
+)]
 async fn move_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<MoveInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FullBooking>, ApiError> {
     let id = parse_id(&id)?;
-    let b = visible_booking(&state, &user, id).await?;
-    if !user.may_manage(&b) {
-        return Err(ServiceError::Forbidden.into());
-    }
     let mut errors = Vec::new();
-    let slot = match (&input.start, &input.end) {
-        (None, None) => None,
-        (start, end) => {
-            let start = parse_time("start", start.as_deref().unwrap_or_default())
-                .map_err(|e| errors.push(e))
-                .ok();
-            let end = parse_time("end", end.as_deref().unwrap_or_default())
-                .map_err(|e| errors.push(e))
-                .ok();
-            match (start, end) {
-                (Some(start), Some(end)) if end <= start => {
-                    errors.push(
-                        DomainError::new("end_before_start", "Sluttidspunktet må være etter starttidspunktet.")
-                            .on("end"),
-                    );
-                    None
-                }
-                (Some(start), Some(end)) => Some(Slot { start, end }),
-                _ => None,
-            }
-        }
-    };
-    if slot.is_none() && input.activity.is_none() && errors.is_empty() {
-        errors
-            .push(DomainError::new("nothing_to_change", "Oppgi ny tid (start og end) eller ny aktivitet.").on("start"));
-    }
-    // The activity (new, or the booking's own) must fit the plan in force on the (new) day.
-    let activity = input.activity.map(Activity::dedup);
-    let day = slot.map(|s| s.start).unwrap_or(b.start);
-    if let Some(a) = activity.as_ref().or(b.activity.as_ref()) {
-        errors.extend(activity_errors(&state.app.config().plan, a, day));
-    }
+    let slot = parse_slot(input.start.as_deref(), input.end.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::rules(errors));
     }
-    let rules = &state.app.config().rules;
-    let mut current = b;
-    if let Some(slot) = slot {
-        match state.app.move_booking(id, &user, slot).await? {
-            service::MoveOutcome::Moved(m) => current = m,
-            service::MoveOutcome::Busy {
-                held_by,
-                protected,
-                alternatives,
-            } => return Err(busy_error(rules, held_by, protected, &alternatives)),
-        }
+    let rules = state.app.rules();
+    match state.app.change_booking(id, &user, slot, input.activity).await? {
+        MoveOutcome::Moved(b) => Ok(Json(full_out(rules, &b))),
+        MoveOutcome::Busy {
+            held_by,
+            protected,
+            alternatives,
+        } => Err(busy_error(rules, held_by, protected, &alternatives)),
     }
-    if let Some(a) = activity {
-        current = state.app.store().set_activity(id, &a, state.now()).await?;
-    }
-    Ok(Json(full_json(rules, &current)))
 }
 
-fn busy_error(rules: &Rules, held_by: Vec<i64>, protected: bool, alternatives: &[Slot]) -> ApiError {
-    let mut err = ApiError::new(
-        StatusCode::CONFLICT,
-        "busy",
-        busy_message(alternatives, protected, rules.protection_window_days),
-    );
-    let mut extra = serde_json::Map::new();
-    extra.insert("alternatives".into(), alternatives.iter().map(slot_json).collect());
-    extra.insert("held_by".into(), json!(held_by));
-    extra.insert("protected".into(), json!(protected));
-    err.extra = Some(extra);
-    err
-}
-
-#[derive(Deserialize)]
+/// A booking request.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BookingInput {
+    /// The room's key.
     room: String,
+    /// RFC 3339 with offset, e.g. `2026-03-02T09:00:00+01:00`.
     start: String,
     end: String,
     title: String,
     attendees: i64,
+    /// Coordinator only: book for another organisation (the caller's own by default).
     #[serde(default)]
     organisation: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    /// Whether others see the title (true by default).
     #[serde(default)]
     public: Option<bool>,
     /// Coordinator only: book even where the slot is held, displacing what is there.
     #[serde(default, rename = "override")]
     force: bool,
-    /// Required with `override`.
+    /// Required with `override`; at most 1000 characters.
     #[serde(default)]
     reason: Option<String>,
     /// What the booking is used for (kinds, themes, goal areas, measures and groups by their
     /// keys in config/plan.toml).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     activity: Option<Activity>,
-}
-
-/// The problems of `activity` for an event on the day of `start`.
-fn activity_errors(plan: &Plan, activity: &Activity, start: DateTime<Utc>) -> Vec<DomainError> {
-    activity.check(plan, local(start).date_naive())
 }
 
 impl BookingInput {
     /// Parse every field, reporting all problems at once.
-    fn parse(self, user: &User, rules: &Rules, plan: &Plan) -> Result<NewBooking, ApiError> {
+    fn parse(self, user: &User, rules: &Rules) -> Result<(NewBooking, bool, Option<String>), ApiError> {
         let mut errors = Vec::new();
         let start = parse_time("start", &self.start).map_err(|e| errors.push(e)).ok();
         let end = parse_time("end", &self.end).map_err(|e| errors.push(e)).ok();
@@ -591,10 +1050,6 @@ impl BookingInput {
                 );
             }
         }
-        let activity = self.activity.map(Activity::dedup);
-        if let (Some(a), Some(s)) = (&activity, start) {
-            errors.extend(activity_errors(plan, a, s));
-        }
         // A field that did not parse has put its error in `errors`.
         let (Some(start), Some(end), Some(title)) = (start, end, title) else {
             return Err(ApiError::rules(errors));
@@ -602,14 +1057,7 @@ impl BookingInput {
         if !errors.is_empty() {
             return Err(ApiError::rules(errors));
         }
-        if org != user.org && !user.role.is_coordinator() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Du kan bare booke for din egen virksomhet.",
-            ));
-        }
-        Ok(NewBooking {
+        let new = NewBooking {
             room: self.room,
             start,
             end,
@@ -619,50 +1067,44 @@ impl BookingInput {
             attendees: self.attendees,
             org,
             contact: user.clone(),
-            activity,
-        })
+            activity: self.activity,
+        };
+        Ok((new, self.force, self.reason))
     }
 }
 
-fn busy_message(alternatives: &[Slot], protected: bool, window: i64) -> String {
-    let head = if protected {
-        format!("Rommet er opptatt av en booking som starter innen beskyttelsesperioden på {window} dager.")
-    } else {
-        "Rommet er opptatt.".to_string()
-    };
-    if alternatives.is_empty() {
-        format!("{head} Vi fant ingen ledige alternativer innenfor bookingvinduet.")
-    } else {
-        let list: Vec<String> = alternatives.iter().map(|a| format_range(a.start, a.end)).collect();
-        format!("{head} Disse tidene er ledige: {}.", list.join("; "))
-    }
-}
-
+/// Request a booking: confirmed at once where the slot is free and the tier may, pending for
+/// the coordinator otherwise; a coordinator's `override` takes the slot.
+#[utoipa::path(
+    post,
+    path = "/bookings",
+    tag = "bookings",
+    request_body = BookingInput,
+    responses(
+        (status = 201, description = "Stored (confirmed, or pending for the coordinator).", body = BookingCreated,
+            headers(("location" = String, description = "The booking's address."))),
+        (status = 202, description = "Stored as a pending request that competes with `conflicts`.", body = BookingCreated,
+            headers(("location" = String, description = "The booking's address."))),
+        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
+        (status = 403, description = "For another organisation, or an override, without being coordinator (`forbidden`).", body = ErrorBody),
+        (status = 409, description = "The slot is taken (`busy`, with alternatives).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "The request breaks a rule (the codes of the rules).", body = ErrorBody),
+    )
+)]
 async fn create_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     ApiJson(input): ApiJson<BookingInput>,
 ) -> Result<Response, ApiError> {
-    let rules = &state.app.config().rules;
-    let force = input.force;
-    let reason = ReasonInput {
-        reason: input.reason.clone(),
-        force,
-    }
-    .reason()?;
-    if force && !user.role.is_coordinator() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Bare koordinator kan overstyre.",
-        ));
-    }
-    let new = input.parse(&user, rules, &state.app.config().plan)?;
+    let rules = state.app.rules();
+    let (new, force, reason) = input.parse(&user, rules)?;
     let outcome = if force {
-        let reason = reason.ok_or_else(|| {
-            ApiError::from(DomainError::new("reason_required", "Overstyring krever en begrunnelse.").on("reason"))
-        })?;
-        state.app.book_override(new, &user, &reason).await?
+        state
+            .app
+            .book_override(new, &user, reason.as_deref().unwrap_or_default())
+            .await?
     } else {
         state.app.book(new, &user.email).await?
     };
@@ -672,16 +1114,18 @@ async fn create_booking(
             conflicts,
             displaced,
         } => {
-            let mut v = full_json(rules, &booking);
-            v["conflicts"] = json!(conflicts);
-            v["displaced"] = displaced_json(rules, &displaced);
             let code = if booking.status == Status::Pending && !conflicts.is_empty() {
                 StatusCode::ACCEPTED
             } else {
                 StatusCode::CREATED
             };
             let location = format!("/api/v1/bookings/{}", booking.id);
-            Ok((code, [(axum::http::header::LOCATION, location)], Json(v)).into_response())
+            let out = BookingCreated {
+                booking: full_out(rules, &booking),
+                conflicts,
+                displaced: displaced_out(rules, &displaced),
+            };
+            Ok((code, [(header::LOCATION, location)], Json(out)).into_response())
         }
         BookOutcome::Busy {
             held_by,
@@ -691,151 +1135,220 @@ async fn create_booking(
     }
 }
 
-#[derive(Deserialize, Default)]
+/// A reason, and for an approval whether it is an override.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonInput {
+    /// At most 1000 characters; required to reject, and to approve with `override`.
     #[serde(default)]
     reason: Option<String>,
+    /// Approve only: approve even where a firm or equal-or-higher-tier booking holds the slot.
     #[serde(default, rename = "override")]
     force: bool,
 }
 
-impl ReasonInput {
-    fn reason(&self) -> Result<Option<String>, ApiError> {
-        let r = self
-            .reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(String::from);
-        if r.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-            return Err(
-                DomainError::new("invalid_reason", "Begrunnelsen kan være høyst 1 000 tegn.")
-                    .on("reason")
-                    .into(),
-            );
-        }
-        Ok(r)
-    }
-}
-
+/// Cancel a pending or confirmed booking (its organisation, or a coordinator), before it ends.
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/cancel",
+    tag = "bookings",
+    params(("id" = String, Path, description = "The booking's id.")),
+    request_body = ReasonInput,
+    responses(
+        (status = 200, description = "The cancelled booking.", body = FullBooking),
+        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
+        (status = 403, description = "Another organisation's booking (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No booking the caller may see (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Already cancelled, refused or ended (`invalid_state`, `already_ended`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "A bad reason (`invalid_reason`) or body (`invalid_json`).", body = ErrorBody),
+    )
+)]
 async fn cancel_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReasonInput>,
-) -> Result<Json<Value>, ApiError> {
-    let id = parse_id(&id)?;
-    visible_booking(&state, &user, id).await?;
-    let reason = input.reason()?;
-    let b = state.app.cancel(id, &user, reason.as_deref()).await?;
-    Ok(Json(full_json(&state.app.config().rules, &b)))
+) -> Result<Json<FullBooking>, ApiError> {
+    let b = state.app.cancel(parse_id(&id)?, &user, input.reason.as_deref()).await?;
+    Ok(Json(full_out(state.app.rules(), &b)))
 }
 
+/// Approve a pending request (coordinator), displacing the lower-tier bookings it overlaps.
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/approve",
+    tag = "coordinator",
+    params(("id" = String, Path, description = "The booking's id.")),
+    request_body = ReasonInput,
+    responses(
+        (status = 200, description = "The approved booking and what it displaced.", body = Approved),
+        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
+        (status = 403, description = "Not a coordinator (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No such booking (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Not pending, or held by a firm or equal-or-higher booking without override (`invalid_state`, `protected`, `busy`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "A missing or bad reason (`reason_required`, `invalid_reason`), a past request (`in_past`), or a bad body (`invalid_json`).", body = ErrorBody),
+    )
+)]
 async fn approve_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReasonInput>,
-) -> Result<Json<Value>, ApiError> {
-    let id = parse_id(&id)?;
-    if !user.role.is_coordinator() {
-        return Err(ApiError::forbidden());
-    }
-    let reason = input.reason()?;
-    let rules = &state.app.config().rules;
-    let a = state.app.approve(id, &user, reason.as_deref(), input.force).await?;
-    Ok(Json(
-        json!({ "booking": full_json(rules, &a.booking), "displaced": displaced_json(rules, &a.displaced) }),
-    ))
+) -> Result<Json<Approved>, ApiError> {
+    let a = state
+        .app
+        .approve(parse_id(&id)?, &user, input.reason.as_deref(), input.force)
+        .await?;
+    let rules = state.app.rules();
+    Ok(Json(Approved {
+        booking: full_out(rules, &a.booking),
+        displaced: displaced_out(rules, &a.displaced),
+    }))
 }
 
+/// Reject a pending request with a reason (coordinator); the answer carries alternatives.
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/reject",
+    tag = "coordinator",
+    params(("id" = String, Path, description = "The booking's id.")),
+    request_body = ReasonInput,
+    responses(
+        (status = 200, description = "The rejected booking and free alternatives.", body = Rejected),
+        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
+        (status = 403, description = "Not a coordinator (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No such booking (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Not pending (`invalid_state`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "A missing or bad reason (`reason_required`, `invalid_reason`) or body (`invalid_json`).", body = ErrorBody),
+    )
+)]
 async fn reject_booking(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReasonInput>,
-) -> Result<Json<Value>, ApiError> {
-    let id = parse_id(&id)?;
-    if !user.role.is_coordinator() {
-        return Err(ApiError::forbidden());
-    }
-    let reason = input.reason()?.ok_or_else(|| {
-        ApiError::from(DomainError::new("reason_required", "Skriv en begrunnelse for avslaget.").on("reason"))
-    })?;
-    let rules = &state.app.config().rules;
-    let (b, alts) = state.app.reject(id, &user, &reason).await?;
-    Ok(Json(
-        json!({ "booking": full_json(rules, &b), "alternatives": alts.iter().map(slot_json).collect::<Vec<_>>() }),
-    ))
+) -> Result<Json<Rejected>, ApiError> {
+    let (b, alts) = state
+        .app
+        .reject(parse_id(&id)?, &user, input.reason.as_deref().unwrap_or_default())
+        .await?;
+    Ok(Json(Rejected {
+        booking: full_out(state.app.rules(), &b),
+        alternatives: alts.iter().map(slot_out).collect(),
+    }))
 }
 
-async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
+/// The pending requests with what each competes with (coordinator).
+#[utoipa::path(
+    get,
+    path = "/conflicts",
+    tag = "coordinator",
+    responses(
+        (status = 200, description = "The pending requests and their conflicts.", body = Conflicts),
+        (status = 403, description = "Not a coordinator (`forbidden`).", body = ErrorBody),
+    )
+)]
+async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Conflicts>, ApiError> {
     if !user.role.is_coordinator() {
         return Err(ApiError::forbidden());
     }
-    let rules = &state.app.config().rules;
     let cases = state.app.conflicts().await?;
-    let items: Vec<Value> = cases
+    let rules = state.app.rules();
+    let conflicts = cases
         .iter()
-        .map(|c| {
-            let others: Vec<Value> = c
+        .map(|c| ConflictOut {
+            request: full_out(rules, &c.request),
+            conflicts_with: c
                 .others
                 .iter()
-                .map(|o| {
-                    let mut v = full_json(rules, o);
-                    v["protected"] = json!(c.protected.contains(&o.id));
-                    v
+                .map(|o| ConflictingBooking {
+                    booking: full_out(rules, o),
+                    protected: c.protected.contains(&o.id),
                 })
-                .collect();
-            let suggestion = if c.suggest_approve {
-                "approve"
+                .collect(),
+            approvable: c.approvable,
+            suggestion: if c.suggest_approve {
+                Suggestion::Approve
             } else if c.approvable {
-                "decide"
+                Suggestion::Decide
             } else {
-                "reject"
-            };
-            json!({
-                "request": full_json(rules, &c.request),
-                "conflicts_with": others,
-                "approvable": c.approvable,
-                "suggestion": suggestion,
-            })
+                Suggestion::Reject
+            },
         })
         .collect();
-    Ok(Json(json!({ "conflicts": items })))
+    Ok(Json(Conflicts { conflicts }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ReportQuery {
+    /// First day (`YYYY-MM-DD`).
     #[serde(default)]
     from: Option<String>,
+    /// Last day, included.
     #[serde(default)]
     to: Option<String>,
+    /// Comma-separated groupings (`measure`, `focus_area`, `goal_area`, `organisation`, `tier`,
+    /// `kind`); all by default.
     #[serde(default)]
     group_by: Option<String>,
 }
 
-fn figures_json(r: &crate::domain::report::Report, f: &crate::domain::report::Figures) -> Value {
-    json!({
-        "events": f.events,
-        "hours": f.hours(),
-        "expected": f.expected,
-        "actual": f.actual,
-        "with_attendance": f.with_attendance,
-        "three_or_more_groups": f.three_groups,
-        "three_or_more_groups_share": f.three_group_share(),
-        "utilisation": r.share_of_open(f),
-    })
+fn figures_out(r: &crate::domain::report::Report, f: &crate::domain::report::Figures) -> FiguresOut {
+    FiguresOut {
+        events: f.events,
+        hours: f.hours(),
+        expected: f.expected.clone(),
+        actual: f.actual.clone(),
+        with_attendance: f.with_attendance,
+        three_or_more_groups: f.three_groups,
+        three_or_more_groups_share: f.three_group_share(),
+        utilisation: r.share_of_open(f),
+    }
 }
 
-/// `GET /api/v1/reports/summary?from&to&group_by=…` — the report's figures (staff and
-/// coordinators). Without `group_by`, every grouping.
+fn unmet_out(u: &crate::domain::report::Unmet) -> UnmetOut {
+    UnmetOut {
+        rejected: u.rejected,
+        displaced: u.displaced,
+        hours: u.minutes as f64 / 60.0,
+    }
+}
+
+fn unmet_rows(rows: &[crate::domain::report::UnmetRow]) -> Vec<UnmetRowOut> {
+    rows.iter()
+        .map(|r| UnmetRowOut {
+            key: r.key.clone(),
+            name: r.name.clone(),
+            unmet: unmet_out(&r.unmet),
+        })
+        .collect()
+}
+
+/// The report's figures (staff and coordinators). Without `group_by`, every grouping.
+#[utoipa::path(
+    get,
+    path = "/reports/summary",
+    tag = "report",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report.", body = ReportSummary),
+        (status = 403, description = "Neither staff nor coordinator (`forbidden`).", body = ErrorBody),
+        (status = 422, description = "Bad dates or groupings (`invalid_date`, `end_before_start`, `period_too_long`, `unknown_group_by`).", body = ErrorBody),
+    )
+)]
 async fn report_summary(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Query(q): Query<ReportQuery>,
-) -> Result<Json<Value>, ApiError> {
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<Json<ReportSummary>, ApiError> {
     use crate::domain::report::GroupBy;
     if !crate::web::pages::may_see_reports(&user) {
         return Err(ApiError::forbidden());
@@ -861,32 +1374,32 @@ async fn report_summary(
         .report_period(q.from.as_deref(), q.to.as_deref())
         .map_err(ApiError::rules)?;
     let r = state.app.report(from, to).await?;
-    let unmet = |u: &crate::domain::report::Unmet| json!({ "rejected": u.rejected, "displaced": u.displaced, "hours": u.minutes as f64 / 60.0 });
-    let unmet_rows = |rows: &[crate::domain::report::UnmetRow]| -> Value {
-        rows.iter()
-            .map(|r| json!({ "key": r.key, "name": r.name, "unmet": unmet(&r.unmet) }))
-            .collect()
-    };
-    let mut grouped = serde_json::Map::new();
-    for by in groupings {
-        let rows: Vec<Value> = r
-            .rows(by)
-            .iter()
-            .map(|row| json!({ "key": row.key, "name": row.name, "figures": figures_json(&r, &row.figures) }))
-            .collect();
-        grouped.insert(by.key().to_string(), json!(rows));
-    }
-    Ok(Json(json!({
-        "from": r.from.to_string(),
-        "to": r.to.to_string(),
-        "total": figures_json(&r, &r.total),
-        "open_hours": r.open_minutes as f64 / 60.0,
-        "utilisation": r.utilisation(),
-        "unmet": {
-            "total": unmet(&r.unmet_total),
-            "by_tier": unmet_rows(&r.unmet_by_tier),
-            "by_organisation": unmet_rows(&r.unmet_by_organisation),
+    let groupings = groupings
+        .into_iter()
+        .map(|by| {
+            let rows = r
+                .rows(by)
+                .iter()
+                .map(|row| ReportRow {
+                    key: row.key.clone(),
+                    name: row.name.clone(),
+                    figures: figures_out(&r, &row.figures),
+                })
+                .collect();
+            (by.key().to_string(), rows)
+        })
+        .collect();
+    Ok(Json(ReportSummary {
+        from: r.from.to_string(),
+        to: r.to.to_string(),
+        total: figures_out(&r, &r.total),
+        open_hours: r.open_minutes as f64 / 60.0,
+        utilisation: r.utilisation(),
+        unmet: UnmetSummary {
+            total: unmet_out(&r.unmet_total),
+            by_tier: unmet_rows(&r.unmet_by_tier),
+            by_organisation: unmet_rows(&r.unmet_by_organisation),
         },
-        "groupings": grouped,
-    })))
+        groupings,
+    }))
 }

@@ -1,74 +1,202 @@
 //! The API's error answer: `{ "errors": [ { "code", "message", "field"? } ] }` with a stable
-//! code and a Norwegian message; internal details are logged, never shown.
+//! code (one of [`ErrorCode`]) and a Norwegian message; internal details are logged, never
+//! shown. A busy slot adds `alternatives`, `held_by` and `protected`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::DomainError;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
-#[derive(Debug, Serialize, Clone)]
+/// Every code an API error can carry: the API's own and the domain's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // The API's own.
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Duplicate,
+    InternalError,
+    PayloadTooLarge,
+    InvalidBody,
+    UnsupportedMediaType,
+    InvalidJson,
+    InvalidPath,
+    InvalidQuery,
+    /// A rule's code this enum does not know yet (logged; a bug).
+    InvalidInput,
+    // The rules of `domain`.
+    AlreadyEnded,
+    BeyondHorizon,
+    Busy,
+    ClosedDay,
+    EndBeforeStart,
+    InPast,
+    InvalidAttendees,
+    InvalidCount,
+    InvalidDate,
+    InvalidDescription,
+    InvalidEmail,
+    InvalidFeedKind,
+    InvalidReason,
+    InvalidRole,
+    InvalidState,
+    InvalidStatus,
+    InvalidTime,
+    InvalidTitle,
+    MeasureNotInForce,
+    MissingOffset,
+    NotOnSlotGrid,
+    NothingToChange,
+    OutsideOpeningHours,
+    OverCapacity,
+    PeriodTooLong,
+    Protected,
+    QuotaExceeded,
+    RangeTooLarge,
+    ReasonRequired,
+    TooLong,
+    TooManyItems,
+    TooShort,
+    UnknownGroupBy,
+    UnknownMeasure,
+    UnknownOrganisation,
+    UnknownRoom,
+    UnknownGoalArea,
+    UnknownKind,
+    UnknownTheme,
+    UnknownGroup,
+}
+
+impl ErrorCode {
+    /// The code of a domain rule's error (its `&'static str` code, in snake case).
+    pub fn of(code: &str) -> Option<ErrorCode> {
+        serde_json::from_value(serde_json::Value::String(code.to_string())).ok()
+    }
+
+    fn of_domain(code: &str) -> ErrorCode {
+        Self::of(code).unwrap_or_else(|| {
+            tracing::error!(code, "a domain error code that ErrorCode lacks");
+            ErrorCode::InvalidInput
+        })
+    }
+}
+
+/// One problem with the request.
+#[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
 pub struct ErrorItem {
-    pub code: &'static str,
+    pub code: ErrorCode,
+    /// In Norwegian, for people.
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    /// The input field the problem is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// A free slot offered instead.
+#[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
+pub struct SlotOut {
+    /// RFC 3339, Europe/Oslo offset.
+    pub start: String,
+    pub end: String,
+    /// The time in Norwegian, e.g. «mandag 2. mars kl. 09.00–11.00».
+    pub text: String,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
+pub struct ErrorBody {
+    pub errors: Vec<ErrorItem>,
+    /// With `busy`: free slots of the same length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Vec<SlotOut>>,
+    /// With `busy`: the bookings that hold the slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<Vec<i64>>,
+    /// With `busy`: whether what holds the slot is inside the protection window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
 }
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub errors: Vec<ErrorItem>,
-    /// Extra top-level members (e.g. `alternatives`).
-    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    pub body: ErrorBody,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            errors: vec![ErrorItem {
-                code,
-                message: message.into(),
-                field: None,
-            }],
-            extra: None,
+            body: ErrorBody {
+                errors: vec![ErrorItem {
+                    code,
+                    message: message.into(),
+                    field: None,
+                }],
+                alternatives: None,
+                held_by: None,
+                protected: None,
+            },
         }
     }
 
     pub fn rules(errors: Vec<DomainError>) -> Self {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            errors: errors
-                .into_iter()
-                .map(|e| ErrorItem {
-                    code: e.code,
-                    message: e.message,
-                    field: e.field,
-                })
-                .collect(),
-            extra: None,
+            body: ErrorBody {
+                errors: errors
+                    .into_iter()
+                    .map(|e| ErrorItem {
+                        code: ErrorCode::of_domain(e.code),
+                        message: e.message,
+                        field: e.field.map(String::from),
+                    })
+                    .collect(),
+                alternatives: None,
+                held_by: None,
+                protected: None,
+            },
         }
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "Mangler eller ugyldig tilgangsnøkkel (Authorization: Bearer …).",
         )
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Du har ikke tilgang til dette.")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "Du har ikke tilgang til dette.",
+        )
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Fant ikke det du ba om.")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Fant ikke det du ba om.")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::InternalError,
+            "Noe gikk galt hos oss. Prøv igjen om litt.",
+        )
+    }
+
+    /// The codes of this answer (for logs and tests).
+    pub fn codes(&self) -> Vec<ErrorCode> {
+        self.body.errors.iter().map(|e| e.code).collect()
     }
 }
 
@@ -82,17 +210,15 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found(),
-            StoreError::Overlap => Self::new(StatusCode::CONFLICT, "busy", "Rommet er opptatt."),
-            StoreError::Duplicate(what) => {
-                Self::new(StatusCode::CONFLICT, "duplicate", format!("Finnes allerede ({what})."))
-            }
+            StoreError::Overlap => Self::new(StatusCode::CONFLICT, ErrorCode::Busy, "Rommet er opptatt."),
+            StoreError::Duplicate(what) => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Duplicate,
+                format!("Finnes allerede ({what})."),
+            ),
             other => {
                 tracing::error!(error = %other, "store error");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "internal_error",
-                    "Noe gikk galt hos oss. Prøv igjen om litt.",
-                )
+                Self::internal()
             }
         }
     }
@@ -116,13 +242,55 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = self.extra.unwrap_or_default();
-        body.insert("errors".into(), json!(self.errors));
-        let mut res = (self.status, Json(serde_json::Value::Object(body))).into_response();
+        let mut res = (self.status, Json(self.body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// Every code written as `DomainError::new("…"` (or returned as a vocabulary's
+    /// `unknown_code`) under `src/` is one of `ErrorCode`, so the spec lists every code.
+    #[test]
+    fn every_domain_code_is_an_error_code() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+        let mut sources = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut sources,
+        );
+        let mut codes = Vec::new();
+        for s in &sources {
+            for (i, _) in s.match_indices("DomainError::new(") {
+                let rest = s[i + "DomainError::new(".len()..].trim_start();
+                if let Some(rest) = rest.strip_prefix('"') {
+                    let code = &rest[..rest.find('"').unwrap()];
+                    // (This comment's own example is not a code.)
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        codes.push(code.to_string());
+                    }
+                }
+            }
+        }
+        codes.extend(["unknown_goal_area", "unknown_kind", "unknown_theme", "unknown_group"].map(String::from));
+        assert!(codes.len() > 30, "found only {codes:?}");
+        for c in codes {
+            assert!(ErrorCode::of(&c).is_some(), "ErrorCode lacks «{c}»");
+        }
     }
 }

@@ -4,15 +4,14 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::auth::ApiUser;
-use super::error::ApiError;
-use super::json::ApiJson;
+use super::error::{ApiError, ErrorBody};
+use super::json::{ApiJson, ApiPath};
 use super::AppState;
 use crate::domain::time::rfc3339;
 use crate::domain::FeedKind;
@@ -23,10 +22,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/feeds/{file}", get(feed))
 }
 
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/feeds", get(list).post(create))
-        .route("/feeds/{id}/revoke", post(revoke))
+/// The feeds API (nested under `/api/v1`), with its documentation.
+pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list, create))
+        .routes(utoipa_axum::routes!(revoke))
 }
 
 fn not_found() -> Response {
@@ -82,30 +82,98 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>, headers: 
     response
 }
 
-fn feed_json(state: &AppState, f: &FeedToken) -> Value {
-    json!({
-        "id": f.id,
-        "kind": f.kind.as_str(),
-        "room": f.room,
-        "organisation": f.org,
-        "created_at": rfc3339(f.created_at),
-        "revoked_at": f.revoked_at.map(rfc3339),
-        "name": match f.kind {
-            FeedKind::Room => state.app.config().rules.room(f.room.as_deref().unwrap_or_default()).map(|r| r.name.clone()).unwrap_or_default(),
-            FeedKind::Organisation => state.app.config().rules.organisation(f.org.as_deref().unwrap_or_default()).map(|o| o.name.clone()).unwrap_or_default(),
-            FeedKind::Personal => "Mine bookinger".to_string(),
-        },
-    })
+/// A calendar feed subscription.
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeedOut {
+    pub id: i64,
+    pub kind: FeedKindOut,
+    pub room: Option<String>,
+    pub organisation: Option<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    /// What the feed shows, in Norwegian.
+    pub name: String,
 }
 
-#[derive(Deserialize)]
+/// What a feed shows: a room's confirmed bookings, the organisation's, or the caller's own.
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedKindOut {
+    Room,
+    Organisation,
+    Personal,
+}
+
+/// A new feed with its secret address (shown once).
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeedCreated {
+    #[serde(flatten)]
+    pub feed: FeedOut,
+    pub token: String,
+    pub url: String,
+    pub webcal_url: String,
+}
+
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Feeds {
+    pub feeds: Vec<FeedOut>,
+}
+
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeedRevoked {
+    pub id: i64,
+    pub revoked: bool,
+}
+
+fn feed_out(state: &AppState, f: &FeedToken) -> FeedOut {
+    let rules = state.app.rules();
+    FeedOut {
+        id: f.id,
+        kind: match f.kind {
+            FeedKind::Room => FeedKindOut::Room,
+            FeedKind::Organisation => FeedKindOut::Organisation,
+            FeedKind::Personal => FeedKindOut::Personal,
+        },
+        room: f.room.clone(),
+        organisation: f.org.clone(),
+        created_at: rfc3339(f.created_at),
+        revoked_at: f.revoked_at.map(rfc3339),
+        name: match f.kind {
+            FeedKind::Room => rules
+                .room(f.room.as_deref().unwrap_or_default())
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
+            FeedKind::Organisation => rules.org_name(f.org.as_deref().unwrap_or_default()).to_string(),
+            FeedKind::Personal => "Mine bookinger".to_string(),
+        },
+    }
+}
+
+/// A new feed: `room` (with `room`), `organisation` or `personal`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateFeed {
+    /// `room`, `organisation` or `personal`.
     kind: String,
+    /// The room's key, for a room feed.
     #[serde(default)]
     room: Option<String>,
 }
 
+/// Subscribe: a new secret calendar address.
+#[utoipa::path(
+    post,
+    path = "/feeds",
+    tag = "feeds",
+    request_body = CreateFeed,
+    responses(
+        (status = 201, description = "The new feed with its secret address.", body = FeedCreated),
+        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "Unknown kind or room (`invalid_feed_kind`, `unknown_room`) or a bad body (`invalid_json`).", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -114,29 +182,44 @@ async fn create(
     let kind = FeedKind::parse(&input.kind)?;
     let (feed, token) = state.app.create_feed(&user, kind, input.room.as_deref()).await?;
     let (url, webcal) = feed_urls(state.app.public_url(), &token);
-    let mut v = feed_json(&state, &feed);
-    v["token"] = json!(token);
-    v["url"] = json!(url);
-    v["webcal_url"] = json!(webcal);
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let out = FeedCreated {
+        feed: feed_out(&state, &feed),
+        token,
+        url,
+        webcal_url: webcal,
+    };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Value>, ApiError> {
+/// The caller's feeds, revoked ones too.
+#[utoipa::path(get, path = "/feeds", tag = "feeds", responses((status = 200, description = "The caller's feeds.", body = Feeds)))]
+async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Feeds>, ApiError> {
     let feeds = state.app.feeds_of(&user).await?;
-    Ok(Json(
-        json!({ "feeds": feeds.iter().map(|f| feed_json(&state, f)).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(Feeds {
+        feeds: feeds.iter().map(|f| feed_out(&state, f)).collect(),
+    }))
 }
 
+/// Revoke a feed: its address stops working (a coordinator may revoke anyone's).
+#[utoipa::path(
+    post,
+    path = "/feeds/{id}/revoke",
+    tag = "feeds",
+    params(("id" = String, Path, description = "The feed's id.")),
+    responses(
+        (status = 200, description = "Revoked.", body = FeedRevoked),
+        (status = 404, description = "No such feed of the caller's, or already revoked (`not_found`).", body = ErrorBody),
+    )
+)]
 async fn revoke(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FeedRevoked>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
     let owner = (!user.role.is_coordinator()).then_some(&user);
     if !state.app.revoke_feed(id, owner).await? {
         return Err(ApiError::not_found());
     }
-    Ok(Json(json!({ "id": id, "revoked": true })))
+    Ok(Json(FeedRevoked { id, revoked: true }))
 }

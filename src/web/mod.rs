@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::get;
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -44,8 +43,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let body_limit = state.app.config().server.max_body_bytes;
     Router::new()
-        .route("/healthz", get(api::healthz))
-        .nest("/api/v1", api::router().merge(feeds::api_router()))
+        .merge(api::router())
         .merge(feeds::router())
         .merge(pages::router(state.clone()))
         .fallback(api::not_found)

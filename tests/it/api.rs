@@ -21,6 +21,9 @@ on_both_backends!(
     cancelling_follows_the_life_cycle,
     nine_oclock_stays_nine_oclock_across_dst,
     moving_rechecks_every_rule_and_changes_nothing_when_refused,
+    the_ics_of_another_organisations_private_booking_shows_no_title,
+    a_new_time_and_activity_are_one_change_with_one_history_line,
+    bad_paths_and_queries_answer_in_the_json_error_format,
 );
 
 fn t(v: &Value) -> DateTime<FixedOffset> {
@@ -884,5 +887,147 @@ async fn moving_rechecks_every_rule_and_changes_nothing_when_refused(b: Backend)
     assert_eq!(
         (s, codes(&v)),
         (StatusCode::CONFLICT, vec!["invalid_state".to_string()])
+    );
+}
+
+async fn the_ics_of_another_organisations_private_booking_shows_no_title(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let day = app.open_day(20);
+    let mut private = booking(day, "09:00", "10:00", "Hemmelig personalsak");
+    private["public"] = json!(false);
+    private["description"] = json!("Fortrolig innhold");
+    let (s, v) = app.post(&uib, "/api/v1/bookings", &private).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::CREATED, Some("confirmed")),
+        "{v}"
+    );
+    let id = v["id"].as_i64().unwrap();
+
+    let ics = |token: String| {
+        let req = app
+            .client
+            .get(format!("{}/api/v1/bookings/{id}.ics", app.base))
+            .bearer_auth(token);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let ctype = res.headers()["content-type"].to_str().unwrap().to_string();
+            (status, ctype, res.text().await.unwrap())
+        }
+    };
+    let (s, ctype, body) = ics(hvl).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(ctype.starts_with("text/calendar"), "{ctype}");
+    // Unfolded, so a title split over two lines is found too.
+    let unfolded = body.replace("\r\n ", "").replace("\n ", "");
+    for secret in ["Hemmelig", "personalsak", "Fortrolig", "kari@uib.no"] {
+        assert!(!unfolded.contains(secret), "the .ics shows «{secret}»:\n{body}");
+    }
+    let calname = unfolded
+        .lines()
+        .find(|l| l.starts_with("X-WR-CALNAME"))
+        .unwrap_or_else(|| panic!("no X-WR-CALNAME:\n{body}"));
+    assert!(calname.ends_with(":Opptatt"), "{calname}");
+    assert!(unfolded.lines().any(|l| l == "SUMMARY:Opptatt"), "{body}");
+
+    // Its own organisation sees it in full.
+    let (s, _, body) = ics(uib).await;
+    assert_eq!(s, StatusCode::OK);
+    let unfolded = body.replace("\r\n ", "").replace("\n ", "");
+    assert!(unfolded.contains("X-WR-CALNAME:Hemmelig personalsak"), "{body}");
+}
+
+async fn a_new_time_and_activity_are_one_change_with_one_history_line(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let hvl = app.user("ola@hvl.no", "hvl", Role::Requester).await;
+    let day = app.open_day(10);
+    let mut req = booking(day, "09:00", "10:00", "Møte");
+    req["activity"] = json!({"kind": "seminar", "goal_areas": ["kunnskapsdeling"]});
+    let (s, v) = app.post(&uib, "/api/v1/bookings", &req).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    app.post(&hvl, "/api/v1/bookings", &booking(day, "15:00", "16:00", "HVL"))
+        .await;
+    let patch = |body: Value| {
+        let req = app
+            .client
+            .patch(format!("{}/api/v1/bookings/{id}", app.base))
+            .bearer_auth(&uib)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let history_len = |v: &Value| v["history"].as_array().map(Vec::len).unwrap_or_default();
+    let (_, before) = app.get(&uib, &format!("/api/v1/bookings/{id}")).await;
+    assert_eq!(history_len(&before), 1, "{before}");
+
+    // Refused (the new time is taken): neither the time nor the activity changes.
+    let (s, v) = patch(json!({
+        "start": at(day, "15:00"), "end": at(day, "16:00"),
+        "activity": {"kind": "arbeidsverksted"}
+    }))
+    .await;
+    assert_eq!((s, codes(&v)), (StatusCode::CONFLICT, vec!["busy".to_string()]), "{v}");
+    let stored = app.store.booking(id).await.unwrap().unwrap();
+    assert_eq!(stored.activity.unwrap().kind, "seminar");
+    assert_eq!(borgertun::domain::time::rfc3339(stored.start), at(day, "09:00"));
+
+    // A bad activity with a good time: nothing changes either.
+    let (s, v) = patch(json!({
+        "start": at(day, "12:00"), "end": at(day, "13:00"),
+        "activity": {"kind": "seminar", "measures": ["finnes-ikke"]}
+    }))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let stored = app.store.booking(id).await.unwrap().unwrap();
+    assert_eq!(borgertun::domain::time::rfc3339(stored.start), at(day, "09:00"));
+
+    // Both at once: one change, one line in the history.
+    let (s, v) = patch(json!({
+        "start": at(day, "12:00"), "end": at(day, "13:00"),
+        "activity": {"kind": "arbeidsverksted"}
+    }))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["start"].as_str(), v["activity"]["kind"].as_str()),
+        (Some(at(day, "12:00").as_str()), Some("arbeidsverksted"))
+    );
+    let (_, after) = app.get(&uib, &format!("/api/v1/bookings/{id}")).await;
+    assert_eq!(history_len(&after), 2, "one history line for the change: {after}");
+    assert_eq!(after["activity"]["kind"], "arbeidsverksted");
+}
+
+async fn bad_paths_and_queries_answer_in_the_json_error_format(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    // A query string that does not deserialise (a repeated field).
+    let res = app
+        .client
+        .get(format!("{}/api/v1/bookings?from=2026-01-01&from=2026-01-02", app.base))
+        .bearer_auth(&uib)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(codes(&v), ["invalid_query"]);
+    let (s, v) = app.get(&uib, "/api/v1/bookings/abc").await;
+    assert_eq!((s, codes(&v)), (StatusCode::NOT_FOUND, vec!["not_found".to_string()]));
+    let (s, v) = app.get(&uib, "/api/v1/rooms/ukjent/availability").await;
+    assert_eq!(
+        (s, codes(&v)),
+        (StatusCode::NOT_FOUND, vec!["unknown_room".to_string()])
     );
 }
