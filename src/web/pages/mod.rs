@@ -16,6 +16,7 @@ mod access;
 mod activities;
 mod booking;
 mod coordinator;
+mod counts;
 mod error;
 mod extract;
 mod mine;
