@@ -251,21 +251,22 @@ fn activity_fields(state: &AppState, f: &BookingForm, errors: &FieldErrors) -> M
     }
 }
 
-#[derive(Deserialize)]
-pub struct NewQuery {
+/// A day and a time span as typed: the new-booking link's query and the move form.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SlotFields {
     #[serde(default)]
-    dato: String,
+    pub(super) dato: String,
     #[serde(default)]
-    fra: String,
+    pub(super) fra: String,
     #[serde(default)]
-    til: String,
+    pub(super) til: String,
 }
 
 async fn new_form(
     State(state): State<AppState>,
     ctx: PageCtx,
     SignedIn(user): SignedIn,
-    Query(q): Query<NewQuery>,
+    Query(q): Query<SlotFields>,
 ) -> Response {
     let f = BookingForm {
         dato: q.dato,

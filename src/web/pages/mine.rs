@@ -9,6 +9,7 @@ use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::booking::SlotFields;
 use super::counts::{counts_fieldset, parse_counts};
 use super::signin::{ClientAddr, EmptyForm};
 use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
@@ -246,17 +247,7 @@ async fn alternatives(state: &AppState, b: &Booking) -> Vec<Slot> {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct MoveForm {
-    #[serde(default)]
-    dato: String,
-    #[serde(default)]
-    fra: String,
-    #[serde(default)]
-    til: String,
-}
-
-fn move_page(ctx: &PageCtx, b: &Booking, f: &MoveForm, errors: &FieldErrors) -> Markup {
+fn move_page(ctx: &PageCtx, b: &Booking, f: &SlotFields, errors: &FieldErrors) -> Markup {
     let [dato, fra, til] = [("dato", "Ny dato"), ("fra", "Fra klokken"), ("til", "Til klokken")]
         .map(|(id, label)| Field::new(id, label, errors));
     html! {
@@ -292,7 +283,7 @@ async fn move_form(
         ));
     }
     let (start, end) = (crate::domain::time::local(b.start), crate::domain::time::local(b.end));
-    let f = MoveForm {
+    let f = SlotFields {
         dato: start.date_naive().to_string(),
         fra: start.format("%H:%M").to_string(),
         til: end.format("%H:%M").to_string(),
@@ -312,7 +303,7 @@ async fn move_submit(
     SignedIn(user): SignedIn,
     client: ClientAddr,
     Path(id): Path<String>,
-    CsrfForm(f): CsrfForm<MoveForm>,
+    CsrfForm(f): CsrfForm<SlotFields>,
 ) -> PageResult {
     let b = managed(&state, &user, &id).await?;
     if state.limits.booking_limited(user.id, &client) {
