@@ -10,6 +10,7 @@ use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::counts::{counts_fieldset, parse_counts};
 use super::error::ServiceResultExt;
 use super::signin::ClientAddr;
 use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
@@ -227,7 +228,6 @@ fn activity_fields(state: &AppState, f: &BookingForm, errors: &FieldErrors) -> M
                 .unwrap_or(365),
         );
     let plans: Vec<_> = plan.plans.iter().filter(|p| p.to >= today && p.from <= last).collect();
-    let forventet_errors = errors.for_field("forventet");
     html! {
         fieldset.activity {
             legend { "Aktiviteten" }
@@ -246,35 +246,27 @@ fn activity_fields(state: &AppState, f: &BookingForm, errors: &FieldErrors) -> M
                 }).collect();
                 (checkboxes("tiltak", &format!("Tiltak i {} (valgfritt)", p.name), Some(&format!("Gjelder aktiviteter {}.", p.period())), &items, &f.tiltak, errors))
             }
-            fieldset.choices aria-describedby=[(!forventet_errors.is_empty()).then_some("forventet-feil")] {
-                legend { "Forventet antall deltakere per gruppe (valgfritt)" }
-                @for e in &forventet_errors { p.field-error id="forventet-feil" { (e) } }
-                @for g in &plan.groups {
-                    div.field.count {
-                        label for=(format!("forventet-{}", g.key)) { (g.name) }
-                        input type="number" id=(format!("forventet-{}", g.key)) name=(format!("forventet-{}", g.key)) min="0" inputmode="numeric" value=(f.forventet.get(&g.key).map(String::as_str).unwrap_or(""));
-                    }
-                }
-            }
+            (counts_fieldset("forventet", "Forventet antall deltakere per gruppe (valgfritt)", &plan.groups, &f.forventet, errors))
         }
     }
 }
 
-#[derive(Deserialize)]
-pub struct NewQuery {
+/// A day and a time span as typed: the new-booking link's query and the move form.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SlotFields {
     #[serde(default)]
-    dato: String,
+    pub(super) dato: String,
     #[serde(default)]
-    fra: String,
+    pub(super) fra: String,
     #[serde(default)]
-    til: String,
+    pub(super) til: String,
 }
 
 async fn new_form(
     State(state): State<AppState>,
     ctx: PageCtx,
     SignedIn(user): SignedIn,
-    Query(q): Query<NewQuery>,
+    Query(q): Query<SlotFields>,
 ) -> Response {
     let f = BookingForm {
         dato: q.dato,
@@ -322,22 +314,7 @@ pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, Field
 /// Parse the form; every problem is reported at once.
 /// The activity as typed; counts that are not whole numbers are errors.
 fn parse_activity(f: &BookingForm, errors: &mut FieldErrors) -> Activity {
-    let mut expected = std::collections::BTreeMap::new();
-    for (group, n) in &f.forventet {
-        let n = n.trim();
-        if n.is_empty() {
-            continue;
-        }
-        match n.parse::<i64>() {
-            Ok(n) => {
-                expected.insert(group.clone(), n);
-            }
-            Err(_) => errors.add(
-                "forventet",
-                format!("Skriv antall deltakere som hele tall, ikke «{n}»."),
-            ),
-        }
-    }
+    let expected = parse_counts(&f.forventet, "forventet", "hele tall", errors);
     Activity {
         kind: f.aktivitet.trim().to_string(),
         themes: f.temaer.clone(),

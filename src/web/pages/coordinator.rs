@@ -587,6 +587,14 @@ fn org_and_role<'a>(state: &AppState, me: &User, f: &'a UserForm) -> Result<(&'a
     Ok((&f.virksomhet, role))
 }
 
+/// The service's answer for a user or request: `gone` if there is none.
+fn found<T>(r: Result<T, ServiceError>, gone: impl FnOnce() -> PageError) -> PageResult<T> {
+    match r {
+        Err(ServiceError::NotFound) => Err(gone()),
+        r => r.unavailable(NOTHING_CHANGED),
+    }
+}
+
 fn refused(message: &str) -> Markup {
     html! { div.notice role="alert" { p { (message) " Ingenting er endret." } } }
 }
@@ -600,11 +608,7 @@ async fn update_user(
 ) -> PageResult {
     let no_user = || PageError::not_found("Fant ikke brukeren", "Brukeren finnes ikke.");
     let id = id.parse::<i64>().map_err(|_| no_user())?;
-    let target = match state.app.user(id).await {
-        Ok(u) => u,
-        Err(ServiceError::NotFound) => return Err(no_user()),
-        Err(e) => return Err(e).unavailable(NOTHING_CHANGED),
-    };
+    let target = found(state.app.user(id).await, no_user)?;
     let bad = |m: &str| users_page(&state, &ctx, &me, Some(refused(m)), StatusCode::UNPROCESSABLE_ENTITY);
     let (org, role) = match org_and_role(&state, &me, &f) {
         Ok(x) => x,
@@ -637,11 +641,7 @@ async fn decide_access(
         )
     };
     let id = id.parse::<i64>().map_err(|_| gone())?;
-    let request = match state.app.open_access_request(id).await {
-        Ok(r) => r,
-        Err(ServiceError::NotFound) => return Err(gone()),
-        Err(e) => return Err(e).unavailable(NOTHING_CHANGED),
-    };
+    let request = found(state.app.open_access_request(id).await, gone)?;
     let bad = |m: &str| users_page(&state, &ctx, &me, Some(refused(m)), StatusCode::UNPROCESSABLE_ENTITY);
     let required = (f.handling == "avslaa").then_some("Skriv en begrunnelse når du avslår.");
     let reason = match parse_reason(Some(&f.begrunnelse), required) {

@@ -9,6 +9,8 @@ use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::booking::SlotFields;
+use super::counts::{counts_fieldset, parse_counts};
 use super::signin::{ClientAddr, EmptyForm};
 use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
 use crate::domain::policy::Slot;
@@ -245,17 +247,7 @@ async fn alternatives(state: &AppState, b: &Booking) -> Vec<Slot> {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct MoveForm {
-    #[serde(default)]
-    dato: String,
-    #[serde(default)]
-    fra: String,
-    #[serde(default)]
-    til: String,
-}
-
-fn move_page(ctx: &PageCtx, b: &Booking, f: &MoveForm, errors: &FieldErrors) -> Markup {
+fn move_page(ctx: &PageCtx, b: &Booking, f: &SlotFields, errors: &FieldErrors) -> Markup {
     let [dato, fra, til] = [("dato", "Ny dato"), ("fra", "Fra klokken"), ("til", "Til klokken")]
         .map(|(id, label)| Field::new(id, label, errors));
     html! {
@@ -291,7 +283,7 @@ async fn move_form(
         ));
     }
     let (start, end) = (crate::domain::time::local(b.start), crate::domain::time::local(b.end));
-    let f = MoveForm {
+    let f = SlotFields {
         dato: start.date_naive().to_string(),
         fra: start.format("%H:%M").to_string(),
         til: end.format("%H:%M").to_string(),
@@ -311,7 +303,7 @@ async fn move_submit(
     SignedIn(user): SignedIn,
     client: ClientAddr,
     Path(id): Path<String>,
-    CsrfForm(f): CsrfForm<MoveForm>,
+    CsrfForm(f): CsrfForm<SlotFields>,
 ) -> PageResult {
     let b = managed(&state, &user, &id).await?;
     if state.limits.booking_limited(user.id, &client) {
@@ -491,7 +483,6 @@ impl AttendanceForm {
 
 fn attendance_page(state: &AppState, ctx: &PageCtx, b: &Booking, f: &AttendanceForm, errors: &FieldErrors) -> Markup {
     let plan = &state.app.config().plan;
-    let count_errors = errors.for_field("faktisk");
     html! {
         h1 { "Registrer oppmøte" }
         p { (b.title) ", " (format_range(b.start, b.end)) "." }
@@ -503,16 +494,7 @@ fn attendance_page(state: &AppState, ctx: &PageCtx, b: &Booking, f: &AttendanceF
         (errors.summary("Oppmøtet ble ikke lagret. Rett opp dette:"))
         form method="post" action=(format!("/bookinger/{}/oppmote", b.id)) novalidate {
             input type="hidden" name="csrf" value=(ctx.csrf);
-            fieldset.choices aria-describedby=[(!count_errors.is_empty()).then_some("faktisk-feil")] {
-                legend { "Hvor mange kom fra hver deltakergruppe?" }
-                @for e in &count_errors { p.field-error id="faktisk-feil" { (e) } }
-                @for g in &plan.groups {
-                    div.field.count {
-                        label for=(format!("faktisk-{}", g.key)) { (g.name) }
-                        input type="number" id=(format!("faktisk-{}", g.key)) name=(format!("faktisk-{}", g.key)) min="0" inputmode="numeric" value=(f.counts.get(&g.key).map(String::as_str).unwrap_or(""));
-                    }
-                }
-            }
+            (counts_fieldset("faktisk", "Hvor mange kom fra hver deltakergruppe?", &plan.groups, &f.counts, errors))
             (Field::new("utbytte", "Utbytte og erfaringer (valgfritt, noen linjer)", errors).textarea(&f.outcome, 5))
             button type="submit" { "Lagre oppmøte" }
         }
@@ -561,22 +543,7 @@ async fn attendance_submit(
     let b = attendance_booking(&state, &user, &id).await?;
     let plan = &state.app.config().plan;
     let mut errors = FieldErrors::default();
-    let mut actual = std::collections::BTreeMap::new();
-    for (g, n) in &f.counts {
-        let n = n.trim();
-        if n.is_empty() {
-            continue;
-        }
-        match n.parse::<i64>() {
-            Ok(n) => {
-                actual.insert(g.clone(), n);
-            }
-            Err(_) => errors.add(
-                "faktisk",
-                format!("Skriv antall deltakere som hele tall fra 0, ikke «{n}»."),
-            ),
-        }
-    }
+    let actual = parse_counts(&f.counts, "faktisk", "hele tall fra 0", &mut errors);
     // The same checks as for the expected numbers: known groups, whole numbers in range.
     let groups: Vec<String> = actual.keys().cloned().collect();
     let checks = [

@@ -16,6 +16,7 @@ mod access;
 mod activities;
 mod booking;
 mod coordinator;
+mod counts;
 mod error;
 mod extract;
 mod mine;
@@ -269,15 +270,20 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut res = next.run(req).await;
     if fresh {
-        let cookie = format!(
-            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
-            secure_suffix(&state)
+        set_cookie(
+            &mut res,
+            &state,
+            &format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
         );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
     }
     res
+}
+
+/// Adds `cookie` (name, value and attributes) to `res`, with `; Secure` over HTTPS.
+pub(super) fn set_cookie(res: &mut Response, state: &AppState, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{cookie}{}", secure_suffix(state))) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 /// `; Secure` when the service is reached over HTTPS.

@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 use std::time::Duration as StdDuration;
 
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -18,7 +18,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::html;
 use serde::Deserialize;
 
-use super::{layout, local_path, secure_suffix, CsrfForm, PageCtx, PageError, PageResult, SESSION_COOKIE};
+use super::{layout, local_path, set_cookie, CsrfForm, PageCtx, PageError, PageResult, SESSION_COOKIE};
 use crate::domain::booking::parse_email;
 use crate::service::{SignIn, LINK_MINUTES, SESSION_HOURS};
 use crate::web::AppState;
@@ -215,14 +215,11 @@ async fn confirm(
     };
     // Back to the page that asked for sign-in, if it is one of ours; else the week view.
     let cookie = format!(
-        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        SESSION_HOURS * 3600,
-        secure_suffix(&state)
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        SESSION_HOURS * 3600
     );
     let mut res = Redirect::to(local_path(&f.neste).unwrap_or("/")).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
+    set_cookie(&mut res, &state, &cookie);
     Ok(res)
 }
 
@@ -238,13 +235,11 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, _: CsrfForm
         }
     }
     let mut res = Redirect::to("/").into_response();
-    let cookie = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        secure_suffix(&state)
+    set_cookie(
+        &mut res,
+        &state,
+        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
     res
 }
 
