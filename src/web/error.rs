@@ -33,6 +33,7 @@ pub enum ErrorCode {
     InvalidInput,
     // The rules of `domain`.
     AlreadyEnded,
+    AttendanceNotDue,
     BeyondHorizon,
     Busy,
     ClosedDay,

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::domain::time::rfc3339;
 use crate::domain::FeedKind;
 pub use crate::service::feed_urls;
-use crate::store::FeedToken;
+use crate::service::FeedToken;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/feeds/{file}", get(feed))

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use borgertun::domain::Role;
 use crate::common::{booking, Backend, TestApp};
+use borgertun::domain::Role;
 
 on_both_backends!(the_api_keeps_its_contract_under_schemathesis);
 
@@ -42,7 +42,9 @@ fn schemathesis() -> Result<PathBuf, String> {
 }
 
 async fn the_api_keeps_its_contract_under_schemathesis(b: Backend) {
-    let Some(st) = crate::common::require(schemathesis()) else { return };
+    let Some(st) = crate::common::require(schemathesis()) else {
+        return;
+    };
     let app = TestApp::spawn(b).await;
     let coordinator = app
         .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
