@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::domain::plan::Plan;
 use crate::domain::{DomainError, Rules};
 use crate::mail::Composer;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
+pub use crate::store::StoreError;
 
 mod access;
 mod attendance;

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::domain::DomainError;
 use crate::service::ServiceError;
-use crate::store::StoreError;
+use crate::service::StoreError;
 
 /// Every code an API error can carry: the API's own and the domain's rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
