@@ -16,7 +16,7 @@
 //! whichever comes first, and always takes at least a few samples. Rules come from the shipped
 //! `config/` folder, unchanged; the requests come from «uib» (tier partner, horizon 90 days).
 //!
-//! Seeding writes straight into `SqliteStore.pool` with multi-row INSERTs in large transactions.
+//! Seeding writes straight into the store's SQLite pool with multi-row INSERTs in large transactions.
 //! The overlap trigger `bookings_no_overlap_insert` is dropped while seeding (a check per row
 //! would only slow the seeding down) and recreated from its own stored SQL afterwards; the
 //! seeded data is checked for overlaps with one window query instead.
@@ -30,8 +30,8 @@ use borgertun::clock::TestClock;
 use borgertun::domain::time::{at_local, local, start_of_day};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Room, Rules, Status, User};
 use borgertun::service::{App, BookOutcome};
-use borgertun::store::sqlite::SqliteStore;
 use borgertun::store::{BookingQuery, BookingStore, Store, UserStore};
+use borgertun::store::{Pools, SqlStore};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -279,12 +279,20 @@ struct SeedReport {
     last: DateTime<Utc>,
 }
 
-async fn seed(store: &SqliteStore, room: &Room, user: &User, seeds: &[Seed]) -> AnyResult<SeedReport> {
+/// The SQLite pool the benchmark's store runs on.
+fn pool(store: &SqlStore) -> &sqlx::SqlitePool {
+    match store.pools() {
+        Pools::Sqlite(p) => p,
+        Pools::Postgres(_) => unreachable!("the benchmark opens SQLite"),
+    }
+}
+
+async fn seed(store: &SqlStore, room: &Room, user: &User, seeds: &[Seed]) -> AnyResult<SeedReport> {
     let t0 = Instant::now();
     // One connection for dropping the trigger, seeding and creating it again: another
     // connection of the pool may still hold the schema from before the drop, and SQLite then
     // refuses the CREATE TRIGGER as existing.
-    let mut conn = store.pool.acquire().await?;
+    let mut conn = pool(store).acquire().await?;
     let trigger_sql: Option<String> = sqlx::query_scalar(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'bookings_no_overlap_insert'",
     )
@@ -427,7 +435,7 @@ fn slot_free(taken: &[(DateTime<Utc>, DateTime<Utc>)], start: DateTime<Utc>, unt
 /// The availability query for random weeks (Monday to Monday, Oslo time) that `pick` chooses:
 /// latency and the mean number of bookings found.
 async fn week_bench(
-    store: &SqliteStore,
+    store: &SqlStore,
     budget: StdDuration,
     seed: u64,
     pick: impl Fn(&mut StdRng) -> NaiveDate,
@@ -495,14 +503,14 @@ async fn bench_size(
     let mut rng = StdRng::seed_from_u64(0xB0_4E_27_u64 ^ n as u64);
 
     eprintln!("== {n} bookings: generating and seeding into {}", db_path.display());
-    let store = SqliteStore::connect(&url, cfg.database.max_connections).await?;
+    let store = SqlStore::connect(&url, cfg.database.max_connections).await?;
     store.migrate().await?;
     let user = store
         .add_user("bench@uib.no", "Benk Benchesen", REQUESTER_ORG, Role::Requester, now)
         .await?;
     let seeds = generate(rules, &room, n, now, &mut rng);
     let seed_report = seed(&store, &room, &user, &seeds).await?;
-    store.pool.close().await;
+    pool(&store).close().await;
     let db_mb = std::fs::metadata(&db_path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
     eprintln!(
         "   seeded in {:.1} s, {:.0} MB, {} .. {}",
@@ -513,17 +521,11 @@ async fn bench_size(
     );
 
     // Measure through a freshly opened store, configured as the service opens it.
-    let store = SqliteStore::connect(&url, cfg.database.max_connections).await?;
+    let store = SqlStore::connect(&url, cfg.database.max_connections).await?;
     // The service at the benchmark's fixed "now".
     let clock = Arc::new(TestClock::new());
     clock.set(now);
-    let app = App::new(
-        Arc::new(SqliteStore {
-            pool: store.pool.clone(),
-        }),
-        cfg.clone(),
-        clock,
-    );
+    let app = App::new(Arc::new(SqlStore::new(store.pools().clone())), cfg.clone(), clock);
     let buffer = Duration::minutes(room.buffer_minutes);
     let horizon_end = now + Duration::days(tier.horizon_days);
     let tomorrow = local(now).date_naive() + Duration::days(1);
@@ -612,7 +614,7 @@ async fn bench_size(
                         }
                         sqlx::query("DELETE FROM bookings WHERE id = $1")
                             .bind(booking.id)
-                            .execute(&store.pool)
+                            .execute(pool(&store))
                             .await?;
                     }
                     BookOutcome::Busy { .. } => unexpected.set(unexpected.get() + 1),
@@ -652,7 +654,7 @@ async fn bench_size(
                         unexpected.set(unexpected.get() + 1);
                         sqlx::query("DELETE FROM bookings WHERE id = $1")
                             .bind(booking.id)
-                            .execute(&store.pool)
+                            .execute(pool(&store))
                             .await?;
                     }
                 }
@@ -680,7 +682,7 @@ async fn bench_size(
     })
     .await?;
 
-    store.pool.close().await;
+    pool(&store).close().await;
     drop(dir);
     Ok(SizeResult {
         n,

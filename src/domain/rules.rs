@@ -105,6 +105,20 @@ impl Rules {
         self.organisation(key).map(|o| o.name.as_str()).unwrap_or(key)
     }
 
+    /// A room's name; its key when the room is no longer configured.
+    pub fn room_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.room(key).map(|r| r.name.as_str()).unwrap_or(key)
+    }
+
+    /// A room's name and address, e.g. «Borgertun, Årstadveien 17, 5009 Bergen»; its key when
+    /// the room is no longer configured.
+    pub fn room_place(&self, key: &str) -> String {
+        match self.room(key) {
+            Some(r) => format!("{}, {}", r.name, r.address),
+            None => key.to_string(),
+        }
+    }
+
     /// The tier of an organisation. An organisation no longer in the configuration ranks below
     /// every tier, so it never blocks a configured one.
     pub fn tier_of_org(&self, org: &str) -> Option<&Tier> {

@@ -97,17 +97,11 @@ impl Composer<'_> {
 
     /// A room's name and address, e.g. «Borgertun, Årstadveien 17, 5009 Bergen».
     fn room_line(&self, room: &str) -> String {
-        match self.rules.room(room) {
-            Some(r) => format!("{}, {}", r.name, r.address),
-            None => room.to_string(),
-        }
+        self.rules.room_place(room)
     }
 
     fn room_name(&self, b: &Booking) -> String {
-        self.rules
-            .room(&b.room)
-            .map(|r| r.name.clone())
-            .unwrap_or_else(|| b.room.clone())
+        self.rules.room_name(&b.room).to_string()
     }
 
     pub fn booking_url(&self, id: i64) -> String {

@@ -208,10 +208,7 @@ impl App {
         let (name, viewer) = match feed.kind {
             FeedKind::Room => {
                 let room = feed.room.clone().unwrap_or_default();
-                let name = rules
-                    .room(&room)
-                    .map(|r| r.name.clone())
-                    .unwrap_or_else(|| room.clone());
+                let name = rules.room_name(&room).to_string();
                 query.room = Some(room);
                 (name, None)
             }

@@ -13,14 +13,15 @@
 //!
 //! `Store` is all of them together, plus `backend()`, `migrate()` and `ping()`; the rest of the
 //! application holds an `Arc<dyn Store>`, on which every method can be called as it is. Code that
-//! holds a concrete store (`SqliteStore`) or a generic one brings the traits into scope with
+//! holds the concrete store (`SqlStore`) brings the traits into scope with
 //! `use crate::store::prelude::*`.
 //!
 //! The SQL is written once, next to its trait, as default methods of a per-aggregate trait
 //! (`BookingSql`, `UserSql`, …) that `sqlx::Sqlite` and `sqlx::Postgres` both implement;
-//! `sql.rs` holds the few differences in SQL (`Dialect`). `sqlite.rs` and `postgres.rs`
-//! implement the public traits by calling those functions, and write out only what differs:
-//! connecting, migrations, and how a write transaction starts.
+//! `sql.rs` holds the few differences in SQL (`Dialect`). `sql_store.rs` implements the public
+//! traits once, handing each call to those functions for whichever database it holds;
+//! `sqlite.rs` and `postgres.rs` write out only what differs: connecting, migrations, and how a
+//! write transaction starts.
 //!
 //! Writers that decide on a room go through `BookingStore::write(room)`, which serialises them:
 //! a `BEGIN IMMEDIATE` transaction on SQLite, a transaction holding a per-room advisory lock on
@@ -37,6 +38,7 @@ mod outbox;
 pub mod postgres;
 mod sessions;
 mod sql;
+mod sql_store;
 pub mod sqlite;
 mod users;
 
@@ -44,6 +46,7 @@ pub use bookings::{BookingQuery, BookingStore, Insert, Reschedule, Transition, W
 pub use feeds::{FeedStore, FeedToken};
 pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
 pub use sessions::SessionStore;
+pub use sql_store::{Pools, SqlStore};
 pub use users::{AccessDecision, AccessRequest, NewAccessRequest, UserStore};
 
 /// The store traits, for callers that use a store's methods.
@@ -106,9 +109,5 @@ pub trait Store: BookingStore + UserStore + SessionStore + OutboxStore + FeedSto
 
 /// Connect to the database the URL names: `sqlite:` or `postgres:`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::connect(url, max_connections).await?))
-    } else {
-        Ok(Arc::new(sqlite::SqliteStore::connect(url, max_connections).await?))
-    }
+    Ok(Arc::new(SqlStore::connect(url, max_connections).await?))
 }

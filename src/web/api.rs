@@ -92,7 +92,8 @@ pub fn spec() -> &'static utoipa::openapi::OpenApi {
 }
 
 /// What every operation may answer besides its own: 401 (unless it is public), 503 when the
-/// database is unavailable, and 400 for a path or query string that does not parse.
+/// database is unavailable, 400 for a path or query string that does not parse, and, where it
+/// takes a body, 400, 413 and 415 for a body that is not JSON, too large or not sent as JSON.
 fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
     let error = |text: &str| {
@@ -132,6 +133,18 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
             responses
                 .entry("503".into())
                 .or_insert_with(|| error("The database is unavailable (`internal_error`)."));
+            let takes_body = op.request_body.is_some();
+            if takes_body {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error("The body is not JSON, or the path does not parse (`invalid_json`, `invalid_body`, `invalid_path`).")
+                });
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| error("The body is too large (`payload_too_large`)."));
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| error("The body is not sent as JSON (`unsupported_media_type`)."));
+            }
             if path.contains('{') || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
                 responses.entry("400".into()).or_insert_with(|| {
                     error("The path or query string does not parse (`invalid_path`, `invalid_query`).")
@@ -959,12 +972,9 @@ struct MoveInput {
     request_body = MoveInput,
     responses(
         (status = 200, description = "The booking as changed.", body = FullBooking),
-        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
         (status = 403, description = "Another organisation's booking (`forbidden`).", body = ErrorBody),
         (status = 404, description = "No booking the caller may see (`not_found`).", body = ErrorBody),
         (status = 409, description = "The new time is taken (`busy`, with alternatives), or the booking can no longer move (`invalid_state`).", body = ErrorBody),
-        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
         (status = 422, description = "The change breaks a rule (the codes of the rules).", body = ErrorBody),
     )
 )]
@@ -1085,11 +1095,8 @@ impl BookingInput {
             headers(("location" = String, description = "The booking's address."))),
         (status = 202, description = "Stored as a pending request that competes with `conflicts`.", body = BookingCreated,
             headers(("location" = String, description = "The booking's address."))),
-        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
         (status = 403, description = "For another organisation, or an override, without being coordinator (`forbidden`).", body = ErrorBody),
         (status = 409, description = "The slot is taken (`busy`, with alternatives).", body = ErrorBody),
-        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
         (status = 422, description = "The request breaks a rule (the codes of the rules).", body = ErrorBody),
     )
 )]
@@ -1156,12 +1163,9 @@ struct ReasonInput {
     request_body = ReasonInput,
     responses(
         (status = 200, description = "The cancelled booking.", body = FullBooking),
-        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
         (status = 403, description = "Another organisation's booking (`forbidden`).", body = ErrorBody),
         (status = 404, description = "No booking the caller may see (`not_found`).", body = ErrorBody),
         (status = 409, description = "Already cancelled, refused or ended (`invalid_state`, `already_ended`).", body = ErrorBody),
-        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
         (status = 422, description = "A bad reason (`invalid_reason`) or body (`invalid_json`).", body = ErrorBody),
     )
 )]
@@ -1184,12 +1188,9 @@ async fn cancel_booking(
     request_body = ReasonInput,
     responses(
         (status = 200, description = "The approved booking and what it displaced.", body = Approved),
-        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
         (status = 403, description = "Not a coordinator (`forbidden`).", body = ErrorBody),
         (status = 404, description = "No such booking (`not_found`).", body = ErrorBody),
         (status = 409, description = "Not pending, or held by a firm or equal-or-higher booking without override (`invalid_state`, `protected`, `busy`).", body = ErrorBody),
-        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
         (status = 422, description = "A missing or bad reason (`reason_required`, `invalid_reason`), a past request (`in_past`), or a bad body (`invalid_json`).", body = ErrorBody),
     )
 )]
@@ -1219,12 +1220,9 @@ async fn approve_booking(
     request_body = ReasonInput,
     responses(
         (status = 200, description = "The rejected booking and free alternatives.", body = Rejected),
-        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
         (status = 403, description = "Not a coordinator (`forbidden`).", body = ErrorBody),
         (status = 404, description = "No such booking (`not_found`).", body = ErrorBody),
         (status = 409, description = "Not pending (`invalid_state`).", body = ErrorBody),
-        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
         (status = 422, description = "A missing or bad reason (`reason_required`, `invalid_reason`) or body (`invalid_json`).", body = ErrorBody),
     )
 )]

@@ -139,10 +139,7 @@ fn feed_out(state: &AppState, f: &FeedToken) -> FeedOut {
         created_at: rfc3339(f.created_at),
         revoked_at: f.revoked_at.map(rfc3339),
         name: match f.kind {
-            FeedKind::Room => rules
-                .room(f.room.as_deref().unwrap_or_default())
-                .map(|r| r.name.clone())
-                .unwrap_or_default(),
+            FeedKind::Room => rules.room_name(f.room.as_deref().unwrap_or_default()).to_string(),
             FeedKind::Organisation => rules.org_name(f.org.as_deref().unwrap_or_default()).to_string(),
             FeedKind::Personal => "Mine bookinger".to_string(),
         },
@@ -168,9 +165,6 @@ struct CreateFeed {
     request_body = CreateFeed,
     responses(
         (status = 201, description = "The new feed with its secret address.", body = FeedCreated),
-        (status = 400, description = "The body is not JSON (`invalid_json`, `invalid_body`).", body = ErrorBody),
-        (status = 413, description = "The body is too large (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON (`unsupported_media_type`).", body = ErrorBody),
         (status = 422, description = "Unknown kind or room (`invalid_feed_kind`, `unknown_room`) or a bad body (`invalid_json`).", body = ErrorBody),
     )
 )]

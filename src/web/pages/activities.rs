@@ -151,10 +151,7 @@ fn public_event(b: Booking, rules: &Rules, plan: &Plan) -> PublicEvent {
         end: b.end,
         title: View::Public.title(&b).to_string(),
         organisation: rules.org_name(&b.org).to_string(),
-        place: rules
-            .room(&b.room)
-            .map(|r| format!("{}, {}", r.name, r.address))
-            .unwrap_or_else(|| b.room.clone()),
+        place: rules.room_place(&b.room),
         kind,
         themes,
         created_at: b.created_at,

@@ -317,20 +317,6 @@ async fn move_submit(
         Ok(slot) => slot,
         Err(errors) => return again(errors),
     };
-    // The booking's plan measures must belong to the plan in force on the new day.
-    if let Some(a) = &b.activity {
-        let problems = a.check(
-            &state.app.config().plan,
-            crate::domain::time::local(slot.start).date_naive(),
-        );
-        if !problems.is_empty() {
-            let mut errors = FieldErrors::default();
-            for e in problems {
-                errors.add("dato", e.message);
-            }
-            return again(errors);
-        }
-    }
     match state.app.move_booking(b.id, &user, slot).await {
         Ok(service::MoveOutcome::Moved(m)) => {
             let body = html! {
@@ -375,7 +361,14 @@ async fn move_submit(
         Err(ServiceError::Rules(errs)) => {
             let mut errors = FieldErrors::default();
             for e in &errs {
-                super::booking::add_domain(&mut errors, e);
+                match e.field {
+                    // The form has only the time: what the booking is used for (its plan
+                    // measures, themes …) not fitting the plan of the new day is about the day.
+                    Some("kind" | "themes" | "goal_areas" | "measures" | "expected") => {
+                        errors.add("dato", e.message.clone())
+                    }
+                    _ => super::booking::add_domain(&mut errors, e),
+                }
             }
             again(errors)
         }

@@ -1,0 +1,391 @@
+//! The store: the public traits implemented once, for whichever database the URL names.
+//!
+//! Each method hands its pool (or its transaction) to the shared SQL of `bookings.rs`,
+//! `users.rs`, …, with `DB` naming the database: `on_pool!` and `on_tx!` pick the arm. What
+//! differs between the databases (connecting, migrations, how a write starts) is in
+//! `sqlite.rs` and `postgres.rs`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use super::bookings::BookingSql;
+use super::feeds::FeedSql;
+use super::outbox::OutboxSql;
+use super::sessions::SessionSql;
+use super::users::UserSql;
+use super::{
+    postgres, sqlite, AccessDecision, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
+    NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, SessionStore, Store, Transition,
+    UserStore, WriteTx,
+};
+use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
+
+/// The database behind a [`SqlStore`].
+#[derive(Clone)]
+pub enum Pools {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The store, on SQLite or PostgreSQL.
+pub struct SqlStore {
+    pools: Pools,
+}
+
+impl SqlStore {
+    pub fn new(pools: Pools) -> Self {
+        Self { pools }
+    }
+
+    /// Connect to the database the URL names: `postgres:`/`postgresql:`, else SQLite.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let pools = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Pools::Postgres(postgres::connect(url, max_connections).await?)
+        } else {
+            Pools::Sqlite(sqlite::connect(url, max_connections).await?)
+        };
+        Ok(Self { pools })
+    }
+
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+}
+
+/// Run `$body` with `$p` bound to the store's pool and `$db` naming its database.
+macro_rules! on_pool {
+    ($pools:expr, |$p:ident, $db:ident| $body:expr) => {
+        match $pools {
+            Pools::Sqlite($p) => {
+                type $db = Sqlite;
+                $body
+            }
+            Pools::Postgres($p) => {
+                type $db = Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// Run `$body` with `$c` bound to the write transaction and `$db` naming its database.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident, $db:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite($c) => {
+                type $db = Sqlite;
+                $body
+            }
+            Tx::Postgres($c) => {
+                type $db = Postgres;
+                $body
+            }
+        }
+    };
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.pools {
+            Pools::Sqlite(_) => "sqlite",
+            Pools::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match &self.pools {
+            Pools::Sqlite(p) => sqlite::migrate(p).await,
+            Pools::Postgres(p) => postgres::migrate(p).await,
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        on_pool!(&self.pools, |p, _DB| sqlx::query("SELECT 1").execute(p).await.map(drop))?;
+        Ok(())
+    }
+}
+
+/// A write transaction.
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+#[async_trait]
+impl BookingStore for SqlStore {
+    async fn booking(&self, id: i64) -> Result<Option<Booking>> {
+        on_pool!(&self.pools, |p, DB| DB::booking(p, id).await)
+    }
+
+    async fn bookings(&self, q: &BookingQuery) -> Result<Vec<Booking>> {
+        on_pool!(&self.pools, |p, DB| DB::bookings(p, q).await)
+    }
+
+    async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String> {
+        on_pool!(&self.pools, |p, DB| DB::bookings_fingerprint(p, q).await)
+    }
+
+    async fn history(&self, id: i64) -> Result<Vec<AuditEntry>> {
+        on_pool!(&self.pools, |p, DB| DB::history(p, id).await)
+    }
+
+    async fn report_bookings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+        on_pool!(&self.pools, |p, DB| DB::report_bookings(p, from, to).await)
+    }
+
+    async fn set_activity(&self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
+        on_pool!(&self.pools, |p, DB| DB::set_activity(p, id, activity, now).await)
+    }
+
+    async fn set_attendance(&self, id: i64, attendance: &Attendance) -> Result<Booking> {
+        on_pool!(&self.pools, |p, DB| DB::set_attendance(p, id, attendance).await)
+    }
+
+    async fn ask_for_attendance(
+        &self,
+        ended_after: DateTime<Utc>,
+        ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        ask: &(dyn for<'b> Fn(&'b Booking) -> NewMessage + Sync),
+    ) -> Result<Vec<Booking>> {
+        on_pool!(&self.pools, |p, DB| DB::ask_for_attendance(
+            p,
+            ended_after,
+            ended_before,
+            now,
+            ask
+        )
+        .await)
+    }
+
+    /// Writers that decide about one room are serialised: see `sqlite::begin_write` and
+    /// `postgres::begin_write`.
+    async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>> {
+        Ok(Box::new(match &self.pools {
+            Pools::Sqlite(p) => Tx::Sqlite(sqlite::begin_write(p, room).await?),
+            Pools::Postgres(p) => Tx::Postgres(postgres::begin_write(p, room).await?),
+        }))
+    }
+}
+
+#[async_trait]
+impl WriteTx for Tx {
+    async fn active_between(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
+        on_tx!(self, |c, DB| DB::active_between(&mut **c, room, from, to).await)
+    }
+
+    async fn booking(&mut self, id: i64) -> Result<Option<Booking>> {
+        on_tx!(self, |c, DB| DB::booking(&mut **c, id).await)
+    }
+
+    async fn minutes_held(&mut self, org: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64> {
+        on_tx!(self, |c, DB| DB::minutes_held(&mut **c, org, from, to).await)
+    }
+
+    async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking> {
+        on_tx!(self, |c, DB| DB::insert(c, ins).await)
+    }
+
+    async fn transition(&mut self, t: Transition<'_>) -> Result<Booking> {
+        on_tx!(self, |c, DB| DB::transition(c, t).await)
+    }
+
+    async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking> {
+        on_tx!(self, |c, DB| DB::reschedule(c, r).await)
+    }
+
+    async fn set_activity(&mut self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
+        on_tx!(self, |c, DB| DB::set_activity(&mut **c, id, activity, now).await)
+    }
+
+    async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64> {
+        on_tx!(self, |c, DB| DB::enqueue(&mut **c, m, now).await)
+    }
+
+    async fn coordinator_emails(&mut self) -> Result<Vec<String>> {
+        on_tx!(self, |c, DB| DB::coordinator_emails(&mut **c).await)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        match *self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn add_user(&self, email: &str, name: &str, org: &str, role: Role, now: DateTime<Utc>) -> Result<User> {
+        on_pool!(&self.pools, |p, DB| DB::add_user(p, email, name, org, role, now).await)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        on_pool!(&self.pools, |p, DB| DB::user_by_email(p, email).await)
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        on_pool!(&self.pools, |p, DB| DB::user(p, id).await)
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        on_pool!(&self.pools, |p, DB| DB::users(p).await)
+    }
+
+    async fn update_user(&self, id: i64, org: &str, role: Role) -> Result<User> {
+        on_pool!(&self.pools, |p, DB| DB::update_user(p, id, org, role).await)
+    }
+
+    async fn add_access_request(
+        &self,
+        r: &NewAccessRequest<'_>,
+        now: DateTime<Utc>,
+        notify: &(dyn for<'s> Fn(&'s str) -> NewMessage + Sync),
+    ) -> Result<AccessRequest> {
+        on_pool!(&self.pools, |p, DB| DB::add_access_request(p, r, now, notify).await)
+    }
+
+    async fn access_request(&self, id: i64) -> Result<Option<AccessRequest>> {
+        on_pool!(&self.pools, |p, DB| DB::access_request(p, id).await)
+    }
+
+    async fn access_requests(&self) -> Result<Vec<AccessRequest>> {
+        on_pool!(&self.pools, |p, DB| DB::access_requests(p).await)
+    }
+
+    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<Option<User>> {
+        on_pool!(&self.pools, |p, DB| DB::decide_access_request(p, d, mail).await)
+    }
+
+    async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::add_api_token(p, user_id, token_hash, now)
+            .await)
+    }
+
+    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
+        on_pool!(&self.pools, |p, DB| DB::user_by_api_token(p, token_hash).await)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn add_login_link(
+        &self,
+        email: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        mail: &NewMessage,
+    ) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::add_login_link(
+            p, email, token_hash, now, expires_at, mail
+        )
+        .await)
+    }
+
+    async fn use_login_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<String>> {
+        on_pool!(&self.pools, |p, DB| DB::use_login_link(p, token_hash, now).await)
+    }
+
+    async fn login_link_usable(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+        on_pool!(&self.pools, |p, DB| DB::login_link_usable(p, token_hash, now).await)
+    }
+
+    async fn add_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::add_session(
+            p, user_id, token_hash, now, expires_at
+        )
+        .await)
+    }
+
+    async fn user_by_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        on_pool!(&self.pools, |p, DB| DB::user_by_session(p, token_hash, now).await)
+    }
+
+    async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::end_session(p, token_hash, now).await)
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        token: &str,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>> {
+        on_pool!(&self.pools, |p, DB| DB::claim_messages(
+            p,
+            now,
+            lease_until,
+            token,
+            limit
+        )
+        .await)
+    }
+
+    async fn message_sent(&self, id: i64, token: &str, now: DateTime<Utc>) -> Result<bool> {
+        on_pool!(&self.pools, |p, DB| DB::message_sent(p, id, token, now).await)
+    }
+
+    async fn message_failed(
+        &self,
+        id: i64,
+        token: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::message_failed(
+            p, id, token, error, retry_at, now
+        )
+        .await)
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxMessage>> {
+        on_pool!(&self.pools, |p, DB| DB::outbox(p).await)
+    }
+}
+
+#[async_trait]
+impl FeedStore for SqlStore {
+    async fn add_feed(
+        &self,
+        user_id: i64,
+        kind: FeedKind,
+        room: Option<&str>,
+        org: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FeedToken> {
+        on_pool!(&self.pools, |p, DB| DB::add_feed(
+            p, user_id, kind, room, org, token_hash, now
+        )
+        .await)
+    }
+
+    async fn feed_by_token(&self, token_hash: &str) -> Result<Option<(FeedToken, User)>> {
+        on_pool!(&self.pools, |p, DB| DB::feed_by_token(p, token_hash).await)
+    }
+
+    async fn feeds_of(&self, user_id: i64) -> Result<Vec<FeedToken>> {
+        on_pool!(&self.pools, |p, DB| DB::feeds_of(p, user_id).await)
+    }
+
+    async fn revoke_feed(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool> {
+        on_pool!(&self.pools, |p, DB| DB::revoke_feed(p, id, user_id, now).await)
+    }
+}
