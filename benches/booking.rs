@@ -614,7 +614,7 @@ async fn bench_size(
                         }
                         sqlx::query("DELETE FROM bookings WHERE id = $1")
                             .bind(booking.id)
-                            .execute(pool(&store))
+                            .execute(pool(store))
                             .await?;
                     }
                     BookOutcome::Busy { .. } => unexpected.set(unexpected.get() + 1),
@@ -654,7 +654,7 @@ async fn bench_size(
                         unexpected.set(unexpected.get() + 1);
                         sqlx::query("DELETE FROM bookings WHERE id = $1")
                             .bind(booking.id)
-                            .execute(pool(&store))
+                            .execute(pool(store))
                             .await?;
                     }
                 }
