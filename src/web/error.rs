@@ -46,6 +46,7 @@ pub enum ErrorCode {
     InvalidEmail,
     InvalidFeedKind,
     InvalidReason,
+    InvalidRecurrence,
     InvalidRole,
     InvalidState,
     InvalidStatus,
@@ -73,6 +74,7 @@ pub enum ErrorCode {
     UnknownKind,
     UnknownTheme,
     UnknownGroup,
+    UnsupportedRecurrence,
 }
 
 impl ErrorCode {

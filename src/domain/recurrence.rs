@@ -1,0 +1,510 @@
+//! Recurring bookings: the supported subset of RFC 5545 `RRULE`, and its occurrences in
+//! Europe/Oslo wall time.
+//!
+//! Supported: `FREQ=DAILY|WEEKLY|MONTHLY`, `INTERVAL`, `BYDAY` (with an ordinal such as `2TU`
+//! or `-1TH` for monthly patterns only), `BYMONTHDAY` (monthly only), and exactly one of
+//! `COUNT` or `UNTIL`. A series spans at most two years and 200 occurrences. Anything else is
+//! refused with `unsupported_recurrence`; a value that is malformed or contradicts the start
+//! (`UNTIL` before it) with `invalid_recurrence`.
+//!
+//! The expansion itself is the `rrule` crate's, with `DTSTART;TZID=Europe/Oslo`: a weekly
+//! 09:00 stays 09:00 across the changes to and from summer time. Each occurrence keeps the
+//! first one's wall-clock length. Closed days (public holidays, closures, days the room is not
+//! open) are not conflicts: they are skipped, with the reason.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+use super::error::DomainError;
+use super::policy::Slot;
+use super::rules::{Room, Rules};
+use super::time::{at_local, format_date, local, TZ};
+
+/// At most this many occurrences in a series.
+pub const MAX_OCCURRENCES: usize = 200;
+/// A series ends at most this many days after its first occurrence starts.
+pub const MAX_SPAN_DAYS: i64 = 2 * 366;
+
+const SUPPORTED: &str = "Støttet er FREQ=DAILY, WEEKLY eller MONTHLY, med INTERVAL, BYDAY (for måned også \
+     med nummer, som 2TU eller -1TH), BYMONTHDAY (for måned), og enten COUNT eller UNTIL.";
+
+fn unsupported(what: impl std::fmt::Display) -> DomainError {
+    DomainError::new("unsupported_recurrence", format!("{what} støttes ikke. {SUPPORTED}")).on("rrule")
+}
+
+fn invalid(message: impl Into<String>) -> DomainError {
+    DomainError::new("invalid_recurrence", message).on("rrule")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+/// How a series ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Count(u32),
+    /// The last day an occurrence may start on (Oslo).
+    Until(NaiveDate),
+}
+
+/// A checked recurrence pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    pub freq: Frequency,
+    pub interval: u32,
+    /// `BYDAY` values as written, upper case (`TU`, `2TU`, `-1TH`).
+    pub by_day: Vec<String>,
+    pub by_month_day: Vec<i32>,
+    pub end: End,
+}
+
+const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+/// Parse and check an `RRULE` value (with or without the `RRULE:` prefix).
+pub fn parse(text: &str) -> Result<Recurrence, DomainError> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("RRULE:")
+        .or_else(|| text.strip_prefix("rrule:"))
+        .unwrap_or(text);
+    if text.is_empty() {
+        return Err(invalid("Gjentakelsen er tom. Skriv for eksempel FREQ=WEEKLY;COUNT=10."));
+    }
+    let mut freq = None;
+    let mut interval = None;
+    let mut by_day = None;
+    let mut by_month_day = None;
+    let mut count = None;
+    let mut until = None;
+    for part in text.split(';').filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(invalid(format!("«{part}» er ikke på formen NAVN=VERDI.")));
+        };
+        let key = key.trim().to_ascii_uppercase();
+        let value = value.trim().to_ascii_uppercase();
+        let twice = |seen: bool| {
+            if seen {
+                Err(invalid(format!("{key} står mer enn én gang.")))
+            } else {
+                Ok(())
+            }
+        };
+        match key.as_str() {
+            "FREQ" => {
+                twice(freq.is_some())?;
+                freq = Some(match value.as_str() {
+                    "DAILY" => Frequency::Daily,
+                    "WEEKLY" => Frequency::Weekly,
+                    "MONTHLY" => Frequency::Monthly,
+                    "YEARLY" | "HOURLY" | "MINUTELY" | "SECONDLY" => return Err(unsupported(format!("FREQ={value}"))),
+                    _ => return Err(invalid(format!("FREQ={value} er ikke en gyldig frekvens."))),
+                });
+            }
+            "INTERVAL" => {
+                twice(interval.is_some())?;
+                match value.parse::<u32>() {
+                    Ok(n) if (1..=99).contains(&n) => interval = Some(n),
+                    _ => {
+                        return Err(invalid(format!(
+                            "INTERVAL må være et helt tall fra 1 til 99, ikke «{value}»."
+                        )))
+                    }
+                }
+            }
+            "COUNT" => {
+                twice(count.is_some())?;
+                match value.parse::<u32>() {
+                    Ok(n) if n >= 1 && n as usize <= MAX_OCCURRENCES => count = Some(n),
+                    Ok(n) if n as usize > MAX_OCCURRENCES => {
+                        return Err(invalid(format!(
+                            "En serie kan ha høyst {MAX_OCCURRENCES} forekomster, ikke {n}."
+                        )))
+                    }
+                    _ => return Err(invalid(format!("COUNT må være et helt tall fra 1, ikke «{value}»."))),
+                }
+            }
+            "UNTIL" => {
+                twice(until.is_some())?;
+                until = Some(parse_until(&value)?);
+            }
+            "BYDAY" => {
+                twice(by_day.is_some())?;
+                let mut days = Vec::new();
+                for d in value.split(',') {
+                    let (ordinal, day) = d.split_at(d.len().saturating_sub(2));
+                    if !DAYS.contains(&day) {
+                        return Err(invalid(format!(
+                            "«{d}» i BYDAY er ikke en ukedag (MO, TU, WE, TH, FR, SA, SU)."
+                        )));
+                    }
+                    if !ordinal.is_empty() {
+                        match ordinal.parse::<i32>() {
+                            Ok(n) if n != 0 && (-5..=5).contains(&n) => {}
+                            _ => return Err(invalid(format!("«{d}» i BYDAY har et ugyldig nummer."))),
+                        }
+                    }
+                    days.push(d.to_string());
+                }
+                by_day = Some(days);
+            }
+            "BYMONTHDAY" => {
+                twice(by_month_day.is_some())?;
+                let mut days = Vec::new();
+                for d in value.split(',') {
+                    match d.parse::<i32>() {
+                        Ok(n) if n != 0 && (-31..=31).contains(&n) => days.push(n),
+                        _ => return Err(invalid(format!("«{d}» i BYMONTHDAY er ikke en dag i måneden."))),
+                    }
+                }
+                by_month_day = Some(days);
+            }
+            "WKST" if value == "MO" => {}
+            _ => return Err(unsupported(key)),
+        }
+    }
+    let Some(freq) = freq else {
+        return Err(invalid("FREQ mangler: skriv DAILY, WEEKLY eller MONTHLY."));
+    };
+    let end = match (count, until) {
+        (Some(n), None) => End::Count(n),
+        (None, Some(d)) => End::Until(d),
+        (Some(_), Some(_)) => return Err(invalid("Bruk enten COUNT eller UNTIL, ikke begge.")),
+        (None, None) => {
+            return Err(invalid(
+                "Si når serien slutter: COUNT (antall ganger) eller UNTIL (til dato).",
+            ))
+        }
+    };
+    let by_day = by_day.unwrap_or_default();
+    let by_month_day = by_month_day.unwrap_or_default();
+    if freq != Frequency::Monthly {
+        if !by_month_day.is_empty() {
+            return Err(unsupported(format!("BYMONTHDAY med FREQ={}", freq_name(freq))));
+        }
+        if by_day.iter().any(|d| d.len() > 2) {
+            return Err(unsupported(format!("BYDAY med nummer med FREQ={}", freq_name(freq))));
+        }
+    }
+    if freq == Frequency::Daily && !by_day.is_empty() {
+        return Err(unsupported("BYDAY med FREQ=DAILY"));
+    }
+    if !by_day.is_empty() && !by_month_day.is_empty() {
+        return Err(unsupported("BYDAY sammen med BYMONTHDAY"));
+    }
+    Ok(Recurrence {
+        freq,
+        interval: interval.unwrap_or(1),
+        by_day,
+        by_month_day,
+        end,
+    })
+}
+
+fn freq_name(f: Frequency) -> &'static str {
+    match f {
+        Frequency::Daily => "DAILY",
+        Frequency::Weekly => "WEEKLY",
+        Frequency::Monthly => "MONTHLY",
+    }
+}
+
+/// `UNTIL` as a date (`20270101`) or a UTC time (`20270101T230000Z`): the Oslo date of the
+/// last day an occurrence may start on.
+fn parse_until(value: &str) -> Result<NaiveDate, DomainError> {
+    let bad = || {
+        invalid(format!(
+            "UNTIL={value} er ikke en dato (ÅÅÅÅMMDD) eller et UTC-tidspunkt (ÅÅÅÅMMDDTTMMSSZ)."
+        ))
+    };
+    let date = if let Some(t) = value.strip_suffix('Z') {
+        let t = NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
+        local(Utc.from_utc_datetime(&t)).date_naive()
+    } else if value.len() == 8 {
+        NaiveDate::parse_from_str(value, "%Y%m%d").map_err(|_| bad())?
+    } else {
+        return Err(bad());
+    };
+    if !(2000..=2100).contains(&date.year()) {
+        return Err(bad());
+    }
+    Ok(date)
+}
+
+impl Recurrence {
+    /// The normalised `RRULE` value, as calendars get it. `UNTIL` is the end of its Oslo day,
+    /// in UTC, as RFC 5545 asks when `DTSTART` has a time zone.
+    pub fn to_rrule(&self) -> String {
+        let mut s = format!("FREQ={}", freq_name(self.freq));
+        if self.interval != 1 {
+            s.push_str(&format!(";INTERVAL={}", self.interval));
+        }
+        if !self.by_day.is_empty() {
+            s.push_str(&format!(";BYDAY={}", self.by_day.join(",")));
+        }
+        if !self.by_month_day.is_empty() {
+            let days: Vec<String> = self.by_month_day.iter().map(|d| d.to_string()).collect();
+            s.push_str(&format!(";BYMONTHDAY={}", days.join(",")));
+        }
+        match self.end {
+            End::Count(n) => s.push_str(&format!(";COUNT={n}")),
+            End::Until(d) => s.push_str(&format!(";UNTIL={}", until_utc(d).format("%Y%m%dT%H%M%SZ"))),
+        }
+        s
+    }
+
+    /// This pattern ending on `last` (Oslo) instead: "this and the following" cut off the rest.
+    pub fn until(&self, last: NaiveDate) -> Recurrence {
+        Recurrence {
+            end: End::Until(last),
+            ..self.clone()
+        }
+    }
+}
+
+/// The last second of `d` in Oslo, in UTC.
+fn until_utc(d: NaiveDate) -> DateTime<Utc> {
+    let next = d.succ_opt().unwrap_or(d);
+    at_local(next, NaiveTime::MIN).unwrap_or_else(|| Utc.from_utc_datetime(&next.and_time(NaiveTime::MIN)))
+        - Duration::seconds(1)
+}
+
+/// One occurrence of a series, before any booking decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub slot: Slot,
+    /// Why the occurrence is skipped (a closed day, or a time that does not exist that day):
+    /// `None` for an occurrence to decide.
+    pub skipped: Option<DomainError>,
+}
+
+/// The occurrences of `rec` whose first is `first`, each as long on the wall clock as the
+/// first, closed days marked skipped. Refuses patterns beyond two years or 200 occurrences,
+/// and an `UNTIL` before the first occurrence.
+pub fn occurrences(rules: &Rules, room: &Room, rec: &Recurrence, first: Slot) -> Result<Vec<Occurrence>, DomainError> {
+    let start = local(first.start);
+    let first_day = start.date_naive();
+    if let End::Until(d) = rec.end {
+        if d < first_day {
+            return Err(invalid(format!(
+                "Serien kan ikke slutte ({}) før den begynner ({}).",
+                format_date(d),
+                format_date(first_day)
+            )));
+        }
+    }
+    let wall_start = start.naive_local();
+    let wall_length = local(first.end).naive_local() - wall_start;
+    let dt_start = rrule::Tz::Tz(TZ)
+        .from_local_datetime(&wall_start)
+        .earliest()
+        .ok_or_else(|| invalid("Starttidspunktet finnes ikke i norsk tid den dagen."))?;
+    let text = format!("RRULE:{}", rec.to_rrule());
+    let rule: rrule::RRule<rrule::Unvalidated> = text
+        .trim_start_matches("RRULE:")
+        .parse()
+        .map_err(|e| invalid(format!("Gjentakelsen kan ikke leses: {e}.")))?;
+    let set = rule
+        .build(dt_start)
+        .map_err(|e| invalid(format!("Gjentakelsen kan ikke brukes: {e}.")))?;
+    let limit = (MAX_OCCURRENCES + 1) as u16;
+    let result = set.all(limit);
+    let dates = result.dates;
+    if dates.len() > MAX_OCCURRENCES {
+        return Err(invalid(format!(
+            "Serien får mer enn {MAX_OCCURRENCES} forekomster. Velg færre ganger eller en tidligere sluttdato."
+        )));
+    }
+    let last_allowed = first_day + Duration::days(MAX_SPAN_DAYS);
+    if let Some(last) = dates.last() {
+        if last.date_naive() > last_allowed {
+            return Err(invalid(format!(
+                "En serie kan vare i høyst to år, til {}.",
+                format_date(last_allowed)
+            )));
+        }
+    }
+    let mut out = Vec::with_capacity(dates.len());
+    for d in dates {
+        let day = d.date_naive();
+        let wall = d.naive_local();
+        let begins = at_local(day, wall.time());
+        let ends = (wall + wall_length)
+            .and_local_timezone(TZ)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc));
+        let (Some(s), Some(e)) = (begins, ends) else {
+            // The wall-clock time falls in the hour skipped when summer time begins.
+            let t = d.with_timezone(&Utc);
+            out.push(Occurrence {
+                slot: Slot {
+                    start: t,
+                    end: t + (first.end - first.start),
+                },
+                skipped: Some(DomainError::new(
+                    "closed_day",
+                    format!("{}: klokkeslettet finnes ikke den dagen (sommertid).", format_date(day)),
+                )),
+            });
+            continue;
+        };
+        let skipped = rules
+            .closed_reason(room, day)
+            .map(|reason| DomainError::new("closed_day", format!("{}: {reason}, hoppes over.", format_date(day))));
+        out.push(Occurrence {
+            slot: Slot { start: s, end: e },
+            skipped,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a series is stored, given how many of its decided occurrences (not skipped) there
+/// are and how many of them were refused (busy or by policy): at most `max_conflicts`, and at
+/// most `max_percent` per cent of them (as Exchange's `MaximumConflictInstances` and
+/// `ConflictPercentageAllowed`).
+pub fn accepted(decided: usize, refused: usize, max_conflicts: usize, max_percent: u32) -> bool {
+    refused <= max_conflicts && refused * 100 <= decided * max_percent as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::fixtures;
+    use chrono::{Timelike, Weekday};
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        at_local(
+            NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+            NaiveTime::from_hms_opt(h, min, 0).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn shipped_rules() -> (Rules, Room) {
+        let rules = fixtures::rules();
+        let room = rules.rooms[0].clone();
+        (rules, room)
+    }
+
+    fn codes(text: &str) -> &'static str {
+        parse(text).map(|_| "ok").unwrap_or_else(|e| e.code)
+    }
+
+    #[test]
+    fn parses_the_supported_subset_and_refuses_the_rest() {
+        assert_eq!(codes("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=10"), "ok");
+        assert_eq!(codes("RRULE:FREQ=MONTHLY;BYDAY=-1TH;UNTIL=20271231"), "ok");
+        assert_eq!(codes("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=3"), "ok");
+        assert_eq!(codes("FREQ=DAILY;COUNT=5"), "ok");
+        assert_eq!(codes("FREQ=YEARLY;COUNT=2"), "unsupported_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;BYSETPOS=1;COUNT=2"), "unsupported_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;BYDAY=2TU;COUNT=2"), "unsupported_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;BYMONTHDAY=3;COUNT=2"), "unsupported_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;COUNT=2;UNTIL=20270101"), "invalid_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY"), "invalid_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;COUNT=500"), "invalid_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;BYDAY=XX;COUNT=2"), "invalid_recurrence");
+        assert_eq!(codes("FREQ=WEEKLY;COUNT=2;COUNT=3"), "invalid_recurrence");
+        assert_eq!(codes(""), "invalid_recurrence");
+        let e = parse("FREQ=YEARLY;COUNT=2").unwrap_err();
+        assert!(e.message.contains("Støttet er"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_weekly_nine_oclock_stays_nine_across_both_changes_of_summer_time() {
+        let (rules, room) = shipped_rules();
+        // Tuesdays from 3 March 2026 to 3 November 2026: summer time begins 29 March and
+        // ends 25 October.
+        let rec = parse("FREQ=WEEKLY;BYDAY=TU;UNTIL=20261103").unwrap();
+        let first = Slot {
+            start: at(2026, 3, 3, 9, 0),
+            end: at(2026, 3, 3, 10, 30),
+        };
+        let occ = occurrences(&rules, &room, &rec, first).unwrap();
+        assert_eq!(occ.len(), 36);
+        for o in &occ {
+            let (s, e) = (local(o.slot.start), local(o.slot.end));
+            assert_eq!(s.weekday(), Weekday::Tue);
+            assert_eq!((s.hour(), s.minute()), (9, 0), "{s}");
+            assert_eq!((e.hour(), e.minute()), (10, 30), "{e}");
+        }
+    }
+
+    #[test]
+    fn closed_days_are_skipped_with_the_reason() {
+        let (rules, room) = shipped_rules();
+        // Mondays from 30 March 2026: 6 April is 2. påskedag.
+        let rec = parse("FREQ=WEEKLY;COUNT=3").unwrap();
+        let first = Slot {
+            start: at(2026, 3, 30, 9, 0),
+            end: at(2026, 3, 30, 10, 0),
+        };
+        let occ = occurrences(&rules, &room, &rec, first).unwrap();
+        assert_eq!(occ.len(), 3);
+        assert!(occ[0].skipped.is_none());
+        let skipped = occ[1].skipped.as_ref().expect("Easter Monday is closed");
+        assert_eq!(skipped.code, "closed_day");
+        assert!(skipped.message.contains("påskedag"), "{}", skipped.message);
+        assert!(occ[2].skipped.is_none());
+    }
+
+    #[test]
+    fn monthly_on_the_last_thursday_and_the_limits() {
+        let (rules, room) = shipped_rules();
+        let rec = parse("FREQ=MONTHLY;BYDAY=-1TH;COUNT=4").unwrap();
+        let first = Slot {
+            start: at(2026, 1, 29, 12, 0),
+            end: at(2026, 1, 29, 13, 0),
+        };
+        let days: Vec<u32> = occurrences(&rules, &room, &rec, first)
+            .unwrap()
+            .iter()
+            .map(|o| local(o.slot.start).day())
+            .collect();
+        assert_eq!(days, [29, 26, 26, 30]);
+
+        let too_long = parse("FREQ=WEEKLY;UNTIL=20300101").unwrap();
+        assert_eq!(
+            occurrences(&rules, &room, &too_long, first).unwrap_err().code,
+            "invalid_recurrence"
+        );
+        let too_many = parse("FREQ=DAILY;UNTIL=20270101").unwrap();
+        assert_eq!(
+            occurrences(&rules, &room, &too_many, first).unwrap_err().code,
+            "invalid_recurrence"
+        );
+        let before = parse("FREQ=WEEKLY;UNTIL=20251231").unwrap();
+        assert_eq!(
+            occurrences(&rules, &room, &before, first).unwrap_err().code,
+            "invalid_recurrence"
+        );
+    }
+
+    #[test]
+    fn the_normalised_rule_reads_back_the_same() {
+        for text in [
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=10",
+            "FREQ=MONTHLY;BYDAY=2TU;UNTIL=20270630",
+            "FREQ=MONTHLY;BYMONTHDAY=1,15;COUNT=6",
+        ] {
+            let rec = parse(text).unwrap();
+            assert_eq!(parse(&rec.to_rrule()).unwrap(), rec, "{}", rec.to_rrule());
+        }
+        assert_eq!(
+            parse("FREQ=WEEKLY;UNTIL=20260630").unwrap().to_rrule(),
+            "FREQ=WEEKLY;UNTIL=20260630T215959Z"
+        );
+    }
+
+    #[test]
+    fn acceptance_follows_both_limits() {
+        assert!(accepted(20, 4, 4, 25));
+        assert!(!accepted(20, 5, 4, 25));
+        assert!(!accepted(8, 3, 4, 25));
+        assert!(accepted(8, 2, 4, 25));
+        assert!(accepted(10, 0, 4, 25));
+    }
+}
