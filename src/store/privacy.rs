@@ -318,12 +318,11 @@ where
                 .await?;
             n.messages += Self::rows_affected(&done);
         }
-        let done = sqlx::query(
-            "DELETE FROM outbox WHERE created_at < $1 AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)",
-        )
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?;
+        let done =
+            sqlx::query("DELETE FROM outbox WHERE created_at < $1 AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
         n.messages += Self::rows_affected(&done);
         let done = sqlx::query("DELETE FROM access_requests WHERE decided_at < $1")
             .bind(cutoff)
@@ -463,10 +462,11 @@ where
         .bind(uid)
         .fetch_all(&mut *tx)
         .await?;
-        let request_names: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT name FROM access_requests WHERE email = $1")
-            .bind(email)
-            .fetch_all(&mut *tx)
-            .await?;
+        let request_names: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT name FROM access_requests WHERE email = $1")
+                .bind(email)
+                .fetch_all(&mut *tx)
+                .await?;
         names.extend(contact_names.into_iter().chain(request_names).map(|(s,)| s));
         let mut needles: Vec<String> = vec![email.to_string()];
         for name in names {

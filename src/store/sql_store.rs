@@ -18,9 +18,9 @@ use super::privacy::PrivacySql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, ErasureCounts, PersonData, RetentionCounts, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
-    NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PrivacyStore, Reschedule, Result, SessionStore, Store, Transition,
-    UserStore, WriteTx,
+    postgres, sqlite, AccessDecision, AccessRequest, BookingQuery, BookingStore, ErasureCounts, FeedStore, FeedToken,
+    Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData, PrivacyStore, Reschedule, Result,
+    RetentionCounts, SessionStore, Store, Transition, UserStore, WriteTx,
 };
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
