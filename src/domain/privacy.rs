@@ -43,7 +43,7 @@ impl DailyRound {
     /// Whether a round is due at `now`: none has run yet on this Oslo day (or a later one).
     pub fn due(&self, now: DateTime<Utc>) -> bool {
         let today = local(now).date_naive();
-        !self.last.is_some_and(|d| d >= today)
+        self.last.is_none_or(|d| d < today)
     }
 
     /// A round ran (successfully) at `now`; one that failed is tried again at the next wake.
