@@ -60,6 +60,44 @@ enum Command {
         #[command(subcommand)]
         command: FeedCommand,
     },
+    /// Personal data: the retention round.
+    Privacy {
+        #[command(subcommand)]
+        command: PrivacyCommand,
+    },
+    /// A person's rights: export everything stored about them, or erase them.
+    Person {
+        #[command(subcommand)]
+        command: PersonCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Anonymise the personal data of bookings that ended more than privacy.retention_months
+    /// ago (as `serve` does daily), and print what was changed.
+    Run,
+}
+
+#[derive(Subcommand)]
+enum PersonCommand {
+    /// Write, as JSON, everything stored about the person with this e-mail address (account,
+    /// bookings they are contact for, audit entries by them, feeds, sessions, tokens, access
+    /// requests, messages to them); no secrets or hashes.
+    Export {
+        #[arg(long)]
+        email: String,
+        /// Write to this file (readable by its owner only) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Erase the person with this e-mail address: their account is deleted (sessions, tokens
+    /// and feeds stop at once), and they are anonymised as contact person, in the audit log,
+    /// in access requests and in the outbox. The bookings and every figure of the report stay.
+    Erase {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,6 +153,26 @@ enum TokenCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+/// Write `bytes` to a new (or emptied) file readable by its owner only: an export is personal
+/// data.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(bytes)
 }
 
 fn load(dir: &std::path::Path) -> anyhow::Result<Config> {
@@ -243,6 +301,76 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         bail!("no active feed with id {id}");
                     }
                     println!("feed {id} revoked");
+                }
+            }
+            Ok(())
+        }
+        Command::Privacy {
+            command: PrivacyCommand::Run,
+        } => {
+            let cfg = load(&cli.config)?;
+            let app = open(cfg).await?;
+            let months = app.config().privacy.retention_months;
+            let n = app.run_retention().await?;
+            println!(
+                "retention ({months} months, bookings that ended before {}): {} booking(s) anonymised \
+                 with {} audit line(s); deleted {} message(s), {} access request(s), {} sign-in link(s), \
+                 {} session(s), {} revoked feed(s)",
+                app.retention_cutoff().format("%Y-%m-%d %H:%M UTC"),
+                n.bookings,
+                n.audit_entries,
+                n.messages,
+                n.access_requests,
+                n.sign_in_links,
+                n.sessions,
+                n.feeds
+            );
+            Ok(())
+        }
+        Command::Person { command } => {
+            let cfg = load(&cli.config)?;
+            match command {
+                PersonCommand::Export { email, out } => {
+                    let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                    let app = open(cfg).await?;
+                    let export = app.export_person(&email).await?;
+                    if export.data.is_empty() {
+                        eprintln!("nothing is stored about {email}");
+                    }
+                    let json = serde_json::to_string_pretty(&export)? + "\n";
+                    match out {
+                        Some(path) => {
+                            write_private(&path, json.as_bytes())
+                                .with_context(|| format!("cannot write {}", path.display()))?;
+                            eprintln!("wrote what is stored about {email} to {}", path.display());
+                        }
+                        None => print!("{json}"),
+                    }
+                }
+                PersonCommand::Erase { email } => {
+                    let email = parse_email(&email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                    let app = open(cfg).await?;
+                    let n = app.erase_person(&email).await?;
+                    if n == Default::default() {
+                        println!("nothing is stored about {email}; nothing changed");
+                    } else {
+                        println!(
+                            "erased {email}: account {}; anonymised as contact of {} booking(s), in {} attendance \
+                             registration(s) and {} audit line(s); {} access request(s) and {} message(s) to them \
+                             removed; name or address replaced in {} other text(s); {} session(s), {} API token(s) \
+                             and {} feed(s) deleted",
+                            if n.account { "deleted" } else { "none" },
+                            n.bookings,
+                            n.attendance,
+                            n.audit_entries,
+                            n.access_requests,
+                            n.messages,
+                            n.texts,
+                            n.sessions,
+                            n.api_tokens,
+                            n.feeds
+                        );
+                    }
                 }
             }
             Ok(())

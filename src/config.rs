@@ -79,6 +79,32 @@ pub struct FeedsConfig {
     pub refresh_minutes: i64,
 }
 
+/// `[privacy]`: how long personal data is kept, and who answers for it (the privacy page).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Months after a booking's end before its personal data is anonymised.
+    pub retention_months: u32,
+    /// The controller («behandlingsansvarlig»), named on the privacy page.
+    pub controller: String,
+    /// Whom people write to about their personal data (insight, correction, erasure, a
+    /// problem).
+    pub contact_email: String,
+    /// The data protection officer («personvernombud»), optional.
+    pub data_protection_officer: Option<String>,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            retention_months: crate::domain::privacy::DEFAULT_RETENTION_MONTHS,
+            controller: "Bergen kommune ved Byrådsavdeling for eldre, helse og omsorg".to_string(),
+            contact_email: "alrek.koordinator@bergen.kommune.no".to_string(),
+            data_protection_officer: None,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -86,6 +112,8 @@ struct RawConfig {
     database: DatabaseConfig,
     mail: RawMail,
     feeds: FeedsConfig,
+    #[serde(default)]
+    privacy: PrivacyConfig,
     rules: RawRules,
     tiers: BTreeMap<String, RawTier>,
     rooms: BTreeMap<String, RawRoom>,
@@ -210,6 +238,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub mail: MailConfig,
     pub feeds: FeedsConfig,
+    pub privacy: PrivacyConfig,
     pub rules: Rules,
     /// The action plans and the activity vocabulary.
     pub plan: Plan,
@@ -231,11 +260,12 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "server",
     "database",
     "mail",
     "feeds",
+    "privacy",
     "rules",
     "tiers",
     "rooms",
@@ -325,6 +355,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
     if raw.feeds.refresh_minutes < 1 {
         v.err("feeds.refresh_minutes", "must be at least 1");
     }
+    v.privacy(&raw.privacy);
     match mail {
         Some(mail) if v.errors.is_empty() => Ok(Config {
             dir: dir.to_path_buf(),
@@ -332,6 +363,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
             database: raw.database,
             mail,
             feeds: raw.feeds,
+            privacy: raw.privacy,
             rules,
             plan,
         }),
@@ -418,6 +450,21 @@ impl Validator<'_> {
             max_attempts: raw.max_attempts,
             uid_domain: raw.uid_domain.clone(),
         })
+    }
+
+    fn privacy(&mut self, p: &PrivacyConfig) {
+        if !(1..=240).contains(&p.retention_months) {
+            self.err("privacy.retention_months", "must be between 1 and 240 (months)");
+        }
+        if p.controller.trim().is_empty() {
+            self.err("privacy.controller", "must name the controller, e.g. Bergen kommune");
+        }
+        if crate::domain::booking::parse_email(&p.contact_email).is_err() {
+            self.err(
+                "privacy.contact_email",
+                format!("«{}» is not an e-mail address", p.contact_email),
+            );
+        }
     }
 
     fn server(&mut self, raw: &RawConfig) {

@@ -7,6 +7,7 @@ pub mod feed;
 pub mod holidays;
 pub mod plan;
 pub mod policy;
+pub mod privacy;
 pub mod recurrence;
 pub mod report;
 pub mod rules;

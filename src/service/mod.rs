@@ -21,6 +21,7 @@ mod attendance;
 mod bookings;
 mod feeds;
 mod listings;
+mod privacy;
 pub mod report;
 mod sessions;
 mod users;
@@ -34,7 +35,8 @@ pub use sessions::{SignIn, LINK_MINUTES, SESSION_HOURS};
 pub use crate::store::{AccessRequest, FeedToken};
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
-pub use workers::{Workers, ATTENDANCE_INTERVAL};
+pub use privacy::PersonExport;
+pub use workers::{Workers, ATTENDANCE_INTERVAL, RETENTION_CHECK_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

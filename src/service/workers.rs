@@ -1,6 +1,8 @@
 //! The background work of a running service: the outbox worker (sends what is due, retries
 //! with backoff) and the attendance requests (every ten minutes, ask the contacts of finished
-//! events). Started once by the startup path, for `serve` and the tests alike.
+//! events) and the retention round (once a day by the service's clock, anonymise what is
+//! older than `privacy.retention_months`). Started once by the startup path, for `serve` and
+//! the tests alike.
 
 use std::time::Duration;
 
@@ -11,6 +13,9 @@ use crate::mail::transport::Transport;
 
 /// How often finished events are looked for.
 pub const ATTENDANCE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How often the retention worker wakes to ask the clock whether a new day has begun.
+pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The running workers; dropping this stops them.
 pub struct Workers {
@@ -26,7 +31,8 @@ impl Drop for Workers {
 }
 
 impl App {
-    /// Start the outbox worker (with the configured transport) and the attendance requests.
+    /// Start the outbox worker (with the configured transport), the attendance requests and
+    /// the daily retention round.
     pub fn start_workers(&self) -> anyhow::Result<Workers> {
         let transport = Transport::from_config(&self.config().mail)?;
         let mail = tokio::spawn(crate::mail::worker::run(
@@ -48,8 +54,26 @@ impl App {
                 }
             }
         });
+        let app = self.clone();
+        // Due once per Oslo day by the service's clock; the timer only wakes it. Several
+        // instances may each run it: a second run the same day finds nothing to do.
+        let retention = tokio::spawn(async move {
+            let mut round = crate::domain::privacy::DailyRound::default();
+            let first = tokio::time::Instant::now() + RETENTION_CHECK_INTERVAL;
+            let mut ticks = tokio::time::interval_at(first, RETENTION_CHECK_INTERVAL);
+            loop {
+                ticks.tick().await;
+                let now = app.now();
+                if round.due(now) {
+                    match app.run_retention().await {
+                        Ok(_) => round.ran(now),
+                        Err(e) => tracing::error!(error = %e, "retention run"),
+                    }
+                }
+            }
+        });
         Ok(Workers {
-            handles: vec![mail, attendance],
+            handles: vec![mail, attendance, retention],
         })
     }
 }

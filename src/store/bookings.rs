@@ -116,7 +116,7 @@ pub trait WriteTx: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
-const BOOKING_COLUMNS: &str =
+pub(super) const BOOKING_COLUMNS: &str =
     "id, room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
      contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, attendance";
 

@@ -9,7 +9,8 @@
 //! - `sessions.rs`: `SessionStore` (sign-in links and sessions);
 //! - `outbox.rs`: `OutboxStore` (what the mail worker claims and marks), and `NewMessage`,
 //!   what every other part puts in the outbox;
-//! - `feeds.rs`: `FeedStore` (calendar feed subscriptions).
+//! - `feeds.rs`: `FeedStore` (calendar feed subscriptions);
+//! - `privacy.rs`: `PrivacyStore` (the retention round, a person's export and erasure).
 //!
 //! `Store` is all of them together, plus `backend()`, `migrate()` and `ping()`; the rest of the
 //! application holds an `Arc<dyn Store>`, on which every method can be called as it is. Code that
@@ -36,6 +37,7 @@ mod bookings;
 mod feeds;
 mod outbox;
 pub mod postgres;
+mod privacy;
 mod sessions;
 mod sql;
 mod sql_store;
@@ -45,13 +47,14 @@ mod users;
 pub use bookings::{BookingQuery, BookingStore, Insert, Reschedule, Transition, WriteTx, MAX_SPAN};
 pub use feeds::{FeedStore, FeedToken};
 pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
+pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
 pub use sessions::SessionStore;
 pub use sql_store::{Pools, SqlStore};
 pub use users::{AccessDecision, AccessRequest, NewAccessRequest, UserStore};
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {
-    pub use super::{BookingStore, FeedStore, OutboxStore, SessionStore, Store, UserStore, WriteTx};
+    pub use super::{BookingStore, FeedStore, OutboxStore, PrivacyStore, SessionStore, Store, UserStore, WriteTx};
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +103,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The whole store: every aggregate's trait, on one database.
 #[async_trait]
-pub trait Store: BookingStore + UserStore + SessionStore + OutboxStore + FeedStore + Send + Sync + 'static {
+pub trait Store:
+    BookingStore + UserStore + SessionStore + OutboxStore + FeedStore + PrivacyStore + Send + Sync + 'static
+{
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> Result<()>;

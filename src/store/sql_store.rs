@@ -14,12 +14,13 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use super::bookings::BookingSql;
 use super::feeds::FeedSql;
 use super::outbox::OutboxSql;
+use super::privacy::PrivacySql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
-    NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, SessionStore, Store, Transition,
-    UserStore, WriteTx,
+    postgres, sqlite, AccessDecision, AccessRequest, BookingQuery, BookingStore, ErasureCounts, FeedStore, FeedToken,
+    Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData, PrivacyStore, Reschedule, Result,
+    RetentionCounts, SessionStore, Store, Transition, UserStore, WriteTx,
 };
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
@@ -387,5 +388,20 @@ impl FeedStore for SqlStore {
 
     async fn revoke_feed(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool> {
         on_pool!(&self.pools, |p, DB| DB::revoke_feed(p, id, user_id, now).await)
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for SqlStore {
+    async fn anonymise_before(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<RetentionCounts> {
+        on_pool!(&self.pools, |p, DB| DB::anonymise_before(p, cutoff, now).await)
+    }
+
+    async fn person_data(&self, email: &str) -> Result<PersonData> {
+        on_pool!(&self.pools, |p, DB| DB::person_data(p, email).await)
+    }
+
+    async fn erase_person(&self, email: &str, now: DateTime<Utc>) -> Result<ErasureCounts> {
+        on_pool!(&self.pools, |p, DB| DB::erase_person(p, email, now).await)
     }
 }

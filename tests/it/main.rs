@@ -19,6 +19,7 @@ mod feeds;
 mod mail;
 mod openapi;
 mod pages;
+mod privacy;
 mod properties;
 mod report;
 mod schemathesis;

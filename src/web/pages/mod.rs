@@ -20,6 +20,7 @@ mod counts;
 mod error;
 mod extract;
 mod mine;
+mod privacy;
 mod public;
 mod report;
 mod signin;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/i-dag", get(public::today))
         .route("/regler", get(public::rules))
         .route("/tilgjengelighet", get(public::accessibility))
+        .merge(privacy::router())
         .merge(signin::router())
         .merge(booking::router())
         .merge(mine::router())
@@ -356,7 +358,11 @@ pub fn layout_with(ctx: &PageCtx, title: &str, current: &str, body_class: &str, 
                 footer.site {
                     div.wrap {
                         p { "Borgertun, Årstadveien 17, Bergen · Bergen kommune, Byrådsavdeling for eldre, helse og omsorg" }
-                        p { a href="/tilgjengelighet" { "Tilgjengelighetserklæring" } }
+                        p {
+                            a href="/tilgjengelighet" { "Tilgjengelighetserklæring" }
+                            " · "
+                            a href=(privacy::PATH) { "Personvernerklæring" }
+                        }
                     }
                 }
             }
