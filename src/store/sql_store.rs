@@ -17,7 +17,7 @@ use super::outbox::OutboxSql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
+    postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
     NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, SessionStore, Store, Transition,
     UserStore, WriteTx,
 };
@@ -258,7 +258,7 @@ impl UserStore for SqlStore {
         on_pool!(&self.pools, |p, DB| DB::access_requests(p).await)
     }
 
-    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<Option<User>> {
+    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<AccessOutcome> {
         on_pool!(&self.pools, |p, DB| DB::decide_access_request(p, d, mail).await)
     }
 

@@ -4,8 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::Router;
+use crate::web::routes::Routes;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -20,10 +19,11 @@ use crate::web::AppState;
 
 pub const PATH: &str = "/kalenderabonnement";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(PATH, get(list).post(create))
-        .route("/kalenderabonnement/{id}/trekk-tilbake", post(revoke))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(PATH, list)
+        .post(PATH, create)
+        .post("/kalenderabonnement/{id}/trekk-tilbake", revoke)
 }
 
 fn kind_text(kind: FeedKind) -> &'static str {
