@@ -325,11 +325,13 @@ where
                         .bind(d.id)
                         .execute(&mut *tx)
                         .await?;
-                    let existing = Self::user_by_email(&mut *tx, &email)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
+                    let existing: UserRow =
+                        sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE email = $1")
+                            .bind(&email)
+                            .fetch_one(&mut *tx)
+                            .await?;
                     tx.commit().await?;
-                    return Ok(AccessOutcome::Exists(existing));
+                    return Ok(AccessOutcome::Exists(existing.try_into()?));
                 }
             };
         }
