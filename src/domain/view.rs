@@ -112,7 +112,11 @@ mod tests {
         let public = booking("uib", Status::Confirmed, true);
         assert_eq!(View::Public.event_title(&public), "Hemmelig møte");
         let staff = user("beho", Role::Staff);
-        assert_eq!(view_of(Some(&staff), &private), Some(View::Public), "staff are not the coordinator");
+        assert_eq!(
+            view_of(Some(&staff), &private),
+            Some(View::Public),
+            "staff are not the coordinator"
+        );
         for status in [Status::Pending, Status::Cancelled, Status::Rejected, Status::Displaced] {
             let b = booking("uib", status, true);
             assert_eq!(view_of(Some(&other), &b), None, "{status:?}");

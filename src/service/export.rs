@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn formulas_are_neutralised_and_other_cells_kept() {
         for (cell, want) in [
-            ("=HYPERLINK(\"http://evil.example/x\",\"klikk\")", "'=HYPERLINK(\"http://evil.example/x\",\"klikk\")"),
+            (
+                "=HYPERLINK(\"http://evil.example/x\",\"klikk\")",
+                "'=HYPERLINK(\"http://evil.example/x\",\"klikk\")",
+            ),
             ("+47 55 00 00 00", "'+47 55 00 00 00"),
             ("-2+3", "'-2+3"),
             ("@SUM(A1)", "'@SUM(A1)"),

@@ -147,7 +147,10 @@ impl App {
         };
         // An organisation feed stores no organisation: it is its owner's, as of each request.
         let (token, hash) = crate::token::new_secret();
-        let feed = self.store.add_feed(user.id, kind, room, None, &hash, self.now()).await?;
+        let feed = self
+            .store
+            .add_feed(user.id, kind, room, None, &hash, self.now())
+            .await?;
         Ok((as_of_now(feed, user), token))
     }
 

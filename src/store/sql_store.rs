@@ -17,9 +17,9 @@ use super::outbox::OutboxSql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
-    NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, SessionStore, Store, Transition,
-    UserStore, WriteTx,
+    postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, BookingQuery, BookingStore, FeedStore, FeedToken,
+    Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, SessionStore, Store,
+    Transition, UserStore, WriteTx,
 };
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 

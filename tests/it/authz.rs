@@ -64,8 +64,7 @@ use Fx::*;
 type Row = (&'static str, &'static str, Fx, &'static str, [u16; 6]);
 
 const BOOK_FORM: &str = "dato={date}&fra=10:00&til=12:00&tittel=Matrisemøte&deltakere=10&beskrivelse=&begrunnelse=";
-const BOOK_JSON: &str =
-    r#"{"room":"borgertun","start":"{start}","end":"{end}","title":"Matrisemøte","attendees":10}"#;
+const BOOK_JSON: &str = r#"{"room":"borgertun","start":"{start}","end":"{end}","title":"Matrisemøte","attendees":10}"#;
 
 #[rustfmt::skip]
 const MATRIX: &[Row] = &[
@@ -172,7 +171,9 @@ fn routes_are_registered_only_through_the_lists() {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (i, line) in text.lines().enumerate() {
                     assert!(
-                        !line.contains(".route(") && !line.contains(".route_service(") && !line.contains(".nest_service("),
+                        !line.contains(".route(")
+                            && !line.contains(".route_service(")
+                            && !line.contains(".nest_service("),
                         "{}:{}: register routes through web::routes::Routes (pages) or the API's \
                          OpenApiRouter, so the authorisation matrix sees them: {line}",
                         path.display(),
@@ -225,12 +226,17 @@ impl Fixtures<'_> {
     }
 
     async fn booking(&mut self, status: Status, day: NaiveDate, hour: u32) -> i64 {
-        let t = |h: u32| {
-            borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap()
-        };
+        let t = |h: u32| borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
         let n = self.next();
         self.app
-            .store_booking(OWN, t(hour), t(hour + 1), &format!("Fast {n}"), status, Utc::now() - Duration::days(40))
+            .store_booking(
+                OWN,
+                t(hour),
+                t(hour + 1),
+                &format!("Fast {n}"),
+                status,
+                Utc::now() - Duration::days(40),
+            )
             .await
     }
 
@@ -348,8 +354,7 @@ fn cell(code: u16) -> String {
 
 async fn every_route_answers_each_caller_as_the_matrix_says(b: Backend) {
     routes_are_registered_only_through_the_lists();
-    let in_table: BTreeSet<(String, String)> =
-        MATRIX.iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
+    let in_table: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
     assert_eq!(in_table.len(), MATRIX.len(), "a route has two rows");
     let routed = routed();
     let missing: Vec<_> = routed.difference(&in_table).collect();

@@ -57,7 +57,10 @@ async fn an_organisation_feed_follows_its_owners_current_organisation(b: Backend
     let url = created["url"].as_str().unwrap().to_string();
     let (code, before) = text(&app, &url).await;
     assert_eq!(code, StatusCode::OK);
-    assert!(before.contains("Hemmelig HVL-møte") && before.contains("lise@hvl.no"), "{before}");
+    assert!(
+        before.contains("Hemmelig HVL-møte") && before.contains("lise@hvl.no"),
+        "{before}"
+    );
     assert!(!before.contains("Styremøte i VIS"), "{before}");
 
     // The coordinator moves Ola from HVL to VIS: the same feed now shows VIS, in full, and
@@ -74,13 +77,19 @@ async fn an_organisation_feed_follows_its_owners_current_organisation(b: Backend
         "lise@hvl.no",
         "Høgskulen på Vestlandet",
     ] {
-        assert!(!after.contains(hvl), "the moved owner's feed still shows «{hvl}»:\n{after}");
+        assert!(
+            !after.contains(hvl),
+            "the moved owner's feed still shows «{hvl}»:\n{after}"
+        );
     }
     assert!(
         after.contains("Styremøte i VIS") && after.contains("Fortrolig: Styremøte i VIS"),
         "{after}"
     );
-    assert!(after.contains("VIS innovasjon"), "named after the owner's organisation now");
+    assert!(
+        after.contains("VIS innovasjon"),
+        "named after the owner's organisation now"
+    );
     // The feed's owner sees its organisation as it is now.
     let (_, feeds) = app.get(&ola_token, "/api/v1/feeds").await;
     assert_eq!(feeds["feeds"][0]["organisation"], "vis", "{feeds}");
@@ -148,7 +157,9 @@ async fn no_csv_cell_is_a_spreadsheet_formula(b: Backend) {
     assert_eq!(code, StatusCode::CREATED, "{v}");
     let id = v["id"].as_i64().unwrap();
     for (title, from, to) in [("+47 55 00 00 00", "11:00", "12:00"), ("-1+1", "13:00", "14:00")] {
-        let (code, v) = app.post(&evil, "/api/v1/bookings", &booking(day, from, to, title)).await;
+        let (code, v) = app
+            .post(&evil, "/api/v1/bookings", &booking(day, from, to, title))
+            .await;
         assert_eq!(code, StatusCode::CREATED, "{v}");
     }
 
@@ -178,7 +189,11 @@ async fn staff_see_other_organisations_private_events_in_the_report_as_the_view_
     let uib = private_booking(&app, &kari, day, "09:00", "10:00", "Personalsak UiB").await;
     let beho = private_booking(&app, &per, day, "12:00", "13:00", "Intern BEHO-samling").await;
     let (code, v) = app
-        .post(&kari, "/api/v1/bookings", &booking(day, "15:00", "16:00", "Åpent UiB-seminar"))
+        .post(
+            &kari,
+            "/api/v1/bookings",
+            &booking(day, "15:00", "16:00", "Åpent UiB-seminar"),
+        )
         .await;
     assert_eq!(code, StatusCode::CREATED, "{v}");
     let open = v["id"].as_i64().unwrap();
@@ -207,7 +222,11 @@ async fn staff_see_other_organisations_private_events_in_the_report_as_the_view_
     // figures are the same for every reader.
     let page = staff.get(&format!("/rapport?{period}")).await;
     assert!(!page.html.contains("Personalsak UiB") && !page.html.contains("Kari Nordmann"));
-    let q = format!("/api/v1/reports/summary?from={}&to={}", day - Duration::days(1), day + Duration::days(1));
+    let q = format!(
+        "/api/v1/reports/summary?from={}&to={}",
+        day - Duration::days(1),
+        day + Duration::days(1)
+    );
     let (code, staff_json) = app.get(&per, &q).await;
     assert_eq!(code, StatusCode::OK);
     assert!(!staff_json.to_string().contains("Personalsak") && !staff_json.to_string().contains("Kari"));
@@ -238,7 +257,9 @@ async fn a_pending_answer_names_only_bookings_the_requester_may_see(b: Backend) 
     let (_, per) = add_user(&app, "per@hvl.no", "Per", "hvl", Role::Requester).await;
     let day = app.open_day(30);
     // UiB's pending request, made earlier.
-    let start = chrono::DateTime::parse_from_rfc3339(&at(day, "10:00")).unwrap().to_utc();
+    let start = chrono::DateTime::parse_from_rfc3339(&at(day, "10:00"))
+        .unwrap()
+        .to_utc();
     let uib_request = app
         .store_booking(
             "kari@uib.no",
@@ -256,7 +277,11 @@ async fn a_pending_answer_names_only_bookings_the_requester_may_see(b: Backend) 
         .await;
     assert_eq!(code, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["status"], "pending");
-    assert_eq!(v["conflicts"], json!([]), "another organisation's request is not named: {v}");
+    assert_eq!(
+        v["conflicts"],
+        json!([]),
+        "another organisation's request is not named: {v}"
+    );
     assert!(!v.to_string().contains(&format!("/bookings/{uib_request}")));
     let hvl_request = v["id"].as_i64().unwrap();
     let (code, _) = app.get(&per, &format!("/api/v1/bookings/{uib_request}")).await;
@@ -323,7 +348,12 @@ async fn granting_an_old_access_request_never_changes_an_existing_account(b: Bac
     let page = coordinator
         .post(
             &format!("/koordinator/tilgang/{}", request.id),
-            &[("csrf", &csrf), ("handling", "gi"), ("virksomhet", "hvl"), ("rolle", "requester")],
+            &[
+                ("csrf", &csrf),
+                ("handling", "gi"),
+                ("virksomhet", "hvl"),
+                ("rolle", "requester"),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);

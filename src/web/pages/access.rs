@@ -2,10 +2,10 @@
 //! the coordinator for access. The answer never tells whether the address already has an
 //! account; the coordinator grants or refuses on `/koordinator/brukere`.
 
+use crate::web::routes::Routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use crate::web::routes::Routes;
 use maud::{html, Markup};
 use serde::Deserialize;
 

@@ -4,11 +4,11 @@
 //! sharing). They show time, public title, organisation, activity kind and themes; never the
 //! contact person, the description or anything of a booking that is not public.
 
+use crate::web::routes::Routes;
 use atom_syndication::{Category, Entry, Feed, FixedDateTime, Link, Person, Text};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::web::routes::Routes;
 use chrono::{DateTime, Duration, Utc};
 use maud::{html, Markup};
 use sha2::{Digest, Sha256};

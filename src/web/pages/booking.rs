@@ -1,10 +1,10 @@
 //! The booking form and its outcome pages: confirmed, pending, busy with the free
 //! alternatives as one-click choices, or the form again with each error next to its field.
 
+use crate::web::routes::Routes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use crate::web::routes::Routes;
 use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;

@@ -9,10 +9,10 @@
 //! - the organisations and tiers are shown as configured: they change in `config/`, where
 //!   `borgertun check-config` validates them, not on a page.
 
+use crate::web::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use crate::web::routes::Routes;
 use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;

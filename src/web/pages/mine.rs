@@ -1,10 +1,10 @@
 //! «Våre bookinger»: the organisation's bookings, upcoming and past; a booking's page with its
 //! history and calendar file; cancelling.
 
+use crate::web::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use crate::web::routes::Routes;
 use maud::{html, Markup};
 use serde::Deserialize;
 

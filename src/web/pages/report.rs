@@ -3,10 +3,10 @@
 //! server (SVG) and every number also in a table; each table as CSV. For BEHO staff and the
 //! coordinator. The print layout (borgertun.css) leaves out navigation and forms.
 
+use crate::web::routes::Routes;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use crate::web::routes::Routes;
 use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;

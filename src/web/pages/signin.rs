@@ -9,10 +9,10 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration as StdDuration;
 
+use crate::web::routes::Routes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use crate::web::routes::Routes;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::html;
 use serde::Deserialize;

@@ -1,10 +1,10 @@
 //! «Kalenderabonnement»: create a calendar feed, copy its `webcal://` link, revoke it. The link
 //! carries a secret token, shown once when the feed is made (only its hash is kept).
 
+use crate::web::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use crate::web::routes::Routes;
 use maud::{html, Markup};
 use serde::Deserialize;
 
