@@ -715,7 +715,8 @@ async fn cancel(
 #[allow(clippy::large_enum_variant)]
 pub enum MoveOutcome {
     Moved(Booking),
-    /// The new time is not free: nothing changed.
+    /// The new time is not free: nothing changed. `held_by` names the bookings in the way
+    /// that the mover may see by the view rule.
     Busy {
         held_by: Vec<i64>,
         protected: bool,
@@ -822,11 +823,17 @@ async fn change_booking(
             });
         }
         (Decision::Pending { conflicts }, _) => {
-            // A confirmed booking does not give up its time for a contested one.
+            // A confirmed booking does not give up its time for a contested one. The answer
+            // names only what the mover may see: not another organisation's pending request.
             drop(tx);
             let alternatives = alternatives_for(store, rules, room, tier, slot, b.attendees, now).await?;
+            let held_by = existing
+                .iter()
+                .filter(|o| conflicts.contains(&o.id) && view_of(Some(actor), o).is_some())
+                .map(|o| o.id)
+                .collect();
             return Ok(MoveOutcome::Busy {
-                held_by: conflicts,
+                held_by,
                 protected: false,
                 alternatives,
             });

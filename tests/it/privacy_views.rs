@@ -14,7 +14,7 @@ on_both_backends!(
     an_organisation_feed_follows_its_owners_current_organisation,
     no_csv_cell_is_a_spreadsheet_formula,
     staff_see_other_organisations_private_events_in_the_report_as_the_view_rule_says,
-    a_pending_answer_names_only_bookings_the_requester_may_see,
+    answers_name_only_bookings_the_requester_may_see,
     granting_an_old_access_request_never_changes_an_existing_account
 );
 
@@ -250,7 +250,7 @@ async fn staff_see_other_organisations_private_events_in_the_report_as_the_view_
     assert_eq!(staff_figures, coordinator_figures);
 }
 
-async fn a_pending_answer_names_only_bookings_the_requester_may_see(b: Backend) {
+async fn answers_name_only_bookings_the_requester_may_see(b: Backend) {
     let app = TestApp::spawn(b).await;
     add_user(&app, "kari@uib.no", "Kari", "uib", Role::Requester).await;
     let (_, siri) = add_user(&app, "siri@uib.no", "Siri", "uib", Role::Requester).await;
@@ -294,6 +294,27 @@ async fn a_pending_answer_names_only_bookings_the_requester_may_see(b: Backend) 
     assert_eq!(code, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["conflicts"], json!([uib_request]), "{v}");
     assert!(!v["conflicts"].as_array().unwrap().contains(&json!(hvl_request)));
+    let siri_request = v["id"].as_i64().unwrap();
+
+    // Moving HVL's confirmed booking into that time is refused as busy, naming only HVL's own
+    // request in the way.
+    let (code, v) = app
+        .post(&per, "/api/v1/bookings", &booking(day, "14:00", "15:00", "HVL-seminar"))
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{v}");
+    let hvl_confirmed = v["id"].as_i64().unwrap();
+    let res = app
+        .client
+        .patch(format!("{}/api/v1/bookings/{hvl_confirmed}", app.base))
+        .bearer_auth(&per)
+        .json(&json!({ "start": at(day, "10:00"), "end": at(day, "12:00") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["held_by"], json!([hvl_request]), "{v}");
+    assert!(!v.to_string().contains(&format!("/bookings/{siri_request}")));
 }
 
 async fn granting_an_old_access_request_never_changes_an_existing_account(b: Backend) {
