@@ -14,6 +14,9 @@ pub enum View {
     Public,
 }
 
+/// What a list of events (the report) calls a private booking seen from outside.
+pub const PRIVATE_EVENT_TITLE: &str = "Privat booking";
+
 impl View {
     /// The title this view shows: a private booking's own title only in full.
     pub fn title(self, b: &Booking) -> &str {
@@ -21,6 +24,21 @@ impl View {
             View::Full => &b.title,
             View::Public => b.public_title(),
         }
+    }
+
+    /// The title of the booking as an event in a list of events (the report): as [`title`](Self::title),
+    /// but a private booking seen from outside is «Privat booking» (the availability's
+    /// «Opptatt» says nothing in a list of what took place).
+    pub fn event_title(self, b: &Booking) -> &str {
+        match self {
+            View::Public if !b.public => PRIVATE_EVENT_TITLE,
+            view => view.title(b),
+        }
+    }
+
+    /// Whether this view shows the contact person and what they wrote (description, outcome).
+    pub fn shows_contact(self) -> bool {
+        self == View::Full
     }
 }
 
@@ -89,6 +107,16 @@ mod tests {
         assert_eq!(view_of(None, &private), Some(View::Public));
         assert_eq!(View::Public.title(&private), "Opptatt");
         assert_eq!(View::Full.title(&private), "Hemmelig møte");
+        assert_eq!(View::Public.event_title(&private), "Privat booking");
+        assert_eq!(View::Full.event_title(&private), "Hemmelig møte");
+        let public = booking("uib", Status::Confirmed, true);
+        assert_eq!(View::Public.event_title(&public), "Hemmelig møte");
+        let staff = user("beho", Role::Staff);
+        assert_eq!(
+            view_of(Some(&staff), &private),
+            Some(View::Public),
+            "staff are not the coordinator"
+        );
         for status in [Status::Pending, Status::Cancelled, Status::Rejected, Status::Displaced] {
             let b = booking("uib", status, true);
             assert_eq!(view_of(Some(&other), &b), None, "{status:?}");

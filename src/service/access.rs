@@ -2,7 +2,7 @@
 //! or refuse it, and set users' organisations and roles.
 
 use crate::domain::{DomainError, Role, User};
-use crate::store::{AccessDecision, AccessRequest, NewAccessRequest, StoreError};
+use crate::store::{AccessDecision, AccessOutcome, AccessRequest, NewAccessRequest, StoreError};
 
 use super::{App, Result, ServiceError};
 
@@ -71,14 +71,17 @@ impl App {
     }
 
     /// Grant (with an organisation and a role) or refuse an open request, and tell the person,
-    /// together; the user when granted. `NotFound` if the request is no longer open.
+    /// together. Granting never changes an account the address has already: the request is
+    /// then closed as «finnes fra før» ([`AccessOutcome::Exists`], no mail), and the
+    /// coordinator changes the account on the user list if it should change. `NotFound` if the
+    /// request is no longer open.
     pub async fn decide_access(
         &self,
         request: &AccessRequest,
         grant: Option<(&str, Role)>,
         reason: Option<&str>,
         actor: &User,
-    ) -> Result<Option<User>> {
+    ) -> Result<AccessOutcome> {
         let rules = self.rules();
         let mail = self
             .composer()
@@ -91,7 +94,12 @@ impl App {
             now: self.now(),
         };
         match self.store.decide_access_request(&decision, &mail).await {
-            Ok(u) => Ok(u),
+            Ok(outcome) => {
+                if let AccessOutcome::Exists(u) = &outcome {
+                    tracing::info!(request = request.id, user = u.id, by = %actor.email, "access request closed: the account exists");
+                }
+                Ok(outcome)
+            }
             Err(StoreError::NotFound) => Err(ServiceError::NotFound),
             Err(e) => Err(e.into()),
         }

@@ -22,11 +22,14 @@ use super::{App, Result, ServiceError};
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)]
 pub enum BookOutcome {
-    /// Stored: confirmed, or pending for the coordinator; `conflicts` are the bookings a
-    /// pending request competes with. `displaced` are the bookings a coordinator's override
-    /// took the slot from, each with alternatives for its owner.
+    /// Stored: confirmed, or pending for the coordinator; `competes` when a pending request
+    /// competes with other bookings (so the coordinator decides), and `conflicts` those of
+    /// them the requester may see by the view rule (another organisation's pending request is
+    /// not named). `displaced` are the bookings a coordinator's override took the slot from,
+    /// each with alternatives for its owner.
     Stored {
         booking: Booking,
+        competes: bool,
         conflicts: Vec<i64>,
         displaced: Vec<(Booking, Vec<Slot>)>,
     },
@@ -444,6 +447,15 @@ async fn book_inner(
             }
         }
         let existing = tx.active_between(&room.key, slot.start, until).await?;
+        // What the answer may name: the requester (the contact, see above) sees what the view
+        // rule lets them see, and no more.
+        let shown = |ids: &[i64]| -> Vec<i64> {
+            existing
+                .iter()
+                .filter(|b| ids.contains(&b.id) && view_of(Some(&new.contact), b).is_some())
+                .map(|b| b.id)
+                .collect()
+        };
         if let Some(reason) = force {
             let confirmed: Vec<i64> = existing
                 .iter()
@@ -468,14 +480,15 @@ async fn book_inner(
                 displaced = displaced.len(),
                 "booking stored by override"
             );
-            let conflicts = existing
+            let pending: Vec<i64> = existing
                 .iter()
                 .filter(|b| b.status == Status::Pending)
                 .map(|b| b.id)
                 .collect();
             return Ok(BookOutcome::Stored {
                 booking,
-                conflicts,
+                competes: !pending.is_empty(),
+                conflicts: shown(&pending),
                 displaced,
             });
         }
@@ -523,7 +536,8 @@ async fn book_inner(
         tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
         return Ok(BookOutcome::Stored {
             booking,
-            conflicts,
+            competes: !conflicts.is_empty(),
+            conflicts: shown(&conflicts),
             displaced: vec![],
         });
     }
@@ -701,7 +715,8 @@ async fn cancel(
 #[allow(clippy::large_enum_variant)]
 pub enum MoveOutcome {
     Moved(Booking),
-    /// The new time is not free: nothing changed.
+    /// The new time is not free: nothing changed. `held_by` names the bookings in the way
+    /// that the mover may see by the view rule.
     Busy {
         held_by: Vec<i64>,
         protected: bool,
@@ -808,11 +823,17 @@ async fn change_booking(
             });
         }
         (Decision::Pending { conflicts }, _) => {
-            // A confirmed booking does not give up its time for a contested one.
+            // A confirmed booking does not give up its time for a contested one. The answer
+            // names only what the mover may see: not another organisation's pending request.
             drop(tx);
             let alternatives = alternatives_for(store, rules, room, tier, slot, b.attendees, now).await?;
+            let held_by = existing
+                .iter()
+                .filter(|o| conflicts.contains(&o.id) && view_of(Some(actor), o).is_some())
+                .map(|o| o.id)
+                .collect();
             return Ok(MoveOutcome::Busy {
-                held_by: conflicts,
+                held_by,
                 protected: false,
                 alternatives,
             });

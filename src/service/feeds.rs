@@ -110,6 +110,15 @@ pub fn feed_urls(public_url: &str, token: &str) -> (String, String) {
     (url, webcal)
 }
 
+/// `feed` as its owner's user record makes it now: an organisation feed shows the owner's
+/// current organisation (a coordinator may have moved them since the feed was made).
+fn as_of_now(mut feed: FeedToken, owner: &User) -> FeedToken {
+    if feed.kind == FeedKind::Organisation {
+        feed.org = Some(owner.org.clone());
+    }
+    feed
+}
+
 /// What a feed selects, and for whom.
 struct Selection<'u> {
     query: BookingQuery,
@@ -136,15 +145,19 @@ impl App {
             }
             _ => None,
         };
-        let org = (kind == FeedKind::Organisation).then_some(user.org.as_str());
+        // An organisation feed stores no organisation: it is its owner's, as of each request.
         let (token, hash) = crate::token::new_secret();
-        let feed = self.store.add_feed(user.id, kind, room, org, &hash, self.now()).await?;
-        Ok((feed, token))
+        let feed = self
+            .store
+            .add_feed(user.id, kind, room, None, &hash, self.now())
+            .await?;
+        Ok((as_of_now(feed, user), token))
     }
 
     /// `user`'s feeds, revoked ones too.
     pub async fn feeds_of(&self, user: &User) -> Result<Vec<FeedToken>> {
-        Ok(self.store.feeds_of(user.id).await?)
+        let feeds = self.store.feeds_of(user.id).await?;
+        Ok(feeds.into_iter().map(|f| as_of_now(f, user)).collect())
     }
 
     /// Revoke feed `id` of `owner` (anyone's with `None`); false if there was none to revoke.
@@ -171,6 +184,7 @@ impl App {
         let Some((feed, owner)) = found.filter(|(f, _)| f.revoked_at.is_none()) else {
             return Ok(None);
         };
+        let feed = as_of_now(feed, &owner);
         let selection = self.selection(&feed, &owner, self.now());
         let fingerprint = format!(
             "{}|{:?}|{:?}|{}|{:?}",
@@ -195,7 +209,9 @@ impl App {
     }
 
     /// The last `feeds.past_days` days to the end of the longest booking horizon, in whole days
-    /// (so the window, and the calendar, stay the same all day).
+    /// (so the window, and the calendar, stay the same all day). What a feed selects and how
+    /// much of it shows follow its owner's user record as it is now (organisation and role,
+    /// through the view rule), never what they were when the feed was made.
     fn selection<'u>(&self, feed: &FeedToken, owner: &'u User, now: DateTime<Utc>) -> Selection<'u> {
         let rules = self.rules();
         let horizon = rules.tiers.iter().map(|t| t.horizon_days).max().unwrap_or(365);
@@ -213,7 +229,7 @@ impl App {
                 (name, None)
             }
             FeedKind::Organisation => {
-                let org = feed.org.clone().unwrap_or_default();
+                let org = owner.org.clone();
                 let name = format!("Borgertun – {}", rules.org_name(&org));
                 query.org = Some(org);
                 (name, Some(owner))

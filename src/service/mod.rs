@@ -19,6 +19,7 @@ pub use crate::store::StoreError;
 mod access;
 mod attendance;
 mod bookings;
+pub mod export;
 mod feeds;
 mod listings;
 mod privacy;
@@ -32,7 +33,7 @@ pub use attendance::attendance_due;
 pub use sessions::{SignIn, LINK_MINUTES, SESSION_HOURS};
 
 /// What the use cases answer with, as the store keeps it.
-pub use crate::store::{AccessRequest, FeedToken};
+pub use crate::store::{AccessOutcome, AccessRequest, FeedToken, EXISTS_REASON};
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;

@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use super::App;
 use crate::domain::report::{self, Figures, GroupBy, Report};
 use crate::domain::time::{format_date, local};
-use crate::domain::DomainError;
+use crate::domain::{view_of, DomainError, User, View};
 use crate::store::StoreError;
 
 /// The longest period a report covers.
@@ -119,8 +119,11 @@ pub struct Table {
 }
 
 /// Every table of the report, in page order; the event list (`arrangementer`, one row per
-/// event) only with `with_events` (the page links to it rather than showing it).
-pub fn tables(app: &App, r: &Report, with_events: bool) -> Vec<Table> {
+/// event) only with `with_events` (the page links to it rather than showing it). The figures
+/// are the same for every reader; the event list shows each event as the view rule lets
+/// `viewer` see it (other organisations' private bookings as «Privat booking», and their
+/// contact person and outcome not at all, for anyone but the coordinator).
+pub fn tables(app: &App, r: &Report, viewer: &User, with_events: bool) -> Vec<Table> {
     let plan = &app.plan();
     let mut out = Vec::new();
     let mut header = vec!["Periode".to_string()];
@@ -237,6 +240,8 @@ pub fn tables(app: &App, r: &Report, with_events: bool) -> Vec<Table> {
         .events
         .iter()
         .map(|b| {
+            // Every event is a confirmed booking, which everyone may see at least in public.
+            let view = view_of(Some(viewer), b).unwrap_or(View::Public);
             let a = b.activity.clone().unwrap_or_default();
             let areas: Vec<String> = {
                 let mut v: Vec<String> = a
@@ -255,14 +260,18 @@ pub fn tables(app: &App, r: &Report, with_events: bool) -> Vec<Table> {
                 local(b.start).format("%Y-%m-%d %H:%M").to_string(),
                 local(b.end).format("%Y-%m-%d %H:%M").to_string(),
                 decimal((b.end - b.start).num_minutes() as f64 / 60.0),
-                b.title.clone(),
+                view.event_title(b).to_string(),
                 if b.public { "ja" } else { "nei" }.to_string(),
                 rules
                     .organisation(&b.org)
                     .map(|o| o.name.clone())
                     .unwrap_or_else(|| b.org.clone()),
                 rules.tier_of_org(&b.org).map(|t| t.name.clone()).unwrap_or_default(),
-                b.contact_name.clone(),
+                if view.shows_contact() {
+                    b.contact_name.clone()
+                } else {
+                    String::new()
+                },
                 if a.kind.is_empty() {
                     String::new()
                 } else {
@@ -288,6 +297,7 @@ pub fn tables(app: &App, r: &Report, with_events: bool) -> Vec<Table> {
                 b.attendance
                     .as_ref()
                     .and_then(|at| at.outcome.clone())
+                    .filter(|_| view.shows_contact())
                     .unwrap_or_default(),
             );
             cells
@@ -302,15 +312,8 @@ pub fn tables(app: &App, r: &Report, with_events: bool) -> Vec<Table> {
     out
 }
 
-/// A table as CSV: semicolon-separated, decimal comma, UTF-8 with a byte-order mark (so
-/// spreadsheets in Norwegian settings open it as it is).
+/// A table as CSV (decimal comma), written as every CSV of the service is
+/// ([`super::export::csv`]: formulas neutralised).
 pub fn csv(table: &Table) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(&table.header).expect("writing to memory");
-    for row in &table.rows {
-        w.write_record(row).expect("writing to memory");
-    }
-    w.into_inner().expect("writing to memory")
+    super::export::csv(&table.header, &table.rows)
 }

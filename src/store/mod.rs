@@ -50,7 +50,7 @@ pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
 pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
 pub use sessions::SessionStore;
 pub use sql_store::{Pools, SqlStore};
-pub use users::{AccessDecision, AccessRequest, NewAccessRequest, UserStore};
+pub use users::{AccessDecision, AccessOutcome, AccessRequest, NewAccessRequest, UserStore, EXISTS_REASON};
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {

@@ -18,9 +18,9 @@ use super::privacy::PrivacySql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, AccessRequest, BookingQuery, BookingStore, ErasureCounts, FeedStore, FeedToken,
-    Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData, PrivacyStore, Reschedule, Result,
-    RetentionCounts, SessionStore, Store, Transition, UserStore, WriteTx,
+    postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, BookingQuery, BookingStore, ErasureCounts,
+    FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData, PrivacyStore,
+    Reschedule, Result, RetentionCounts, SessionStore, Store, Transition, UserStore, WriteTx,
 };
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
@@ -259,7 +259,7 @@ impl UserStore for SqlStore {
         on_pool!(&self.pools, |p, DB| DB::access_requests(p).await)
     }
 
-    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<Option<User>> {
+    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<AccessOutcome> {
         on_pool!(&self.pools, |p, DB| DB::decide_access_request(p, d, mail).await)
     }
 

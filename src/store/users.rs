@@ -36,7 +36,7 @@ pub struct NewAccessRequest<'a> {
 }
 
 /// The coordinator's answer to an access request: grant with an organisation and a role (the
-/// user is created, or updated if the address already has an account), or refuse.
+/// user is created; an account the address has already is never changed), or refuse.
 #[derive(Debug, Clone)]
 pub struct AccessDecision<'a> {
     pub id: i64,
@@ -45,6 +45,21 @@ pub struct AccessDecision<'a> {
     pub actor: &'a str,
     pub now: DateTime<Utc>,
 }
+
+/// What deciding an access request came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccessOutcome {
+    /// Granted: the new account.
+    Granted(User),
+    Refused,
+    /// Granting found an account for the address (made since the request was sent, on the
+    /// command line, by signing in or by another request): the account is left as it is, the
+    /// request is closed as refused with [`EXISTS_REASON`], and no mail is sent.
+    Exists(User),
+}
+
+/// The reason an access request is closed with when its address has an account already.
+pub const EXISTS_REASON: &str = "Finnes fra før: adressen har allerede en konto, og den er ikke endret.";
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -67,9 +82,9 @@ pub trait UserStore: Send + Sync {
     async fn access_request(&self, id: i64) -> Result<Option<AccessRequest>>;
     /// Open requests first (oldest first), then the 50 latest decided.
     async fn access_requests(&self) -> Result<Vec<AccessRequest>>;
-    /// Decide an open request and send `mail`, together; the user when granted. `NotFound` if
-    /// the request is not open.
-    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<Option<User>>;
+    /// Decide an open request and send `mail`, together (no mail for [`AccessOutcome::Exists`]).
+    /// `NotFound` if the request is not open.
+    async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<AccessOutcome>;
     async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()>;
     async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>>;
 }
@@ -270,7 +285,7 @@ where
         pool: &Pool<Self>,
         d: &AccessDecision<'_>,
         mail: &NewMessage,
-    ) -> Result<Option<User>> {
+    ) -> Result<AccessOutcome> {
         let mut tx = pool.begin().await?;
         let email: Option<String> = sqlx::query_scalar(
             "UPDATE access_requests SET decided_at = $1, decided_by = $2, outcome = $3, reason = $4 \
@@ -284,29 +299,45 @@ where
         .fetch_optional(&mut *tx)
         .await?;
         let email = email.ok_or(StoreError::NotFound)?;
-        let mut user = None;
+        let mut outcome = AccessOutcome::Refused;
         if let Some((org, role)) = d.grant {
             let name: String = sqlx::query_scalar("SELECT name FROM access_requests WHERE id = $1")
                 .bind(d.id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let row: UserRow = sqlx::query_as(
+            // Never change an account that exists: granting only ever makes a new one.
+            let row: Option<UserRow> = sqlx::query_as(
                 "INSERT INTO users (email, name, org, role, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (email) DO UPDATE SET org = excluded.org, role = excluded.role \
-                 RETURNING id, email, name, org, role",
+                 ON CONFLICT (email) DO NOTHING RETURNING id, email, name, org, role",
             )
             .bind(&email)
             .bind(name)
             .bind(org)
             .bind(role.as_str())
             .bind(d.now)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            user = Some(User::try_from(row)?);
+            outcome = match row {
+                Some(row) => AccessOutcome::Granted(row.try_into()?),
+                None => {
+                    sqlx::query("UPDATE access_requests SET outcome = 'refused', reason = $1 WHERE id = $2")
+                        .bind(EXISTS_REASON)
+                        .bind(d.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let existing: UserRow =
+                        sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE email = $1")
+                            .bind(&email)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    return Ok(AccessOutcome::Exists(existing.try_into()?));
+                }
+            };
         }
         Self::enqueue(&mut *tx, mail, d.now).await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(outcome)
     }
 
     async fn add_api_token<'e>(

@@ -362,6 +362,8 @@ pub struct Displaced {
 pub struct BookingCreated {
     #[serde(flatten)]
     pub booking: FullBooking,
+    /// The bookings a pending request competes with that the caller may see (another
+    /// organisation's pending request is not named).
     pub conflicts: Vec<i64>,
     pub displaced: Vec<Displaced>,
 }
@@ -1093,7 +1095,7 @@ impl BookingInput {
     responses(
         (status = 201, description = "Stored (confirmed, or pending for the coordinator).", body = BookingCreated,
             headers(("location" = String, description = "The booking's address."))),
-        (status = 202, description = "Stored as a pending request that competes with `conflicts`.", body = BookingCreated,
+        (status = 202, description = "Stored as a pending request that competes with other bookings; `conflicts` names those the caller may see.", body = BookingCreated,
             headers(("location" = String, description = "The booking's address."))),
         (status = 403, description = "For another organisation, or an override, without being coordinator (`forbidden`).", body = ErrorBody),
         (status = 409, description = "The slot is taken (`busy`, with alternatives).", body = ErrorBody),
@@ -1118,10 +1120,11 @@ async fn create_booking(
     match outcome {
         BookOutcome::Stored {
             booking,
+            competes,
             conflicts,
             displaced,
         } => {
-            let code = if booking.status == Status::Pending && !conflicts.is_empty() {
+            let code = if booking.status == Status::Pending && competes {
                 StatusCode::ACCEPTED
             } else {
                 StatusCode::CREATED

@@ -4,8 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -18,8 +17,8 @@ use crate::domain::FeedKind;
 pub use crate::service::feed_urls;
 use crate::service::FeedToken;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/feeds/{file}", get(feed))
+pub fn routes() -> super::routes::Routes {
+    super::routes::Routes::new().get("/feeds/{file}", feed)
 }
 
 /// The feeds API (nested under `/api/v1`), with its documentation.

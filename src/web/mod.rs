@@ -17,6 +17,7 @@ pub mod error;
 pub mod feeds;
 mod json;
 pub mod pages;
+pub mod routes;
 pub mod server;
 
 /// What every handler gets: the application (the service layer) and what only HTTP needs.
@@ -39,12 +40,20 @@ impl AppState {
     }
 }
 
+/// The method and path of every route of [`app`] outside the API (whose routes its document,
+/// [`api::spec`], lists): the pages, their assets and the calendar feeds.
+pub fn page_routes() -> Vec<(axum::http::Method, &'static str)> {
+    let mut list = pages::route_list();
+    list.extend_from_slice(feeds::routes().list());
+    list
+}
+
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let body_limit = state.app.config().server.max_body_bytes;
     Router::new()
         .merge(api::router())
-        .merge(feeds::router())
+        .merge(feeds::routes().into_router())
         .merge(pages::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -2,11 +2,10 @@
 //! the coordinator for access. The answer never tells whether the address already has an
 //! account; the coordinator grants or refuses on `/koordinator/brukere`.
 
+use crate::web::routes::Routes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -16,8 +15,8 @@ use crate::domain::booking::{parse_email, parse_reason};
 use crate::service::AccessAsked;
 use crate::web::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tilgang", get(form).post(submit))
+pub fn routes() -> Routes {
+    Routes::new().get("/tilgang", form).post("/tilgang", submit)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,12 +4,11 @@
 //! sharing). They show time, public title, organisation, activity kind and themes; never the
 //! contact person, the description or anything of a booking that is not public.
 
+use crate::web::routes::Routes;
 use atom_syndication::{Category, Entry, Feed, FixedDateTime, Link, Person, Text};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use maud::{html, Markup};
 use sha2::{Digest, Sha256};
@@ -31,14 +30,14 @@ pub const BACK_DAYS: i64 = 30;
 const TITLE: &str = "Aktiviteter i Borgertun";
 const PUBLISHER: &str = "Bergen kommune, Byrådsavdeling for eldre, helse og omsorg";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, get(page))
+pub fn routes() -> Routes {
+    Routes::new().get(PATH, page)
 }
 
 /// The Atom feed: outside the anti-forgery cookie layer, so a cached feed never carries
 /// anyone's cookie.
-pub fn feed_router() -> Router<AppState> {
-    Router::new().route(FEED_PATH, get(feed))
+pub fn feed_routes() -> Routes {
+    Routes::new().get(FEED_PATH, feed)
 }
 
 /// One public event as the page and the feed show it: names, not keys.

@@ -1,11 +1,10 @@
 //! The booking form and its outcome pages: confirmed, pending, busy with the free
 //! alternatives as one-click choices, or the form again with each error next to its field.
 
+use crate::web::routes::Routes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -22,8 +21,8 @@ use crate::domain::{Activity, Booking, BookingTitle, DomainError, NewBooking, St
 use crate::service::{BookOutcome, ServiceError};
 use crate::web::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/booking/ny", get(new_form).post(submit))
+pub fn routes() -> Routes {
+    Routes::new().get("/booking/ny", new_form).post("/booking/ny", submit)
 }
 
 /// What the form holds, as typed.
@@ -437,8 +436,9 @@ async fn submit(
     match outcome {
         Ok(BookOutcome::Stored {
             booking,
-            conflicts,
+            competes,
             displaced,
+            ..
         }) => {
             let confirmed = booking.status == Status::Confirmed;
             let body = html! {
@@ -452,7 +452,7 @@ async fn submit(
                 } @else {
                     h1 { "Forespørselen er sendt" }
                     p role="status" { "Forespørselen din er til behandling hos koordinator. Du får en e-post når den er avgjort." }
-                    @if !conflicts.is_empty() { p { "Tiden overlapper en annen booking, og koordinator avgjør etter prioriteringsreglene." } }
+                    @if competes { p { "Tiden overlapper en annen booking, og koordinator avgjør etter prioriteringsreglene." } }
                 }
                 (details(&state, &booking))
                 p { a href=(format!("/?dato={date}")) { "Tilbake til ukevisningen" } }

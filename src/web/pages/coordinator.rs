@@ -9,11 +9,10 @@
 //! - the organisations and tiers are shown as configured: they change in `config/`, where
 //!   `borgertun check-config` validates them, not on a page.
 
+use crate::web::routes::Routes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -23,21 +22,21 @@ use super::{layout, Coordinator, CsrfForm, Field, FieldErrors, PageCtx, PageErro
 use crate::domain::booking::parse_reason;
 use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
 use crate::domain::{Booking, Role, Status, User};
-use crate::service::{ConflictCase, ServiceError};
+use crate::service::{AccessOutcome, ConflictCase, ServiceError, EXISTS_REASON};
 use crate::web::AppState;
 
 pub const PATH: &str = "/koordinator";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(PATH, get(queue))
-        .route("/koordinator/bookinger", get(all_bookings))
-        .route("/koordinator/bookinger/{id}", post(decide))
-        .route("/koordinator/brukere", get(users))
-        .route("/koordinator/brukere/{id}", post(update_user))
-        .route("/koordinator/tilgang/{id}", post(decide_access))
-        .route("/koordinator/virksomheter", get(organisations))
-        .route("/koordinator/oppmote", get(missing_attendance))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(PATH, queue)
+        .get("/koordinator/bookinger", all_bookings)
+        .post("/koordinator/bookinger/{id}", decide)
+        .get("/koordinator/brukere", users)
+        .post("/koordinator/brukere/{id}", update_user)
+        .post("/koordinator/tilgang/{id}", decide_access)
+        .get("/koordinator/virksomheter", organisations)
+        .get("/koordinator/oppmote", missing_attendance)
 }
 
 const SUBNAV: [(&str, &str); 5] = [
@@ -551,10 +550,11 @@ async fn users_page(
                 @for r in &decided {
                     li {
                         (r.name) " (" (r.email) "): "
-                        @if r.outcome.as_deref() == Some("granted") { "fikk tilgang" } @else { "avslått" }
+                        @let exists = r.reason.as_deref() == Some(EXISTS_REASON);
+                        @if r.outcome.as_deref() == Some("granted") { "fikk tilgang" } @else if exists { "finnes fra før" } @else { "avslått" }
                         @if let Some(at) = r.decided_at { " " (format_datetime(at)) }
                         @if let Some(by) = &r.decided_by { " av " (by) }
-                        @if let Some(reason) = &r.reason { ". Begrunnelse: " (reason) }
+                        @if let Some(reason) = r.reason.as_ref().filter(|_| !exists) { ". Begrunnelse: " (reason) }
                     }
                 }
             }
@@ -657,13 +657,16 @@ async fn decide_access(
         _ => return bad("Velg «Gi tilgang» eller «Avslå».").await,
     };
     match state.app.decide_access(&request, grant, reason.as_deref(), &me).await {
-        Ok(user) => {
-            let notice = match user {
-                Some(u) => {
+        Ok(outcome) => {
+            let notice = match outcome {
+                AccessOutcome::Granted(u) => {
                     html! { p.notice role="status" { (u.name) " (" (u.email) ") har fått tilgang som " (role_name(u.role)) " i " (org_name(&state, &u.org)) ", og har fått beskjed på e-post." } }
                 }
-                None => {
+                AccessOutcome::Refused => {
                     html! { p.notice role="status" { "Forespørselen fra " (request.name) " er avslått, og " (request.email) " har fått beskjed på e-post." } }
+                }
+                AccessOutcome::Exists(u) => {
+                    html! { div.notice role="alert" { p { (u.email) " har allerede en konto: " (u.name) ", " (role_name(u.role)) " i " (org_name(&state, &u.org)) ". Kontoen er ikke endret, og forespørselen er lukket som «finnes fra før» uten e-post. Endre virksomhet eller rolle under «Brukere» hvis det trengs." } } }
                 }
             };
             users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await

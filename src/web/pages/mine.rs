@@ -1,11 +1,10 @@
 //! «Våre bookinger»: the organisation's bookings, upcoming and past; a booking's page with its
 //! history and calendar file; cancelling.
 
+use crate::web::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -19,13 +18,15 @@ use crate::domain::{view_of, Booking, Status, User, View};
 use crate::service::{self, attendance_due, ServiceError};
 use crate::web::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/bookinger", get(list))
-        .route("/bookinger/{id}", get(show))
-        .route("/bookinger/{id}/avbestill", post(cancel))
-        .route("/bookinger/{id}/flytt", get(move_form).post(move_submit))
-        .route("/bookinger/{id}/oppmote", get(attendance_form).post(attendance_submit))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/bookinger", list)
+        .get("/bookinger/{id}", show)
+        .post("/bookinger/{id}/avbestill", cancel)
+        .get("/bookinger/{id}/flytt", move_form)
+        .post("/bookinger/{id}/flytt", move_submit)
+        .get("/bookinger/{id}/oppmote", attendance_form)
+        .post("/bookinger/{id}/oppmote", attendance_submit)
 }
 
 fn not_found() -> PageError {

@@ -6,10 +6,10 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
+use super::routes::Routes;
 use super::AppState;
 
 mod access;
@@ -33,26 +33,43 @@ pub use signin::Limits;
 pub const SESSION_COOKIE: &str = "borgertun_session";
 pub const CSRF_COOKIE: &str = "borgertun_csrf";
 
+/// The pages: those that set the anti-forgery cookie, then those that must not (a cached feed
+/// or asset never carries anyone's cookie). Every page route is registered here, through
+/// [`Routes`], so that [`route_list`] is the router's own list.
+fn routes() -> (Routes, Routes) {
+    let with_csrf = Routes::new()
+        .get("/", public::week)
+        .get("/i-dag", public::today)
+        .get("/regler", public::rules)
+        .get("/tilgjengelighet", public::accessibility)
+        .merge(privacy::routes())
+        .merge(signin::routes())
+        .merge(booking::routes())
+        .merge(mine::routes())
+        .merge(access::routes())
+        .merge(subscriptions::routes())
+        .merge(coordinator::routes())
+        .merge(activities::routes())
+        .merge(report::routes());
+    let without = activities::feed_routes()
+        .get("/static/borgertun.css", css)
+        .get("/static/refresh.js", js)
+        .get("/static/copy.js", copy_js);
+    (with_csrf, without)
+}
+
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(public::week))
-        .route("/i-dag", get(public::today))
-        .route("/regler", get(public::rules))
-        .route("/tilgjengelighet", get(public::accessibility))
-        .merge(privacy::router())
-        .merge(signin::router())
-        .merge(booking::router())
-        .merge(mine::router())
-        .merge(access::router())
-        .merge(subscriptions::router())
-        .merge(coordinator::router())
-        .merge(activities::router())
-        .merge(report::router())
-        .layer(axum::middleware::from_fn_with_state(state, csrf_cookie))
-        .merge(activities::feed_router())
-        .route("/static/borgertun.css", get(css))
-        .route("/static/refresh.js", get(js))
-        .route("/static/copy.js", get(copy_js))
+    let (with_csrf, without) = routes();
+    with_csrf
+        .map_router(|r| r.layer(axum::middleware::from_fn_with_state(state, csrf_cookie)))
+        .merge(without)
+        .into_router()
+}
+
+/// The method and path of every page route.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    let (with_csrf, without) = routes();
+    with_csrf.merge(without).list().to_vec()
 }
 
 async fn copy_js() -> Response {

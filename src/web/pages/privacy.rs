@@ -5,17 +5,16 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use maud::html;
 
 use super::{layout, PageCtx};
+use crate::web::routes::Routes;
 use crate::web::AppState;
 
 pub const PATH: &str = "/personvern";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, get(page))
+pub fn routes() -> Routes {
+    Routes::new().get(PATH, page)
 }
 
 /// «24 måneder (2 år)»

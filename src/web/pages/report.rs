@@ -3,11 +3,10 @@
 //! server (SVG) and every number also in a table; each table as CSV. For BEHO staff and the
 //! coordinator. The print layout (borgertun.css) leaves out navigation and forms.
 
+use crate::web::routes::Routes;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -15,14 +14,15 @@ use serde::Deserialize;
 use super::{layout, PageCtx, PageError, PageResult, ReportReader};
 use crate::domain::report::{tertial, GroupBy, Report};
 use crate::domain::time::local;
+use crate::domain::User;
 use crate::service::report::{self as rep, Table};
 use crate::service::ServiceError;
 use crate::web::AppState;
 
 pub const PATH: &str = "/rapport";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, get(page)).route("/rapport.csv", get(csv))
+pub fn routes() -> Routes {
+    Routes::new().get(PATH, page).get("/rapport.csv", csv)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,8 +115,8 @@ fn table(t: &Table, period: &str) -> Markup {
     }
 }
 
-fn body(state: &AppState, r: &Report) -> Markup {
-    let tables = rep::tables(&state.app, r, false);
+fn body(state: &AppState, r: &Report, viewer: &User) -> Markup {
+    let tables = rep::tables(&state.app, r, viewer, false);
     let by_key = |k: &str| tables.iter().find(|t| t.key == k).expect("every table");
     let period = format!("fra={}&til={}", r.from, r.to);
     let plan = &state.app.config().plan;
@@ -176,7 +176,7 @@ fn body(state: &AppState, r: &Report) -> Markup {
 async fn page(
     State(state): State<AppState>,
     ctx: PageCtx,
-    _: ReportReader,
+    ReportReader(viewer): ReportReader,
     Query(q): Query<PeriodQuery>,
 ) -> PageResult {
     let (from, to) = match state.app.report_period(q.fra.as_deref(), q.til.as_deref()) {
@@ -195,13 +195,17 @@ async fn page(
         &ctx,
         "Rapport til kommunaldirektørens ledergruppe",
         PATH,
-        body(&state, &r),
+        body(&state, &r, &viewer),
     )
     .into_response())
 }
 
 /// `/rapport.csv?fra&til&tabell=…` — one table of the report.
-async fn csv(State(state): State<AppState>, _: ReportReader, Query(q): Query<PeriodQuery>) -> PageResult {
+async fn csv(
+    State(state): State<AppState>,
+    ReportReader(viewer): ReportReader,
+    Query(q): Query<PeriodQuery>,
+) -> PageResult {
     let (from, to) = match state.app.report_period(q.fra.as_deref(), q.til.as_deref()) {
         Ok(p) => p,
         Err(errors) => {
@@ -215,7 +219,7 @@ async fn csv(State(state): State<AppState>, _: ReportReader, Query(q): Query<Per
     };
     let r = state.app.report(from, to).await.map_err(ServiceError::from)?;
     let key = q.tabell.as_deref().unwrap_or("sammendrag");
-    let tables = rep::tables(&state.app, &r, key == "arrangementer");
+    let tables = rep::tables(&state.app, &r, &viewer, key == "arrangementer");
     let Some(t) = tables.iter().find(|t| t.key == key) else {
         let known = tables
             .iter()

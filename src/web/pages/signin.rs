@@ -9,11 +9,10 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration as StdDuration;
 
+use crate::web::routes::Routes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::html;
 use serde::Deserialize;
@@ -23,11 +22,13 @@ use crate::domain::booking::parse_email;
 use crate::service::{SignIn, LINK_MINUTES, SESSION_HOURS};
 use crate::web::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/logg-inn", get(form).post(request))
-        .route("/logg-inn/lenke/{token}", get(confirm_page).post(confirm))
-        .route("/logg-ut", post(sign_out))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/logg-inn", form)
+        .post("/logg-inn", request)
+        .get("/logg-inn/lenke/{token}", confirm_page)
+        .post("/logg-inn/lenke/{token}", confirm)
+        .post("/logg-ut", sign_out)
 }
 
 /// Rate limits on sign-in and access requests, and on booking submissions: per address and

@@ -1,11 +1,10 @@
 //! «Kalenderabonnement»: create a calendar feed, copy its `webcal://` link, revoke it. The link
 //! carries a secret token, shown once when the feed is made (only its hash is kept).
 
+use crate::web::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -20,10 +19,11 @@ use crate::web::AppState;
 
 pub const PATH: &str = "/kalenderabonnement";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(PATH, get(list).post(create))
-        .route("/kalenderabonnement/{id}/trekk-tilbake", post(revoke))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(PATH, list)
+        .post(PATH, create)
+        .post("/kalenderabonnement/{id}/trekk-tilbake", revoke)
 }
 
 fn kind_text(kind: FeedKind) -> &'static str {
