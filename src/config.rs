@@ -23,10 +23,40 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,
+    /// The proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; none by
+    /// default, so the socket's peer is the client.
+    #[serde(default, deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Booking writes (POST, PATCH of `/api/v1/bookings…`) an API token may make in a minute:
+    /// that many at once, then one every `60 / n` seconds.
+    #[serde(default = "default_api_writes")]
+    pub api_booking_writes_per_minute: u32,
 }
 
 fn default_body_limit() -> usize {
     16 * 1024
+}
+
+fn default_api_writes() -> u32 {
+    30
+}
+
+/// A list of networks: `10.0.0.0/8`, `2001:db8::/32`, or a single address (`192.0.2.7`).
+fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let raw: Vec<String> = Vec::deserialize(d)?;
+    raw.iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "«{s}» is not an IP address or a CIDR range (e.g. 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -439,6 +469,9 @@ impl Validator<'_> {
         }
         if raw.database.max_connections == 0 {
             self.err("database.max_connections", "must be at least 1");
+        }
+        if raw.server.api_booking_writes_per_minute == 0 {
+            self.err("server.api_booking_writes_per_minute", "must be at least 1");
         }
         if raw.server.max_body_bytes < 1024 {
             self.err("server.max_body_bytes", "must be at least 1024");

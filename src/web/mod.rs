@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -13,9 +14,11 @@ use crate::service::App;
 
 pub mod api;
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod feeds;
 mod json;
+pub mod limits;
 pub mod pages;
 pub mod server;
 
@@ -23,14 +26,14 @@ pub mod server;
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
-    pub limits: Arc<pages::Limits>,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
         Self {
+            limits: Arc::new(limits::Limits::new(&app)),
             app,
-            limits: Arc::default(),
         }
     }
 
@@ -48,13 +51,21 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        // A panic anywhere below answers 500 (JSON under /api/, the error page elsewhere) and
+        // is logged; the connection is never dropped.
+        .layer(CatchPanicLayer::custom(edge::panic_response))
+        .layer(axum::middleware::from_fn(edge::panic_format))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::api_write_limit))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::caching_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::client_address))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, user = tracing::field::Empty)
+                    // Never a secret in the log: tokens in paths and queries are redacted.
+                    tracing::info_span!("request", method = %req.method(), uri = %edge::redact(req.uri()), request_id = %id, user = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),

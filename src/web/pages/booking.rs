@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -287,9 +287,13 @@ async fn new_form(
 /// A date and two times of day, in Oslo, as typed in a form.
 pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let date = NaiveDate::parse_from_str(dato.trim(), "%Y-%m-%d").ok();
+    let date = crate::domain::time::parse_day(dato);
     if date.is_none() {
-        errors.add("dato", "Velg en dato.");
+        if dato.trim().is_empty() {
+            errors.add("dato", "Velg en dato.");
+        } else {
+            errors.add("dato", crate::domain::time::day_hint());
+        }
     }
     let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
     let (from, to) = (time(fra), time(til));

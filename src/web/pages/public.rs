@@ -24,11 +24,7 @@ pub struct WeekQuery {
     rom: Option<String>,
 }
 
-fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2999).contains(&d.year()))
-}
+use crate::domain::time::parse_day;
 
 fn time_range(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
     format!(
@@ -161,7 +157,7 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
         form.jump method="get" action="/" {
             div {
                 label for="dato" { "Gå til dato" }
-                input type="date" id="dato" name="dato" value=(date.to_string()) min="2000-01-01" max="2999-12-31";
+                input type="date" id="dato" name="dato" value=(date.to_string()) min=(format!("{}-01-01", crate::domain::time::YEARS.start())) max=(format!("{}-12-31", crate::domain::time::YEARS.end()));
             }
             @if q.rom.is_some() { input type="hidden" name="rom" value=(room.key); }
             button type="submit" { "Vis uken" }
