@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -45,16 +44,15 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let body_limit = state.app.config().server.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(api::router())
         .merge(feeds::router())
         .merge(pages::router(state.clone()))
         .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
-        // A panic anywhere below answers 500 (JSON under /api/, the error page elsewhere) and
-        // is logged; the connection is never dropped.
-        .layer(CatchPanicLayer::custom(edge::panic_response))
-        .layer(axum::middleware::from_fn(edge::panic_format))
+        .method_not_allowed_fallback(api::method_not_allowed);
+    // A panic anywhere below answers 500 (JSON under /api/, the error page elsewhere) and is
+    // logged; the connection is never dropped.
+    edge::catch_panics(routes)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::api_write_limit))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(pages::security_headers))
