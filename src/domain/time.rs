@@ -40,7 +40,7 @@ pub fn parse_day(s: &str) -> Option<NaiveDate> {
 /// What to write instead of a date [`parse_day`] refuses, for field errors.
 pub fn day_hint() -> String {
     format!(
-        "Skriv datoen som åååå-mm-dd, med år fra {} til {}.",
+        "Skriv datoen som åååå-mm-dd. Året må være fra {} til {}.",
         YEARS.start(),
         YEARS.end()
     )

@@ -125,7 +125,7 @@ async fn absurd_dates_are_refused_everywhere(b: Backend) {
         .user("koordinator@bergen.kommune.no", "beho", Role::Coordinator)
         .await;
     let kari = app.user("kari@uib.no", "uib", Role::Requester).await;
-    let hint = "med år fra 2000 til 2999";
+    let hint = "Året må være fra 2000 til 2999.";
 
     let (s, v) = app
         .get(&coordinator, "/api/v1/reports/summary?from=-0002-03-01&to=-0002-03-05")

@@ -292,7 +292,7 @@ pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, Field
         if dato.trim().is_empty() {
             errors.add("dato", "Velg en dato.");
         } else {
-            errors.add("dato", crate::domain::time::day_hint());
+            errors.add("dato", format!("Velg en dato. {}", crate::domain::time::day_hint()));
         }
     }
     let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();

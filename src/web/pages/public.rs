@@ -13,7 +13,7 @@ use super::{layout, layout_with, PageCtx, PageError, PageResult};
 use crate::domain::holidays::holidays;
 use crate::domain::schedule::{day_plan, DayPlan, Stretch};
 use crate::domain::time::{
-    format_date, format_minutes, format_time, format_week, local, monday_of, start_of_day, weekday_plural,
+    format_date, format_minutes, format_time, format_week, local, monday_of, parse_day, start_of_day, weekday_plural,
 };
 use crate::domain::{view_of, Booking, Room, Rules, View};
 use crate::web::AppState;
@@ -23,8 +23,6 @@ pub struct WeekQuery {
     dato: Option<String>,
     rom: Option<String>,
 }
-
-use crate::domain::time::parse_day;
 
 fn time_range(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
     format!(
