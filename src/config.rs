@@ -1054,4 +1054,34 @@ mod tests {
         }
         assert_eq!(errors.len(), 5, "{errors:#?}");
     }
+
+    #[test]
+    fn trusted_proxies_are_networks_checked_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let server = dir.path().join("server.toml");
+        let text = std::fs::read_to_string(&server).unwrap();
+        let with = |value: &str| {
+            std::fs::write(
+                &server,
+                text.replace("trusted_proxies = []", &format!("trusted_proxies = {value}")),
+            )
+            .unwrap();
+            load(dir.path())
+        };
+        let c = with(r#"["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]"#).unwrap();
+        let nets: Vec<String> = c.server.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        let errors = with(r#"["10.0.0.0/88"]"#).unwrap_err().0;
+        assert!(
+            errors.len() == 1
+                && errors[0].contains("server.toml")
+                && errors[0].contains("server.trusted_proxies")
+                && errors[0].contains("«10.0.0.0/88» is not an IP address or a CIDR range"),
+            "{errors:#?}"
+        );
+    }
 }
