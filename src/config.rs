@@ -23,10 +23,40 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,
+    /// The proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; none by
+    /// default, so the socket's peer is the client.
+    #[serde(default, deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Booking writes (POST, PATCH of `/api/v1/bookings…`) an API token may make in a minute:
+    /// that many at once, then one every `60 / n` seconds.
+    #[serde(default = "default_api_writes")]
+    pub api_booking_writes_per_minute: u32,
 }
 
 fn default_body_limit() -> usize {
     16 * 1024
+}
+
+fn default_api_writes() -> u32 {
+    30
+}
+
+/// A list of networks: `10.0.0.0/8`, `2001:db8::/32`, or a single address (`192.0.2.7`).
+fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let raw: Vec<String> = Vec::deserialize(d)?;
+    raw.iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "«{s}» is not an IP address or a CIDR range (e.g. 10.0.0.0/8, 192.0.2.7 or 2001:db8::/32)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -486,6 +516,9 @@ impl Validator<'_> {
         }
         if raw.database.max_connections == 0 {
             self.err("database.max_connections", "must be at least 1");
+        }
+        if raw.server.api_booking_writes_per_minute == 0 {
+            self.err("server.api_booking_writes_per_minute", "must be at least 1");
         }
         if raw.server.max_body_bytes < 1024 {
             self.err("server.max_body_bytes", "must be at least 1024");
@@ -1067,5 +1100,35 @@ mod tests {
             );
         }
         assert_eq!(errors.len(), 5, "{errors:#?}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_checked_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let server = dir.path().join("server.toml");
+        let text = std::fs::read_to_string(&server).unwrap();
+        let with = |value: &str| {
+            std::fs::write(
+                &server,
+                text.replace("trusted_proxies = []", &format!("trusted_proxies = {value}")),
+            )
+            .unwrap();
+            load(dir.path())
+        };
+        let c = with(r#"["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]"#).unwrap();
+        let nets: Vec<String> = c.server.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        let errors = with(r#"["10.0.0.0/88"]"#).unwrap_err().0;
+        assert!(
+            errors.len() == 1
+                && errors[0].contains("server.toml")
+                && errors[0].contains("server.trusted_proxies")
+                && errors[0].contains("«10.0.0.0/88» is not an IP address or a CIDR range"),
+            "{errors:#?}"
+        );
     }
 }

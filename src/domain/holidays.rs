@@ -2,44 +2,52 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-/// Easter Sunday of `year` in the Gregorian calendar (anonymous Gregorian algorithm).
-pub fn easter_sunday(year: i32) -> NaiveDate {
-    let a = year % 19;
-    let b = year / 100;
-    let c = year % 100;
-    let d = b / 4;
-    let e = b % 4;
-    let f = (b + 8) / 25;
-    let g = (b - f + 1) / 3;
-    let h = (19 * a + b - d - g + 15) % 30;
+/// Easter Sunday of `year` in the (proleptic) Gregorian calendar (anonymous Gregorian
+/// algorithm, with floor division so that it holds for every year); `None` only for a year
+/// outside the dates chrono can represent. Never panics.
+pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
+    let a = year.rem_euclid(19);
+    let b = year.div_euclid(100);
+    let c = year.rem_euclid(100);
+    let d = b.div_euclid(4);
+    let e = b.rem_euclid(4);
+    let f = (b + 8).div_euclid(25);
+    let g = (b - f + 1).div_euclid(3);
+    let h = (19 * a + b - d - g + 15).rem_euclid(30);
     let i = c / 4;
     let k = c % 4;
-    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
     let m = (a + 11 * h + 22 * l) / 451;
+    // 0 <= h < 30 and 0 <= l < 7, so this is March or April.
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
-    NaiveDate::from_ymd_opt(year, month as u32, day as u32).expect("valid Easter date")
+    NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
 }
 
 /// Every public holiday of `year`, in date order, with its Norwegian name.
-/// Two holidays on one day (17 May 2027 is also Whit Monday) are two entries.
+/// Two holidays on one day (17 May 2027 is also Whit Monday) are two entries. A year chrono
+/// cannot represent has none (dates users send are bounded long before: `time::YEARS`).
 pub fn holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
+    let ymd = |m, d| NaiveDate::from_ymd_opt(year, m, d);
     let easter = easter_sunday(year);
-    let ymd = |m, d| NaiveDate::from_ymd_opt(year, m, d).expect("valid fixed holiday");
-    let mut days = vec![
+    let from_easter = |days: i64| easter.and_then(|e| e.checked_add_signed(Duration::try_days(days)?));
+    let mut days: Vec<(NaiveDate, &'static str)> = [
         (ymd(1, 1), "nyttårsdag"),
-        (easter - Duration::days(3), "skjærtorsdag"),
-        (easter - Duration::days(2), "langfredag"),
+        (from_easter(-3), "skjærtorsdag"),
+        (from_easter(-2), "langfredag"),
         (easter, "1. påskedag"),
-        (easter + Duration::days(1), "2. påskedag"),
+        (from_easter(1), "2. påskedag"),
         (ymd(5, 1), "1. mai"),
-        (easter + Duration::days(39), "Kristi himmelfartsdag"),
+        (from_easter(39), "Kristi himmelfartsdag"),
         (ymd(5, 17), "17. mai"),
-        (easter + Duration::days(49), "1. pinsedag"),
-        (easter + Duration::days(50), "2. pinsedag"),
+        (from_easter(49), "1. pinsedag"),
+        (from_easter(50), "2. pinsedag"),
         (ymd(12, 25), "1. juledag"),
         (ymd(12, 26), "2. juledag"),
-    ];
+    ]
+    .into_iter()
+    .filter_map(|(d, name)| Some((d?, name)))
+    .collect();
     days.sort_by_key(|(d, _)| *d);
     days
 }
@@ -76,7 +84,7 @@ mod tests {
             (2285, d(2285, 3, 22)),
         ];
         for (year, date) in known {
-            assert_eq!(easter_sunday(year), date, "Easter {year}");
+            assert_eq!(easter_sunday(year), Some(date), "Easter {year}");
         }
     }
 
@@ -169,6 +177,20 @@ mod tests {
                 assert!(!holiday_names(fixed).is_empty(), "{fixed} is a holiday");
             }
         }
+    }
+
+    /// Any year at all, even one no user can send, gives an answer and never panics.
+    #[test]
+    fn absurd_years_do_not_panic() {
+        for year in [-2, -7, -1, 0, 1, 99_999, i32::MIN, i32::MAX, -262_144, 262_143] {
+            let days = holidays(year);
+            assert!(days.len() <= 12, "{year}");
+            if let Some(e) = easter_sunday(year) {
+                assert!((3..=4).contains(&e.month()), "{year}: {e}");
+            }
+        }
+        assert_eq!(holidays(-2).len(), 12);
+        assert!(holiday_names(NaiveDate::from_ymd_opt(-2, 3, 2).unwrap()).len() <= 2);
     }
 
     #[test]

@@ -20,6 +20,32 @@ pub fn at_local(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
     }
 }
 
+/// The years a date or time sent by a user may fall in. Everything outside is refused at the
+/// edge (the API's `invalid_date` / `invalid_time`, a field error on the pages), so no rule
+/// below it ever meets a year like -2 or 99999.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2999;
+
+/// Whether `year` is one of [`YEARS`].
+pub fn year_in_range(year: i32) -> bool {
+    YEARS.contains(&year)
+}
+
+/// A date as users write it, `YYYY-MM-DD` (surrounding spaces ignored), in [`YEARS`].
+pub fn parse_day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| year_in_range(d.year()))
+}
+
+/// What to write instead of a date [`parse_day`] refuses, for field errors.
+pub fn day_hint() -> String {
+    format!(
+        "Skriv datoen som åååå-mm-dd. Året må være fra {} til {}.",
+        YEARS.start(),
+        YEARS.end()
+    )
+}
+
 /// Midnight at the start of `date` in Oslo.
 pub fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
     at_local(date, NaiveTime::MIN).expect("midnight exists in Europe/Oslo")
@@ -175,6 +201,21 @@ mod tests {
         assert_eq!(format_minutes(45), "45 minutter");
         assert_eq!(format_minutes(120), "2 timer");
         assert_eq!(format_minutes(75), "1,25 timer");
+    }
+
+    #[test]
+    fn days_outside_the_years_are_refused() {
+        assert_eq!(parse_day(" 2026-03-02 "), NaiveDate::from_ymd_opt(2026, 3, 2));
+        for bad in [
+            "-0002-03-02",
+            "1999-12-31",
+            "3000-01-01",
+            "99999-01-01",
+            "2026-02-30",
+            "",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ impl Transport {
                 Ok(Transport::Smtp(smtp))
             }
             None => {
-                std::fs::create_dir_all(&mail.file_dir)
+                crate::files::create_private_dir(&mail.file_dir)
                     .map_err(|e| anyhow::anyhow!("cannot create the mail folder {}: {e}", mail.file_dir.display()))?;
                 Ok(Transport::Files(mail.file_dir.clone()))
             }
@@ -46,7 +46,7 @@ impl Transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Files(dir) => {
                 let path = dir.join(format!("{:08}-{}.eml", row.id, row.kind));
-                tokio::fs::write(&path, message.formatted())
+                crate::files::write_private(&path, &message.formatted())
                     .await
                     .map_err(|e| format!("{}: {e}", path.display()))
             }

@@ -102,6 +102,11 @@ impl App {
         self.store.backend()
     }
 
+    /// The clock itself, for what measures time on its own (the rate limits).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The time every rule reads.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

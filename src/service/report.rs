@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::App;
 use crate::domain::report::{self, Figures, GroupBy, Report};
-use crate::domain::time::{format_date, local};
+use crate::domain::time::{day_hint, format_date, local, parse_day};
 use crate::domain::{view_of, DomainError, User, View};
 use crate::store::StoreError;
 
@@ -28,9 +28,9 @@ pub fn period(
     }
     let mut errors = Vec::new();
     let mut date = |s: Option<&str>, field: &'static str| -> Option<NaiveDate> {
-        let parsed = s.and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        let parsed = s.and_then(parse_day);
         if parsed.is_none() {
-            errors.push(DomainError::new("invalid_date", "Skriv datoen som åååå-mm-dd.").on(field));
+            errors.push(DomainError::new("invalid_date", day_hint()).on(field));
         }
         parsed
     };

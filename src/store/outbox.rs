@@ -55,7 +55,8 @@ pub trait OutboxStore: Send + Sync {
         token: &str,
         limit: i64,
     ) -> Result<Vec<OutboxMessage>>;
-    /// Mark a leased message sent; false if the lease was lost.
+    /// Mark a leased message sent; false if the lease was lost. A sign-in mail's body (its
+    /// link) is cleared then: the link lives on only in the recipient's inbox.
     async fn message_sent(&self, id: i64, token: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Record a failed attempt: retry at `retry_at`, or give up when it is `None`.
     async fn message_failed(
@@ -69,6 +70,11 @@ pub trait OutboxStore: Send + Sync {
     /// The whole outbox, newest last (for tests and the administrator).
     async fn outbox(&self) -> Result<Vec<OutboxMessage>>;
 }
+
+/// The kind of a sign-in mail, whose body holds a live link.
+const SIGN_IN_KIND: &str = "login";
+/// What a sign-in mail's body says once it is sent or given up.
+const CLEARED_BODY: &str = "[Innloggingslenken er fjernet etter sending.]";
 
 const OUTBOX_COLUMNS: &str = "id, kind, booking_id, recipient, subject, body_text, body_html, ics_method, ics, \
      created_at, due_at, attempts, last_error, sent_at, failed_at";
@@ -138,12 +144,16 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_until = NULL, lease_token = NULL \
+            "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, lease_until = NULL, lease_token = NULL, \
+             body_text = CASE WHEN kind = $4 THEN $5 ELSE body_text END, \
+             body_html = CASE WHEN kind = $4 THEN '' ELSE body_html END \
              WHERE id = $2 AND lease_token = $3 AND sent_at IS NULL",
         )
         .bind(now)
         .bind(id)
         .bind(token)
+        .bind(SIGN_IN_KIND)
+        .bind(CLEARED_BODY)
         .execute(e)
         .await?;
         Ok(Self::rows_affected(&done) == 1)
@@ -159,7 +169,9 @@ where
     ) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, due_at = COALESCE($2, due_at), \
-             failed_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END, lease_until = NULL, lease_token = NULL \
+             failed_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END, lease_until = NULL, lease_token = NULL, \
+             body_text = CASE WHEN $2 IS NULL AND kind = $6 THEN $7 ELSE body_text END, \
+             body_html = CASE WHEN $2 IS NULL AND kind = $6 THEN '' ELSE body_html END \
              WHERE id = $4 AND lease_token = $5 AND sent_at IS NULL",
         )
         .bind(error)
@@ -167,6 +179,8 @@ where
         .bind(now)
         .bind(id)
         .bind(token)
+        .bind(SIGN_IN_KIND)
+        .bind(CLEARED_BODY)
         .execute(e)
         .await?;
         Ok(())

@@ -9,15 +9,20 @@ use sqlx::{Sqlite, Transaction};
 use super::{Result, StoreError};
 
 /// Open (and create, with its folder) the database at `url`, e.g. `sqlite://data/borgertun.db`.
+/// The folder (when made here) and the database's files are readable by their owner only; SQLite
+/// gives its `-wal` and `-shm` files the database file's mode.
 pub async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(dir) = std::path::Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    if !path.is_empty() && path != ":memory:" && !path.starts_with("file::memory:") {
+        let io = |e| StoreError::Database(sqlx::Error::Io(e));
+        let file = std::path::Path::new(path);
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::files::create_private_dir(dir).map_err(io)?;
+        }
+        crate::files::private_file(file).map_err(io)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            crate::files::restrict_if_present(std::path::Path::new(&format!("{path}{suffix}"))).map_err(io)?;
         }
     }
     let options = SqliteConnectOptions::from_str(url)?

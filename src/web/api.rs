@@ -93,7 +93,8 @@ pub fn spec() -> &'static utoipa::openapi::OpenApi {
 
 /// What every operation may answer besides its own: 401 (unless it is public), 503 when the
 /// database is unavailable, 400 for a path or query string that does not parse, and, where it
-/// takes a body, 400, 413 and 415 for a body that is not JSON, too large or not sent as JSON.
+/// takes a body, 400, 413 and 415 for a body that is not JSON, too large or not sent as JSON;
+/// booking writes also 429 (the per-token limit, `web::limits`).
 fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
     let error = |text: &str| {
@@ -111,13 +112,14 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
     };
     for (path, item) in doc.paths.paths.iter_mut() {
         let ops = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.patch,
-            &mut item.put,
-            &mut item.delete,
+            (axum::http::Method::GET, &mut item.get),
+            (axum::http::Method::POST, &mut item.post),
+            (axum::http::Method::PATCH, &mut item.patch),
+            (axum::http::Method::PUT, &mut item.put),
+            (axum::http::Method::DELETE, &mut item.delete),
         ];
-        for op in ops.into_iter().flatten() {
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
             let public = op.security.as_ref().is_some_and(|s| {
                 serde_json::to_value(s).is_ok_and(|v| {
                     v.as_array()
@@ -133,6 +135,23 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
             responses
                 .entry("503".into())
                 .or_insert_with(|| error("The database is unavailable (`internal_error`)."));
+            if super::limits::is_api_booking_write(&method, path) {
+                responses.entry("429".into()).or_insert_with(|| {
+                    let mut r = error("Too many booking writes with this token in a short time (`rate_limited`).");
+                    if let RefOr::T(r) = &mut r {
+                        r.headers.insert(
+                            "Retry-After".into(),
+                            utoipa::openapi::header::HeaderBuilder::new()
+                                .schema(
+                                    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer),
+                                )
+                                .description(Some("Seconds to wait before the next booking write."))
+                                .build(),
+                        );
+                    }
+                    r
+                });
+            }
             let takes_body = op.request_body.is_some();
             if takes_body {
                 responses.entry("400".into()).or_insert_with(|| {
@@ -593,7 +612,7 @@ fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError
         Ok(t) => {
             let t = t.with_timezone(&Utc);
             use chrono::Datelike;
-            if !(2000..=2999).contains(&t.year()) {
+            if !crate::domain::time::year_in_range(t.year()) {
                 return Err(DomainError::new("invalid_time", format!("«{s}» er utenfor gyldige datoer.")).on(field));
             }
             Ok(t)
@@ -617,13 +636,13 @@ fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError
 }
 
 fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, DomainError> {
-    use chrono::Datelike;
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2999).contains(&d.year()))
-        .ok_or_else(|| {
-            DomainError::new("invalid_date", format!("«{s}» er ikke en gyldig dato (ÅÅÅÅ-MM-DD).")).on(field)
-        })
+    crate::domain::time::parse_day(s).ok_or_else(|| {
+        DomainError::new(
+            "invalid_date",
+            format!("«{s}» er ikke en gyldig dato. {}", crate::domain::time::day_hint()),
+        )
+        .on(field)
+    })
 }
 
 /// A day range `[from, to]` from query strings, with a default span and a maximum.

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     InvalidJson,
     InvalidPath,
     InvalidQuery,
+    /// Too many writes in a short time (429, with `Retry-After`).
+    RateLimited,
     /// A rule's code this enum does not know yet (logged; a bug).
     InvalidInput,
     // The rules of `domain`.

@@ -13,9 +13,11 @@ use crate::service::App;
 
 pub mod api;
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod feeds;
 mod json;
+pub mod limits;
 pub mod pages;
 pub mod routes;
 pub mod server;
@@ -24,14 +26,14 @@ pub mod server;
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
-    pub limits: Arc<pages::Limits>,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
         Self {
+            limits: Arc::new(limits::Limits::new(&app)),
             app,
-            limits: Arc::default(),
         }
     }
 
@@ -51,19 +53,26 @@ pub fn page_routes() -> Vec<(axum::http::Method, &'static str)> {
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let body_limit = state.app.config().server.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(api::router())
         .merge(feeds::routes().into_router())
         .merge(pages::router(state.clone()))
         .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .method_not_allowed_fallback(api::method_not_allowed);
+    // A panic anywhere below answers 500 (JSON under /api/, the error page elsewhere) and is
+    // logged; the connection is never dropped.
+    edge::catch_panics(routes)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::api_write_limit))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::caching_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::client_address))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, user = tracing::field::Empty)
+                    // Never a secret in the log: tokens in paths and queries are redacted.
+                    tracing::info_span!("request", method = %req.method(), uri = %edge::redact(req.uri()), request_id = %id, user = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),

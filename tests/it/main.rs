@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod coordinator_pages;
 mod feeds;
+mod hardening;
 mod mail;
 mod openapi;
 mod pages;

@@ -5,7 +5,7 @@ use crate::web::routes::Routes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -286,9 +286,13 @@ async fn new_form(
 /// A date and two times of day, in Oslo, as typed in a form.
 pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let date = NaiveDate::parse_from_str(dato.trim(), "%Y-%m-%d").ok();
+    let date = crate::domain::time::parse_day(dato);
     if date.is_none() {
-        errors.add("dato", "Velg en dato.");
+        if dato.trim().is_empty() {
+            errors.add("dato", "Velg en dato.");
+        } else {
+            errors.add("dato", format!("Velg en dato. {}", crate::domain::time::day_hint()));
+        }
     }
     let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
     let (from, to) = (time(fra), time(til));

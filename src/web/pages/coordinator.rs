@@ -328,8 +328,8 @@ async fn all_bookings(
         if s.trim().is_empty() {
             return default;
         }
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").unwrap_or_else(|_| {
-            errors.add(field, "Skriv datoen som åååå-mm-dd.");
+        crate::domain::time::parse_day(s).unwrap_or_else(|| {
+            errors.add(field, crate::domain::time::day_hint());
             default
         })
     };

@@ -26,9 +26,9 @@ mod report;
 mod signin;
 mod subscriptions;
 
+pub use crate::web::limits::Limits;
 pub use error::{PageError, PageResult};
 pub use extract::{may_see_reports, Coordinator, CsrfForm, ReportReader, SignedIn};
-pub use signin::Limits;
 
 pub const SESSION_COOKIE: &str = "borgertun_session";
 pub const CSRF_COOKIE: &str = "borgertun_csrf";

@@ -13,7 +13,7 @@ use super::{layout, layout_with, PageCtx, PageError, PageResult};
 use crate::domain::holidays::holidays;
 use crate::domain::schedule::{day_plan, DayPlan, Stretch};
 use crate::domain::time::{
-    format_date, format_minutes, format_time, format_week, local, monday_of, start_of_day, weekday_plural,
+    format_date, format_minutes, format_time, format_week, local, monday_of, parse_day, start_of_day, weekday_plural,
 };
 use crate::domain::{view_of, Booking, Room, Rules, View};
 use crate::web::AppState;
@@ -22,12 +22,6 @@ use crate::web::AppState;
 pub struct WeekQuery {
     dato: Option<String>,
     rom: Option<String>,
-}
-
-fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|d| (2000..=2999).contains(&d.year()))
 }
 
 fn time_range(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
@@ -161,7 +155,7 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
         form.jump method="get" action="/" {
             div {
                 label for="dato" { "Gå til dato" }
-                input type="date" id="dato" name="dato" value=(date.to_string()) min="2000-01-01" max="2999-12-31";
+                input type="date" id="dato" name="dato" value=(date.to_string()) min=(format!("{}-01-01", crate::domain::time::YEARS.start())) max=(format!("{}-12-31", crate::domain::time::YEARS.end()));
             }
             @if q.rom.is_some() { input type="hidden" name="rom" value=(room.key); }
             button type="submit" { "Vis uken" }

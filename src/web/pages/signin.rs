@@ -5,15 +5,10 @@
 //! users, and to addresses whose domain belongs to a configured organisation: those get an
 //! account in that organisation (as `requester`) when they first sign in.
 
-use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::time::Duration as StdDuration;
-
 use crate::web::routes::Routes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::html;
 use serde::Deserialize;
 
@@ -31,41 +26,7 @@ pub fn routes() -> Routes {
         .post("/logg-ut", sign_out)
 }
 
-/// Rate limits on sign-in and access requests, and on booking submissions: per address and
-/// per client address.
-pub struct Limits {
-    sign_in_by_email: DefaultKeyedRateLimiter<String>,
-    pub(super) by_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
-    pub(super) booking_by_user: DefaultKeyedRateLimiter<i64>,
-    pub(super) booking_by_ip: DefaultKeyedRateLimiter<std::net::IpAddr>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        let per = |every_secs: u64, burst: u32| {
-            Quota::with_period(StdDuration::from_secs(every_secs))
-                .expect("a period")
-                .allow_burst(NonZeroU32::new(burst).expect("burst"))
-        };
-        Self {
-            // Five links an address, then one every three minutes; thirty requests a client.
-            sign_in_by_email: RateLimiter::keyed(per(180, 5)),
-            by_ip: RateLimiter::keyed(per(30, 30)),
-            // Booking submissions (new, alternatives, moves): thirty in a row for a user, then
-            // one every twenty seconds; a shared office address gets three times as many.
-            booking_by_user: RateLimiter::keyed(per(20, 30)),
-            booking_by_ip: RateLimiter::keyed(per(7, 90)),
-        }
-    }
-}
-
-impl Limits {
-    /// Whether a booking submission by `user` from `client` must wait.
-    pub(super) fn booking_limited(&self, user: i64, client: &ClientAddr) -> bool {
-        self.booking_by_user.check_key(&user).is_err()
-            || client.0.is_some_and(|ip| self.booking_by_ip.check_key(&ip).is_err())
-    }
-}
+pub use crate::web::limits::ClientAddr;
 
 /// `?neste=`: the page to return to after signing in (see [`super::sign_in_first`]), if it is
 /// one of ours. Read by hand, so that no query string can make the sign-in pages fail.
@@ -146,14 +107,18 @@ async fn request(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let limited = state.limits.sign_in_by_email.check_key(&email).is_err()
-        || client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err());
-    if limited {
+    // The sender's own limit refuses; the address's limit only holds back further mails, with
+    // the same answer (see `web::limits`), so that nobody can lock another person out.
+    if client.0.is_some_and(|ip| state.limits.by_ip.check_key(&ip).is_err()) {
         return Err(PageError::too_many(
             "Du har bedt om mange innloggingslenker på kort tid.",
         ));
     }
-    state.app.request_sign_in_link(&email, next).await?;
+    if state.limits.sign_in_mail_allowed(&email) {
+        state.app.request_sign_in_link(&email, next).await?;
+    } else {
+        tracing::info!("sign-in mail held back: this address was sent links moments ago");
+    }
     // The same answer whether the address is known or not.
     let body = html! {
         h1 { "Sjekk e-posten din" }
@@ -242,17 +207,4 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, _: CsrfForm
         &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
     res
-}
-
-/// The client's IP address, when the server provides it (`borgertun serve` does).
-pub(super) struct ClientAddr(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
-        ))
-    }
 }

@@ -89,14 +89,9 @@ impl<'a> Browser<'a> {
         self.get("/logg-inn").await;
         let csrf = self.csrf();
         self.post("/logg-inn", &[("csrf", &csrf), ("email", email)]).await;
-        let outbox = self.app.store.outbox().await.unwrap();
-        let m = outbox
-            .iter()
-            .rev()
-            .find(|m| m.kind == "login" && m.recipient == email)
-            .expect("a sign-in mail");
-        let at = m.body_text.find("/logg-inn/lenke/").unwrap();
-        let link = m.body_text[at..at + "/logg-inn/lenke/".len() + 64].to_string();
+        let text = super::login_mail_text(self.app, email).await.expect("a sign-in mail");
+        let at = text.find("/logg-inn/lenke/").unwrap();
+        let link = text[at..at + "/logg-inn/lenke/".len() + 64].to_string();
         let page = self.post(&link, &[("csrf", &csrf)]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "signed in as {email}");
     }

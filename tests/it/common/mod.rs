@@ -330,6 +330,29 @@ async fn read(res: reqwest::Response) -> (StatusCode, Value) {
     (status, value)
 }
 
+/// The text of the newest sign-in mail to `email`: from the outbox while it waits there, else
+/// (once sent, the outbox keeps no link) from the file the mail went to.
+pub async fn login_mail_text(app: &TestApp, email: &str) -> Option<String> {
+    let outbox = app.store.outbox().await.unwrap();
+    let m = outbox
+        .iter()
+        .rev()
+        .find(|m| m.kind == "login" && m.recipient == email)?;
+    if m.body_text.contains("/logg-inn/lenke/") {
+        return Some(m.body_text.clone());
+    }
+    let file = app.config.mail.file_dir.join(format!("{:08}-login.eml", m.id));
+    let raw = std::fs::read(&file).unwrap_or_else(|e| panic!("sent sign-in mail {}: {e}", file.display()));
+    let parsed = mail_parser::MessageParser::default().parse(&raw)?;
+    parsed.body_text(0).map(|t| t.into_owned())
+}
+
+/// The path of the sign-in link (`/logg-inn/lenke/…`, with its `?neste=` if any) in `text`.
+pub fn login_link_in(text: &str) -> Option<String> {
+    let at = text.find("/logg-inn/lenke/")?;
+    Some(text[at..].chars().take_while(|c| !c.is_whitespace()).collect())
+}
+
 /// The error codes of an error answer.
 pub fn codes(v: &Value) -> Vec<String> {
     v["errors"]
