@@ -5,8 +5,8 @@
 //! - `bookings.rs`: `BookingStore` (reads, history, report rows, activity and attendance,
 //!   asking for attendance, and `write(room)`) and `WriteTx`, the transaction that decides
 //!   about a room;
-//! - `users.rs`: `UserStore` (users, access requests, API tokens);
-//! - `sessions.rs`: `SessionStore` (sign-in links and sessions);
+//! - `users.rs`: `UserStore` (users and their accounts, access requests, API tokens);
+//! - `sessions.rs`: `SessionStore` (sign-in links, sessions, shared server secrets);
 //! - `outbox.rs`: `OutboxStore` (what the mail worker claims and marks), and `NewMessage`,
 //!   what every other part puts in the outbox;
 //! - `feeds.rs`: `FeedStore` (calendar feed subscriptions).
@@ -45,9 +45,9 @@ mod users;
 pub use bookings::{BookingQuery, BookingStore, Insert, Reschedule, Transition, WriteTx, MAX_SPAN};
 pub use feeds::{FeedStore, FeedToken};
 pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
-pub use sessions::SessionStore;
+pub use sessions::{Session, SessionStore};
 pub use sql_store::{Pools, SqlStore};
-pub use users::{AccessDecision, AccessRequest, NewAccessRequest, UserStore};
+pub use users::{AccessDecision, AccessRequest, Account, ApiToken, NewAccessRequest, UserStore};
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {

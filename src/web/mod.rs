@@ -18,6 +18,7 @@ pub mod feeds;
 mod json;
 pub mod pages;
 pub mod server;
+pub mod tokens;
 
 /// What every handler gets: the application (the service layer) and what only HTTP needs.
 #[derive(Clone)]

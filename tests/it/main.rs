@@ -16,6 +16,7 @@ mod cli;
 mod concurrency;
 mod coordinator_pages;
 mod feeds;
+mod lifecycle;
 mod mail;
 mod openapi;
 mod pages;
