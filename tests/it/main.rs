@@ -17,6 +17,7 @@ mod concurrency;
 mod coordinator_pages;
 mod feeds;
 mod lifecycle;
+mod lifecycle_csrf;
 mod mail;
 mod openapi;
 mod pages;
