@@ -144,7 +144,12 @@ impl App {
         };
         let (secret, hash) = new_secret();
         let user_agent = user_agent
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT).collect::<String>())
+            .map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT)
+                    .collect::<String>()
+            })
             .filter(|ua| !ua.trim().is_empty());
         self.store
             .add_session(

@@ -70,28 +70,36 @@ impl App {
                 );
             }
         }
-        let a = self.store.disable_user(target.user.id, self.now()).await.map_err(not_found)?;
-        tracing::info!(user = a.user.id, by = actor.map(|u| u.email.as_str()).unwrap_or("cli"), "user disabled");
+        let a = self
+            .store
+            .disable_user(target.user.id, self.now())
+            .await
+            .map_err(not_found)?;
+        tracing::info!(
+            user = a.user.id,
+            by = actor.map(|u| u.email.as_str()).unwrap_or("cli"),
+            "user disabled"
+        );
         Ok(a)
     }
 
     /// Enable `target`'s account again, by `actor` (`None`: the command line).
     pub async fn enable_user(&self, actor: Option<&User>, target: &Account) -> Result<Account> {
+        let refuse = |code, message: &str| Err(DomainError::new(code, message).on("account").into());
         if let Some(actor) = actor {
             if target.user.role == Role::Admin && actor.role != Role::Admin {
-                return Err(DomainError::new(
-                    "admin_only",
-                    "Bare en administrator kan aktivere en administrator.",
-                )
-                .on("account")
-                .into());
+                return refuse("admin_only", "Bare en administrator kan aktivere en administrator.");
             }
         }
         if target.disabled_at.is_none() {
             return Ok(target.clone());
         }
         let a = self.store.enable_user(target.user.id).await.map_err(not_found)?;
-        tracing::info!(user = a.user.id, by = actor.map(|u| u.email.as_str()).unwrap_or("cli"), "user enabled");
+        tracing::info!(
+            user = a.user.id,
+            by = actor.map(|u| u.email.as_str()).unwrap_or("cli"),
+            "user enabled"
+        );
         Ok(a)
     }
 
@@ -117,7 +125,9 @@ impl App {
         let Some((t, user)) = self.store.user_by_api_token(&hash_token(token), now).await? else {
             return Ok(None);
         };
-        if t.last_used_at.is_none_or(|at| now - at >= Duration::seconds(TOUCH_SECONDS)) {
+        if t.last_used_at
+            .is_none_or(|at| now - at >= Duration::seconds(TOUCH_SECONDS))
+        {
             self.store.touch_api_token(t.id, now).await?;
         }
         Ok(Some(user))
@@ -131,10 +141,7 @@ impl App {
     /// Revoke token `id` of `owner` (`None`: anyone's, for the command line); false if there
     /// was no such token left to revoke. It stops working at once.
     pub async fn revoke_api_token(&self, id: i64, owner: Option<&User>) -> Result<bool> {
-        let done = self
-            .store
-            .revoke_api_token(id, owner.map(|u| u.id), self.now())
-            .await?;
+        let done = self.store.revoke_api_token(id, owner.map(|u| u.id), self.now()).await?;
         if done {
             tracing::info!(token = id, "API token revoked");
         }

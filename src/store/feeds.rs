@@ -117,8 +117,8 @@ where
         let user: Option<UserRow> =
             sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
                 .bind(feed.user_id)
-            .fetch_optional(pool)
-            .await?;
+                .fetch_optional(pool)
+                .await?;
         Ok(match user {
             Some(u) => Some((feed, u.try_into()?)),
             None => None,

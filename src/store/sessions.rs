@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use super::outbox::{NewMessage, OutboxSql};
-use super::users::UserRow;
 use super::sql::Dialect;
+use super::users::UserRow;
 use super::Result;
 use crate::domain::User;
 
@@ -270,12 +270,14 @@ where
     }
 
     async fn server_secret(pool: &Pool<Self>, name: &str, value: &str, now: DateTime<Utc>) -> Result<String> {
-        sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .bind(now)
-            .execute(pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now)
+        .execute(pool)
+        .await?;
         let stored: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_one(pool)

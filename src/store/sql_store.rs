@@ -17,9 +17,9 @@ use super::outbox::OutboxSql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, AccessRequest, Account, ApiToken, BookingQuery, BookingStore, FeedStore, FeedToken, Insert,
-    NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, Session, SessionStore, Store, Transition,
-    UserStore, WriteTx,
+    postgres, sqlite, AccessDecision, AccessRequest, Account, ApiToken, BookingQuery, BookingStore, FeedStore,
+    FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, Reschedule, Result, Session,
+    SessionStore, Store, Transition, UserStore, WriteTx,
 };
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
@@ -356,7 +356,8 @@ impl SessionStore for SqlStore {
         now: DateTime<Utc>,
         idle_since: DateTime<Utc>,
     ) -> Result<Option<(Session, User)>> {
-        on_pool!(&self.pools, |p, DB| DB::user_by_session(p, token_hash, now, idle_since).await)
+        on_pool!(&self.pools, |p, DB| DB::user_by_session(p, token_hash, now, idle_since)
+            .await)
     }
 
     async fn touch_session(&self, id: i64, now: DateTime<Utc>) -> Result<()> {

@@ -309,12 +309,11 @@ where
 
     /// E-mail addresses of the coordinators and administrators.
     async fn coordinator_emails(conn: &mut Self::Connection) -> Result<Vec<String>> {
-        let emails: Vec<String> =
-            sqlx::query_scalar(
-                "SELECT email FROM users WHERE role IN ('coordinator', 'admin') AND disabled_at IS NULL ORDER BY email",
-            )
-                .fetch_all(conn)
-                .await?;
+        let emails: Vec<String> = sqlx::query_scalar(
+            "SELECT email FROM users WHERE role IN ('coordinator', 'admin') AND disabled_at IS NULL ORDER BY email",
+        )
+        .fetch_all(conn)
+        .await?;
         Ok(emails)
     }
 
@@ -431,11 +430,10 @@ where
     }
 
     async fn account_by_email<'e>(e: impl Executor<'e, Database = Self>, email: &str) -> Result<Option<Account>> {
-        let row: Option<AccountRow> =
-            sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email = $1"))
-                .bind(email)
-                .fetch_optional(e)
-                .await?;
+        let row: Option<AccountRow> = sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(e)
+            .await?;
         row.map(Account::try_from).transpose()
     }
 

@@ -58,17 +58,26 @@ async fn tokens_are_listed_revoked_and_expire(b: Backend) {
     // Another user's token is not the caller's to revoke.
     // The second token made is the newest.
     let second_id = stored.iter().map(|t| t.id).max().unwrap();
-    let (s, v) = app.post(&ola, &format!("/api/v1/tokens/{second_id}/revoke"), &json!({})).await;
+    let (s, v) = app
+        .post(&ola, &format!("/api/v1/tokens/{second_id}/revoke"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, _) = app.get(&second, "/api/v1/rooms").await;
     assert_eq!(s, StatusCode::OK);
 
     // Its owner revokes it: refused on the next request, and listed as revoked.
-    let (s, v) = app.post(&kari, &format!("/api/v1/tokens/{second_id}/revoke"), &json!({})).await;
+    let (s, v) = app
+        .post(&kari, &format!("/api/v1/tokens/{second_id}/revoke"), &json!({}))
+        .await;
     assert_eq!((s, &v["revoked"]), (StatusCode::OK, &Value::Bool(true)), "{v}");
     let (s, v) = app.get(&second, "/api/v1/rooms").await;
-    assert_eq!((s, &v["errors"][0]["code"]), (StatusCode::UNAUTHORIZED, &json!("unauthorized")));
-    let (s, _) = app.post(&kari, &format!("/api/v1/tokens/{second_id}/revoke"), &json!({})).await;
+    assert_eq!(
+        (s, &v["errors"][0]["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("unauthorized"))
+    );
+    let (s, _) = app
+        .post(&kari, &format!("/api/v1/tokens/{second_id}/revoke"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "already revoked");
     let (_, v) = app.get(&kari, "/api/v1/tokens").await;
     let listed: Vec<(i64, bool)> = v["tokens"]
@@ -77,7 +86,10 @@ async fn tokens_are_listed_revoked_and_expire(b: Backend) {
         .iter()
         .map(|t| (t["id"].as_i64().unwrap(), t["active"].as_bool().unwrap()))
         .collect();
-    assert!(listed.contains(&(second_id, false)) && listed.iter().any(|(_, a)| *a), "{v}");
+    assert!(
+        listed.contains(&(second_id, false)) && listed.iter().any(|(_, a)| *a),
+        "{v}"
+    );
 
     // A year on, the token has expired.
     app.clock.advance(Duration::days(366));
@@ -158,11 +170,17 @@ async fn a_disabled_user_is_refused_at_once(b: Backend) {
     // The last enabled administrator stays (the command line goes through the same rule).
     let admin = app.app.account(admin_id).await.unwrap();
     let refused = app.app.disable_user(None, &admin).await.unwrap_err();
-    assert!(refused.to_string().contains("siste aktive administratoren"), "{refused}");
+    assert!(
+        refused.to_string().contains("siste aktive administratoren"),
+        "{refused}"
+    );
     assert!(app.app.account(admin_id).await.unwrap().disabled_at.is_none());
     // A forged form changes nothing.
     let page = anne
-        .post(&format!("/koordinator/brukere/{kari_id}/aktiver"), &[("csrf", &"0".repeat(64))])
+        .post(
+            &format!("/koordinator/brukere/{kari_id}/aktiver"),
+            &[("csrf", &"0".repeat(64))],
+        )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert_eq!(feed_status().await, StatusCode::NOT_FOUND);

@@ -55,7 +55,11 @@ async fn a_token_not_made_for_this_session_is_refused(b: Backend) {
     let signed_out_token = form_token(&page.html);
     fresh.sign_in("kari@uib.no").await;
     let page = fresh.post("/logg-ut", &[("csrf", &signed_out_token)]).await;
-    assert_eq!(page.status, StatusCode::FORBIDDEN, "a pre-session token is refused signed in");
+    assert_eq!(
+        page.status,
+        StatusCode::FORBIDDEN,
+        "a pre-session token is refused signed in"
+    );
 
     // This session's own form works, and the token does not repeat a cookie's value.
     let page = kari.get("/").await;
@@ -96,7 +100,10 @@ async fn cookies_are_host_only_over_https(b: Backend) {
     );
     for c in &set {
         assert!(c.starts_with("__Host-"), "{c}");
-        assert!(c.contains("; Secure") && c.contains("Path=/") && !c.contains("Domain"), "{c}");
+        assert!(
+            c.contains("; Secure") && c.contains("Path=/") && !c.contains("Domain"),
+            "{c}"
+        );
     }
     let token = form_token(&page.html);
     kari.post("/logg-inn", &[("csrf", &token), ("email", "kari@uib.no")])

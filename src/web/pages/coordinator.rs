@@ -650,13 +650,7 @@ async fn update_user(
 }
 
 /// «Deaktiver» or «Aktiver» a user's account.
-async fn set_disabled(
-    state: AppState,
-    ctx: PageCtx,
-    me: User,
-    id: String,
-    disable: bool,
-) -> PageResult {
+async fn set_disabled(state: AppState, ctx: PageCtx, me: User, id: String, disable: bool) -> PageResult {
     let no_user = || PageError::not_found("Fant ikke brukeren", "Brukeren finnes ikke.");
     let id = id.parse::<i64>().map_err(|_| no_user())?;
     let target = found(state.app.account(id).await, no_user)?;
@@ -677,7 +671,14 @@ async fn set_disabled(
         }
         Err(ServiceError::Rules(errs)) => {
             let message = errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
-            users_page(&state, &ctx, &me, Some(refused(&message)), StatusCode::UNPROCESSABLE_ENTITY).await
+            users_page(
+                &state,
+                &ctx,
+                &me,
+                Some(refused(&message)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => found(Err(e), no_user),
     }

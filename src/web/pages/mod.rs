@@ -346,7 +346,11 @@ pub async fn anti_forgery(State(state): State<AppState>, mut req: Request, next:
     let mut res = next.run(req).await;
     if let Some(id) = fresh {
         let name = pre_session_cookie(&state);
-        set_cookie(&mut res, &state, &format!("{name}={id}; Path=/; HttpOnly; SameSite=Strict"));
+        set_cookie(
+            &mut res,
+            &state,
+            &format!("{name}={id}; Path=/; HttpOnly; SameSite=Strict"),
+        );
     }
     res
 }

@@ -102,7 +102,9 @@ impl<'a> Browser<'a> {
     /// The anti-forgery token of the last page with a form: bound to this browser's session,
     /// or (signed out) to its pre-session.
     pub fn csrf(&self) -> String {
-        self.form_token.clone().expect("a page with a form (and its anti-forgery token)")
+        self.form_token
+            .clone()
+            .expect("a page with a form (and its anti-forgery token)")
     }
 
     /// Sign in as `email` by the link from the outbox.
