@@ -262,3 +262,63 @@ async fn sign_out_ends_one_browser_and_the_others_on_request(b: Backend) {
     // Signed out, the page asks for sign-in.
     assert_eq!(laptop.get("/innlogginger").await.status, StatusCode::SEE_OTHER);
 }
+
+/// `borgertun user list|disable|enable` and `borgertun token list|revoke`, on a SQLite file.
+#[test]
+fn the_command_line_lists_disables_and_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
+            .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config")])
+            .args(args)
+            .env("BORGERTUN_LOG", "warn")
+            .env("BORGERTUN_DATABASE_URL", &db)
+            .env_remove("BORGERTUN_BIND")
+            .output()
+            .expect("run borgertun");
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        (o.status.success(), out, err)
+    };
+    let add = |email: &str, role: &str| {
+        let (ok, _, err) = run(&[
+            "user", "add", "--email", email, "--name", "N N", "--org", "beho", "--role", role,
+        ]);
+        assert!(ok, "{err}");
+    };
+    add("admin@bergen.kommune.no", "admin");
+    add("kari@bergen.kommune.no", "staff");
+
+    let (ok, token, err) = run(&["token", "create", "--email", "kari@bergen.kommune.no"]);
+    assert!(ok && token.trim().starts_with("bt_"), "{err}");
+    assert!(err.contains("valid until"), "{err}");
+    let (ok, list, _) = run(&["token", "list", "--email", "kari@bergen.kommune.no"]);
+    assert!(ok && list.lines().count() == 1, "{list}");
+    assert!(
+        list.contains("last used never") && list.trim_end().ends_with("active"),
+        "{list}"
+    );
+    assert!(!list.contains("bt_"), "no token is shown again");
+    let id = list.split('\t').next().unwrap().to_string();
+    let (ok, out, _) = run(&["token", "revoke", &id]);
+    assert!(ok && out.contains("revoked"), "{out}");
+    let (_, list, _) = run(&["token", "list", "--email", "kari@bergen.kommune.no"]);
+    assert!(list.contains("\trevoked "), "{list}");
+    let (ok, _, err) = run(&["token", "revoke", &id]);
+    assert!(!ok && err.contains("no active token"), "{err}");
+
+    let (ok, out, err) = run(&["user", "disable", "--email", "kari@bergen.kommune.no"]);
+    assert!(ok && out.contains("disabled kari@bergen.kommune.no"), "{err}");
+    let (_, list, _) = run(&["user", "list"]);
+    let line = |email: &str| list.lines().find(|l| l.contains(email)).unwrap().to_string();
+    assert!(line("kari@bergen.kommune.no").contains("\tdisabled "), "{list}");
+    assert!(line("admin@bergen.kommune.no").ends_with("\tactive"), "{list}");
+    // The last enabled administrator stays.
+    let (ok, _, err) = run(&["user", "disable", "--email", "admin@bergen.kommune.no"]);
+    assert!(!ok && err.contains("siste aktive administratoren"), "{err}");
+    let (ok, out, _) = run(&["user", "enable", "--email", "kari@bergen.kommune.no"]);
+    assert!(ok && out.contains("enabled kari@bergen.kommune.no"), "{out}");
+    let (ok, _, err) = run(&["user", "disable", "--email", "nobody@bergen.kommune.no"]);
+    assert!(!ok && err.contains("no user"), "{err}");
+}
