@@ -115,9 +115,13 @@ async fn run() -> AnyResult<()> {
             .await?;
     }
     let (session, hash) = borgertun::token::new_secret();
-    store.add_session(user.id, &hash, now, now + Duration::hours(2)).await?;
+    store
+        .add_session(user.id, &hash, now, now + Duration::hours(2), None)
+        .await?;
     let (api_token, api_hash) = borgertun::token::new_api_token();
-    store.add_api_token(user.id, &api_hash, now).await?;
+    store
+        .add_api_token(user.id, &api_hash, now, now + Duration::days(1))
+        .await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -144,14 +144,39 @@ enum UserCommand {
         #[arg(long, default_value = "requester", value_parser = ["requester", "staff", "coordinator", "admin"])]
         role: String,
     },
+    /// List every user: id, e-mail, name, organisation, role and whether the account is active.
+    List,
+    /// Disable a user: their sessions end at once; they cannot sign in, and their API tokens
+    /// and calendar feeds are refused until they are enabled again. The last enabled
+    /// administrator cannot be disabled.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Create an API bearer token for a user. It is printed once; only its hash is kept.
+    /// Create an API bearer token for a user. It is printed once; only its hash is kept. It
+    /// works for auth.api_token_days days (365 unless configured).
     Create {
         #[arg(long)]
         email: String,
+    },
+    /// List a user's API tokens: id, made, expires, last used and state (never the token).
+    List {
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke an API token by its id (from `token list`): it stops working at once.
+    Revoke {
+        /// The token's id.
+        id: i64,
     },
 }
 
@@ -190,6 +215,25 @@ async fn user(app: &App, email: &str) -> anyhow::Result<crate::domain::User> {
     app.user_by_email(&email)
         .await?
         .with_context(|| format!("no user with the e-mail {email}; add one with `borgertun user add`"))
+}
+
+/// The account with the address `email`.
+async fn account(app: &App, email: &str) -> anyhow::Result<crate::service::Account> {
+    let email = parse_email(email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    app.account_by_email(&email)
+        .await?
+        .with_context(|| format!("no user with the e-mail {email}"))
+}
+
+/// A refusal by the rules, as its message.
+fn refusal(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Rules(errs) => anyhow::anyhow!(
+            "{}",
+            errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")
+        ),
+        e => e.into(),
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -255,6 +299,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.org,
                 user.role.as_str()
             );
+            Ok(())
+        }
+        Command::User { command } => {
+            let cfg = load(&cli.config)?;
+            let app = open(cfg).await?;
+            match command {
+                UserCommand::Add { .. } => unreachable!("handled above"),
+                UserCommand::List => {
+                    for a in app.accounts().await? {
+                        let state = match a.disabled_at {
+                            Some(t) => format!("disabled {}", t.format("%Y-%m-%d %H:%M")),
+                            None => "active".to_string(),
+                        };
+                        let u = &a.user;
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            u.id,
+                            u.email,
+                            u.name,
+                            u.org,
+                            u.role.as_str(),
+                            state
+                        );
+                    }
+                }
+                UserCommand::Disable { email } => {
+                    let target = account(&app, &email).await?;
+                    if target.disabled_at.is_some() {
+                        println!("{} is already disabled", target.user.email);
+                    } else {
+                        let a = app.disable_user(None, &target).await.map_err(refusal)?;
+                        println!("disabled {}: their sessions have ended", a.user.email);
+                    }
+                }
+                UserCommand::Enable { email } => {
+                    let target = account(&app, &email).await?;
+                    if target.disabled_at.is_none() {
+                        println!("{} is already active", target.user.email);
+                    } else {
+                        let a = app.enable_user(None, &target).await.map_err(refusal)?;
+                        println!("enabled {}", a.user.email);
+                    }
+                }
+            }
             Ok(())
         }
         Command::Feed { command } => {
@@ -375,18 +463,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token {
-            command: TokenCommand::Create { email },
-        } => {
+        Command::Token { command } => {
             let cfg = load(&cli.config)?;
             let app = open(cfg).await?;
-            let user = user(&app, &email).await?;
-            let token = app.create_api_token(&user).await?;
-            eprintln!(
-                "API token for {} (shown once; send it as «Authorization: Bearer <token>»):",
-                user.email
-            );
-            println!("{token}");
+            match command {
+                TokenCommand::Create { email } => {
+                    let user = user(&app, &email).await?;
+                    let (token, stored) = app.create_api_token_with_id(&user).await?;
+                    eprintln!(
+                        "API token {} for {}, valid until {} (shown once; send it as «Authorization: Bearer <token>»):",
+                        stored.id,
+                        user.email,
+                        stored.expires_at.format("%Y-%m-%d")
+                    );
+                    println!("{token}");
+                }
+                TokenCommand::List { email } => {
+                    let user = user(&app, &email).await?;
+                    let now = app.now();
+                    let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+                    for t in app.api_tokens_of(&user).await? {
+                        let state = match t.revoked_at {
+                            Some(at) => format!("revoked {}", when(at)),
+                            None if t.expires_at <= now => "expired".to_string(),
+                            None => "active".to_string(),
+                        };
+                        println!(
+                            "{}\tcreated {}\texpires {}\tlast used {}\t{}",
+                            t.id,
+                            when(t.created_at),
+                            when(t.expires_at),
+                            t.last_used_at.map(when).unwrap_or_else(|| "never".to_string()),
+                            state
+                        );
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    if !app.revoke_api_token(id, None).await? {
+                        bail!("no active token with id {id}");
+                    }
+                    println!("token {id} revoked");
+                }
+            }
             Ok(())
         }
     }

@@ -31,6 +31,54 @@ pub struct ServerConfig {
     /// that many at once, then one every `60 / n` seconds.
     #[serde(default = "default_api_writes")]
     pub api_booking_writes_per_minute: u32,
+    /// The key of the anti-forgery tokens (at least 32 characters; also
+    /// `BORGERTUN_SERVER__SECRET`). Unset: one is made at first start and kept in the
+    /// database, so every instance on it shares it.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+}
+
+/// A secret setting: never shown by `Debug`, so it cannot reach a log.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// `[auth]`: how long sessions and API tokens last.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A session ends this many hours after sign-in, however busy.
+    pub session_hours: i64,
+    /// A session unused for this many minutes has ended.
+    pub session_idle_minutes: i64,
+    /// An API token works for this many days from its making.
+    pub api_token_days: i64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_hours: 12,
+            session_idle_minutes: 120,
+            api_token_days: 365,
+        }
+    }
 }
 
 fn default_body_limit() -> usize {
@@ -144,6 +192,8 @@ struct RawConfig {
     feeds: FeedsConfig,
     #[serde(default)]
     privacy: PrivacyConfig,
+    #[serde(default)]
+    auth: AuthConfig,
     rules: RawRules,
     tiers: BTreeMap<String, RawTier>,
     rooms: BTreeMap<String, RawRoom>,
@@ -269,6 +319,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub feeds: FeedsConfig,
     pub privacy: PrivacyConfig,
+    pub auth: AuthConfig,
     pub rules: Rules,
     /// The action plans and the activity vocabulary.
     pub plan: Plan,
@@ -290,12 +341,13 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "server",
     "database",
     "mail",
     "feeds",
     "privacy",
+    "auth",
     "rules",
     "tiers",
     "rooms",
@@ -386,6 +438,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         v.err("feeds.refresh_minutes", "must be at least 1");
     }
     v.privacy(&raw.privacy);
+    v.auth(&raw);
     match mail {
         Some(mail) if v.errors.is_empty() => Ok(Config {
             dir: dir.to_path_buf(),
@@ -394,6 +447,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
             mail,
             feeds: raw.feeds,
             privacy: raw.privacy,
+            auth: raw.auth,
             rules,
             plan,
         }),
@@ -494,6 +548,30 @@ impl Validator<'_> {
                 "privacy.contact_email",
                 format!("«{}» is not an e-mail address", p.contact_email),
             );
+        }
+    }
+
+    fn auth(&mut self, raw: &RawConfig) {
+        let a = &raw.auth;
+        if !(1..=24 * 31).contains(&a.session_hours) {
+            self.err("auth.session_hours", "must be between 1 and 744 (31 days)");
+        }
+        if a.session_idle_minutes < 5 || a.session_idle_minutes > a.session_hours * 60 {
+            self.err(
+                "auth.session_idle_minutes",
+                "must be at least 5 and at most auth.session_hours in minutes",
+            );
+        }
+        if !(1..=3650).contains(&a.api_token_days) {
+            self.err("auth.api_token_days", "must be between 1 and 3650");
+        }
+        if let Some(secret) = &raw.server.secret {
+            if secret.expose().trim().chars().count() < 32 {
+                self.err(
+                    "server.secret",
+                    "must be at least 32 characters (e.g. the output of `openssl rand -hex 32`)",
+                );
+            }
         }
     }
 

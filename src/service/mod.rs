@@ -30,10 +30,10 @@ mod workers;
 
 pub use access::AccessAsked;
 pub use attendance::attendance_due;
-pub use sessions::{SignIn, LINK_MINUTES, SESSION_HOURS};
+pub use sessions::{CurrentSession, FormBinding, SignIn, LINK_MINUTES};
 
 /// What the use cases answer with, as the store keeps it.
-pub use crate::store::{AccessOutcome, AccessRequest, FeedToken, EXISTS_REASON};
+pub use crate::store::{AccessOutcome, AccessRequest, Account, ApiToken, FeedToken, Session, EXISTS_REASON};
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
@@ -71,6 +71,8 @@ pub struct App {
     public_url: Arc<str>,
     clock: Arc<dyn Clock>,
     feed_cache: Arc<FeedCache>,
+    /// The anti-forgery key: `server.secret`, or the one kept in the database; read once.
+    form_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             public_url,
             clock,
             feed_cache: Arc::default(),
+            form_key: Arc::default(),
         }
     }
 

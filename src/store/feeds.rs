@@ -32,7 +32,8 @@ pub trait FeedStore: Send + Sync {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<FeedToken>;
-    /// A feed by its token's hash, with its owner; revoked feeds too (the caller decides).
+    /// A feed by its token's hash, with its owner; revoked feeds too (the caller decides). None
+    /// when its owner is disabled: a disabled user's feeds stop at once.
     async fn feed_by_token(&self, token_hash: &str) -> Result<Option<(FeedToken, User)>>;
     async fn feeds_of(&self, user_id: i64) -> Result<Vec<FeedToken>>;
     /// Revoke a feed of `user_id` (or anyone's, with `None`); false if there was none to revoke.
@@ -113,10 +114,11 @@ where
                 .await?;
         let Some(feed) = feed else { return Ok(None) };
         let feed = FeedToken::try_from(feed)?;
-        let user: Option<UserRow> = sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1")
-            .bind(feed.user_id)
-            .fetch_optional(pool)
-            .await?;
+        let user: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
+                .bind(feed.user_id)
+                .fetch_optional(pool)
+                .await?;
         Ok(match user {
             Some(u) => Some((feed, u.try_into()?)),
             None => None,

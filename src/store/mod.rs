@@ -5,8 +5,8 @@
 //! - `bookings.rs`: `BookingStore` (reads, history, report rows, activity and attendance,
 //!   asking for attendance, and `write(room)`) and `WriteTx`, the transaction that decides
 //!   about a room;
-//! - `users.rs`: `UserStore` (users, access requests, API tokens);
-//! - `sessions.rs`: `SessionStore` (sign-in links and sessions);
+//! - `users.rs`: `UserStore` (users and their accounts, access requests, API tokens);
+//! - `sessions.rs`: `SessionStore` (sign-in links, sessions, shared server secrets);
 //! - `outbox.rs`: `OutboxStore` (what the mail worker claims and marks), and `NewMessage`,
 //!   what every other part puts in the outbox;
 //! - `feeds.rs`: `FeedStore` (calendar feed subscriptions);
@@ -48,9 +48,9 @@ pub use bookings::{BookingQuery, BookingStore, Insert, Reschedule, Transition, W
 pub use feeds::{FeedStore, FeedToken};
 pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
 pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
-pub use sessions::SessionStore;
+pub use sessions::{Session, SessionStore};
 pub use sql_store::{Pools, SqlStore};
-pub use users::{AccessDecision, AccessOutcome, AccessRequest, NewAccessRequest, UserStore, EXISTS_REASON};
+pub use users::{AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, NewAccessRequest, UserStore, EXISTS_REASON};
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {

@@ -18,9 +18,9 @@ use super::privacy::PrivacySql;
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
-    postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, BookingQuery, BookingStore, ErasureCounts,
-    FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData, PrivacyStore,
-    Reschedule, Result, RetentionCounts, SessionStore, Store, Transition, UserStore, WriteTx,
+    postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, BookingQuery, BookingStore,
+    ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
+    PrivacyStore, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition, UserStore, WriteTx,
 };
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
@@ -263,13 +263,53 @@ impl UserStore for SqlStore {
         on_pool!(&self.pools, |p, DB| DB::decide_access_request(p, d, mail).await)
     }
 
-    async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        on_pool!(&self.pools, |p, DB| DB::add_api_token(p, user_id, token_hash, now)
-            .await)
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        on_pool!(&self.pools, |p, DB| DB::accounts(p).await)
     }
 
-    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
-        on_pool!(&self.pools, |p, DB| DB::user_by_api_token(p, token_hash).await)
+    async fn account(&self, id: i64) -> Result<Option<Account>> {
+        on_pool!(&self.pools, |p, DB| DB::account(p, id).await)
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        on_pool!(&self.pools, |p, DB| DB::account_by_email(p, email).await)
+    }
+
+    async fn disable_user(&self, id: i64, now: DateTime<Utc>) -> Result<Account> {
+        on_pool!(&self.pools, |p, DB| DB::disable_user(p, id, now).await)
+    }
+
+    async fn enable_user(&self, id: i64) -> Result<Account> {
+        on_pool!(&self.pools, |p, DB| DB::enable_user(p, id).await)
+    }
+
+    async fn add_api_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApiToken> {
+        on_pool!(&self.pools, |p, DB| DB::add_api_token(
+            p, user_id, token_hash, now, expires_at
+        )
+        .await)
+    }
+
+    async fn user_by_api_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, User)>> {
+        on_pool!(&self.pools, |p, DB| DB::user_by_api_token(p, token_hash, now).await)
+    }
+
+    async fn touch_api_token(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::touch_api_token(p, id, now).await)
+    }
+
+    async fn api_tokens_of(&self, user_id: i64) -> Result<Vec<ApiToken>> {
+        on_pool!(&self.pools, |p, DB| DB::api_tokens_of(p, user_id).await)
+    }
+
+    async fn revoke_api_token(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool> {
+        on_pool!(&self.pools, |p, DB| DB::revoke_api_token(p, id, user_id, now).await)
     }
 }
 
@@ -303,19 +343,42 @@ impl SessionStore for SqlStore {
         token_hash: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        user_agent: Option<&str>,
     ) -> Result<()> {
         on_pool!(&self.pools, |p, DB| DB::add_session(
-            p, user_id, token_hash, now, expires_at
+            p, user_id, token_hash, now, expires_at, user_agent
         )
         .await)
     }
 
-    async fn user_by_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
-        on_pool!(&self.pools, |p, DB| DB::user_by_session(p, token_hash, now).await)
+    async fn user_by_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> Result<Option<(Session, User)>> {
+        on_pool!(&self.pools, |p, DB| DB::user_by_session(p, token_hash, now, idle_since)
+            .await)
+    }
+
+    async fn touch_session(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        on_pool!(&self.pools, |p, DB| DB::touch_session(p, id, now).await)
+    }
+
+    async fn sessions_of(&self, user_id: i64, now: DateTime<Utc>, idle_since: DateTime<Utc>) -> Result<Vec<Session>> {
+        on_pool!(&self.pools, |p, DB| DB::sessions_of(p, user_id, now, idle_since).await)
     }
 
     async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
         on_pool!(&self.pools, |p, DB| DB::end_session(p, token_hash, now).await)
+    }
+
+    async fn end_sessions_of(&self, user_id: i64, keep: Option<i64>, now: DateTime<Utc>) -> Result<u64> {
+        on_pool!(&self.pools, |p, DB| DB::end_sessions_of(p, user_id, keep, now).await)
+    }
+
+    async fn server_secret(&self, name: &str, value: &str, now: DateTime<Utc>) -> Result<String> {
+        on_pool!(&self.pools, |p, DB| DB::server_secret(p, name, value, now).await)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Users and access: accounts, requests for access from outside the configured domains, and
-//! API tokens.
+//! Users and access: accounts (and whether they are disabled), requests for access from
+//! outside the configured domains, and API tokens (with their expiry, last use and revocation).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -61,6 +61,28 @@ pub enum AccessOutcome {
 /// The reason an access request is closed with when its address has an account already.
 pub const EXISTS_REASON: &str = "Finnes fra før: adressen har allerede en konto, og den er ikke endret.";
 
+/// A user's account: the user and its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub user: User,
+    pub created_at: DateTime<Utc>,
+    /// Set while the account is disabled: it cannot sign in, and its sessions, API tokens and
+    /// calendar feeds are refused.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// An API token (stored hashed): when it was made, when it expires, when it was last used
+/// (to the minute) and when it was revoked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn add_user(&self, email: &str, name: &str, org: &str, role: Role, now: DateTime<Utc>) -> Result<User>;
@@ -85,8 +107,32 @@ pub trait UserStore: Send + Sync {
     /// Decide an open request and send `mail`, together (no mail for [`AccessOutcome::Exists`]).
     /// `NotFound` if the request is not open.
     async fn decide_access_request(&self, d: &AccessDecision<'_>, mail: &NewMessage) -> Result<AccessOutcome>;
-    async fn add_api_token(&self, user_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()>;
-    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>>;
+    /// Every account, by e-mail address.
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    async fn account(&self, id: i64) -> Result<Option<Account>>;
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>>;
+    /// Disable an account and end its sessions, together (a disabled account stays as it was).
+    /// `NotFound` if there is none.
+    async fn disable_user(&self, id: i64, now: DateTime<Utc>) -> Result<Account>;
+    /// Enable a disabled account. `NotFound` if there is none.
+    async fn enable_user(&self, id: i64) -> Result<Account>;
+
+    async fn add_api_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApiToken>;
+    /// The token with this hash and its owner, if it works at `now`: not revoked, not expired,
+    /// its owner not disabled.
+    async fn user_by_api_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, User)>>;
+    /// Record that a token was used at `now`.
+    async fn touch_api_token(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// A user's tokens, newest first, revoked and expired ones too.
+    async fn api_tokens_of(&self, user_id: i64) -> Result<Vec<ApiToken>>;
+    /// Revoke a token of `user_id` (or anyone's, with `None`); false if there was none to revoke.
+    async fn revoke_api_token(&self, id: i64, user_id: Option<i64>, now: DateTime<Utc>) -> Result<bool>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -108,6 +154,62 @@ impl TryFrom<UserRow> for User {
             org: r.org,
             role: Role::parse(&r.role).map_err(|_| StoreError::Corrupt(format!("unknown role {:?}", r.role)))?,
         })
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, email, name, org, role, created_at, disabled_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AccountRow {
+    id: i64,
+    email: String,
+    name: String,
+    org: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Account> {
+        let user = UserRow {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            org: r.org,
+            role: r.role,
+        };
+        Ok(Account {
+            user: user.try_into()?,
+            created_at: r.created_at,
+            disabled_at: r.disabled_at,
+        })
+    }
+}
+
+const TOKEN_COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, revoked_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ApiTokenRow {
+    id: i64,
+    user_id: i64,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiTokenRow> for ApiToken {
+    fn from(r: ApiTokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            user_id: r.user_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
     }
 }
 
@@ -161,6 +263,8 @@ where
     for<'r> super::OutboxMessage: FromRow<'r, Self::Row>,
     for<'r> UserRow: FromRow<'r, Self::Row>,
     for<'r> AccessRow: FromRow<'r, Self::Row>,
+    for<'r> AccountRow: FromRow<'r, Self::Row>,
+    for<'r> ApiTokenRow: FromRow<'r, Self::Row>,
 {
     async fn add_user<'e>(
         e: impl Executor<'e, Database = Self>,
@@ -220,10 +324,11 @@ where
 
     /// E-mail addresses of the coordinators and administrators.
     async fn coordinator_emails(conn: &mut Self::Connection) -> Result<Vec<String>> {
-        let emails: Vec<String> =
-            sqlx::query_scalar("SELECT email FROM users WHERE role IN ('coordinator', 'admin') ORDER BY email")
-                .fetch_all(conn)
-                .await?;
+        let emails: Vec<String> = sqlx::query_scalar(
+            "SELECT email FROM users WHERE role IN ('coordinator', 'admin') AND disabled_at IS NULL ORDER BY email",
+        )
+        .fetch_all(conn)
+        .await?;
         Ok(emails)
     }
 
@@ -340,30 +445,138 @@ where
         Ok(outcome)
     }
 
+    async fn accounts<'e>(e: impl Executor<'e, Database = Self>) -> Result<Vec<Account>> {
+        let rows: Vec<AccountRow> = sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM users ORDER BY email"))
+            .fetch_all(e)
+            .await?;
+        rows.into_iter().map(Account::try_from).collect()
+    }
+
+    async fn account<'e>(e: impl Executor<'e, Database = Self>, id: i64) -> Result<Option<Account>> {
+        let row: Option<AccountRow> = sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(e)
+            .await?;
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn account_by_email<'e>(e: impl Executor<'e, Database = Self>, email: &str) -> Result<Option<Account>> {
+        let row: Option<AccountRow> = sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(e)
+            .await?;
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn disable_user(pool: &Pool<Self>, id: i64, now: DateTime<Utc>) -> Result<Account> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let row: Option<AccountRow> = sqlx::query_as(&format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let account = row.map(Account::try_from).transpose()?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn enable_user<'e>(e: impl Executor<'e, Database = Self>, id: i64) -> Result<Account> {
+        let row: Option<AccountRow> = sqlx::query_as(&format!(
+            "UPDATE users SET disabled_at = NULL WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+        row.map(Account::try_from).transpose()?.ok_or(StoreError::NotFound)
+    }
+
     async fn add_api_token<'e>(
         e: impl Executor<'e, Database = Self>,
         user_id: i64,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
-            .bind(token_hash)
-            .bind(user_id)
+        expires_at: DateTime<Utc>,
+    ) -> Result<ApiToken> {
+        let row: ApiTokenRow = sqlx::query_as(&format!(
+            "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(e)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn user_by_api_token(
+        pool: &Pool<Self>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ApiToken, User)>> {
+        let token: Option<ApiTokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+        let Some(token) = token else { return Ok(None) };
+        let user: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
+                .bind(token.user_id)
+                .fetch_optional(pool)
+                .await?;
+        Ok(match user {
+            Some(u) => Some((token.into(), u.try_into()?)),
+            None => None,
+        })
+    }
+
+    async fn touch_api_token<'e>(e: impl Executor<'e, Database = Self>, id: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
+            .bind(id)
             .execute(e)
             .await?;
         Ok(())
     }
 
-    async fn user_by_api_token<'e>(e: impl Executor<'e, Database = Self>, token_hash: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT u.id, u.email, u.name, u.org, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(e)
+    async fn api_tokens_of<'e>(e: impl Executor<'e, Database = Self>, user_id: i64) -> Result<Vec<ApiToken>> {
+        let rows: Vec<ApiTokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC"
+        ))
+        .bind(user_id)
+        .fetch_all(e)
         .await?;
-        row.map(User::try_from).transpose()
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_api_token<'e>(
+        e: impl Executor<'e, Database = Self>,
+        id: i64,
+        user_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND ($3 IS NULL OR user_id = $3) AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user_id)
+        .execute(e)
+        .await?;
+        Ok(Self::rows_affected(&done) == 1)
     }
 }
 

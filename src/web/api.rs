@@ -70,7 +70,8 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reject_booking))
         .routes(routes!(conflicts))
         .routes(routes!(report_summary))
-        .merge(super::feeds::api_router());
+        .merge(super::feeds::api_router())
+        .merge(super::tokens::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .nest("/api/v1", v1)

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod pages;
 pub mod routes;
 pub mod server;
+pub mod tokens;
 
 /// What every handler gets: the application (the service layer) and what only HTTP needs.
 #[derive(Clone)]

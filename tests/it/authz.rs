@@ -46,6 +46,8 @@ enum Fx {
     Access,
     /// `{id}`: a calendar feed of the UiB requester.
     Feed,
+    /// `{id}`: an API token of the UiB requester (not the one the caller sends).
+    Token,
     /// `{file}`: `<token>.ics` of a room feed.
     FeedFile,
     /// `{token}`: a sign-in link token that was never sent.
@@ -111,6 +113,10 @@ const MATRIX: &[Row] = &[
     ("POST", "/koordinator/bookinger/{id}",         Pending,  "handling=godkjenn&begrunnelse=", [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/brukere",                No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/brukere/{id}",           User,     "virksomhet=uib&rolle=staff", [IN, 403, 403, 403, 200, 200]),
+    ("POST", "/koordinator/brukere/{id}/deaktiver", User,     "",                        [IN, 403, 403, 403, 200, 200]),
+    ("POST", "/koordinator/brukere/{id}/aktiver",   User,     "",                        [IN, 403, 403, 403, 200, 200]),
+    ("GET",  "/innlogginger",                       No,       "",                        [IN, 200, 200, 200, 200, 200]),
+    ("POST", "/innlogginger/logg-ut-andre",         No,       "",                        [IN, 200, 200, 200, 200, 200]),
     ("POST", "/koordinator/tilgang/{id}",           Access,   "handling=gi&virksomhet=uib&rolle=requester&begrunnelse=", [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/virksomheter",           No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/oppmote",                No,       "",                        [IN, 403, 403, 403, 200, 200]),
@@ -132,6 +138,8 @@ const MATRIX: &[Row] = &[
     ("GET",  "/api/v1/feeds",                       No,       "",                        [401, 200, 200, 200, 200, 200]),
     ("POST", "/api/v1/feeds",                       No,       r#"{"kind":"personal"}"#,  [401, 201, 201, 201, 201, 201]),
     ("POST", "/api/v1/feeds/{id}/revoke",           Feed,     "",                        [401, 200, 404, 404, 200, 200]),
+    ("GET",  "/api/v1/tokens",                      No,       "",                        [401, 200, 200, 200, 200, 200]),
+    ("POST", "/api/v1/tokens/{id}/revoke",          Token,    "",                        [401, 200, 404, 404, 404, 404]),
 ];
 
 fn is_api(path: &str) -> bool {
@@ -289,6 +297,10 @@ impl Fixtures<'_> {
                 } else {
                     format!("{token}.ics")
                 }
+            }
+            Token => {
+                let owner = app.store.user_by_email(OWN).await.unwrap().unwrap();
+                app.app.create_api_token_with_id(&owner).await.unwrap().1.id.to_string()
             }
             Link => "0123456789abcdef".repeat(4),
             Room => app.rules().rooms[0].key.clone(),

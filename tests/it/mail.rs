@@ -398,7 +398,12 @@ async fn nothing_is_sent_for_refused_or_rolled_back_requests(b: Backend) {
         .unwrap();
     let (token, hash) = borgertun::token::new_api_token();
     app.store
-        .add_api_token(bad.id, &hash, chrono::Utc::now())
+        .add_api_token(
+            bad.id,
+            &hash,
+            chrono::Utc::now(),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
         .await
         .unwrap();
     let (s, v) = app

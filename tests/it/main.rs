@@ -18,6 +18,8 @@ mod concurrency;
 mod coordinator_pages;
 mod feeds;
 mod hardening;
+mod lifecycle;
+mod lifecycle_csrf;
 mod mail;
 mod openapi;
 mod pages;

@@ -94,6 +94,10 @@ async fn sign_in_by_link_from_the_outbox(b: Backend) {
     let session = browser.cookies["borgertun_session"].clone();
     let page = browser.get("/").await;
     assert!(page.html.contains("Logget inn som Kari Nordmann"));
+    // Signed in, forms carry the session's token (the signed-out one no longer fits).
+    let page = browser.post("/logg-ut", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let csrf = browser.csrf();
 
     // Single use.
     let page = browser.post(&link, &[("csrf", &csrf)]).await;
@@ -294,7 +298,7 @@ async fn signing_in_returns_to_the_page_asked_for(b: Backend) {
 
     // A form sent after the session ended is not replayed: plain sign-in.
     let mut b = Browser::new(&app);
-    b.get("/").await;
+    b.get("/logg-inn").await;
     let csrf = b.csrf();
     let page = b.post("/bookinger/1/avbestill", &[("csrf", &csrf)]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);

@@ -6,6 +6,9 @@
 //! - a coordinator sets roles up to coordinator; only an administrator makes or changes an
 //!   administrator; nobody changes their own role (so the last coordinator cannot lock
 //!   themselves out by mistake);
+//! - a coordinator disables and enables accounts (an administrator's only an administrator);
+//!   nobody disables their own account, and the last enabled administrator stays (see
+//!   `service::users`);
 //! - the organisations and tiers are shown as configured: they change in `config/`, where
 //!   `borgertun check-config` validates them, not on a page.
 
@@ -34,6 +37,8 @@ pub fn routes() -> Routes {
         .post("/koordinator/bookinger/{id}", decide)
         .get("/koordinator/brukere", users)
         .post("/koordinator/brukere/{id}", update_user)
+        .post("/koordinator/brukere/{id}/deaktiver", disable_user)
+        .post("/koordinator/brukere/{id}/aktiver", enable_user)
         .post("/koordinator/tilgang/{id}", decide_access)
         .get("/koordinator/virksomheter", organisations)
         .get("/koordinator/oppmote", missing_attendance)
@@ -479,7 +484,7 @@ async fn users_page(
     notice: Option<Markup>,
     status: StatusCode,
 ) -> PageResult {
-    let users = state.app.users().await.unavailable(NOTHING_CHANGED)?;
+    let accounts = state.app.accounts().await.unavailable(NOTHING_CHANGED)?;
     let requests = state.app.access_requests().await.unavailable(NOTHING_CHANGED)?;
     let (open, decided): (Vec<_>, Vec<_>) = requests.iter().partition(|r| r.decided_at.is_none());
     let body = html! {
@@ -518,15 +523,17 @@ async fn users_page(
         h2 { "Brukere" }
         div.table-scroll role="region" tabindex="0" aria-label="Brukere" {
             table {
-                caption { (users.len()) " brukere" }
-                thead { tr { th scope="col" { "Navn" } th scope="col" { "E-post" } th scope="col" { "Virksomhet og rolle" } } }
+                caption { (accounts.len()) " brukere" }
+                thead { tr { th scope="col" { "Navn" } th scope="col" { "E-post" } th scope="col" { "Virksomhet og rolle" } th scope="col" { "Konto" } } }
                 tbody {
-                    @for u in &users {
+                    @for a in &accounts {
+                        @let u = &a.user;
+                        @let fixed = u.id == me.id || (u.role == Role::Admin && me.role != Role::Admin);
                         tr {
                             td { (u.name) }
                             td { (u.email) }
                             td {
-                                @if u.id == me.id || (u.role == Role::Admin && me.role != Role::Admin) {
+                                @if fixed {
                                     (org_name(state, &u.org)) ", " (role_name(u.role))
                                 } @else {
                                     form.row method="post" action=(format!("/koordinator/brukere/{}", u.id)) {
@@ -539,11 +546,26 @@ async fn users_page(
                                     }
                                 }
                             }
+                            td {
+                                @if let Some(at) = a.disabled_at {
+                                    "Deaktivert " (format_datetime(at))
+                                } @else {
+                                    "Aktiv"
+                                }
+                                @if !fixed {
+                                    @let (action, text) = if a.disabled_at.is_some() { ("aktiver", "Aktiver") } else { ("deaktiver", "Deaktiver") };
+                                    form.inline method="post" action=(format!("/koordinator/brukere/{}/{action}", u.id)) {
+                                        input type="hidden" name="csrf" value=(ctx.csrf);
+                                        button.secondary type="submit" { (text) span.visually-hidden { " " (u.name) } }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        p { "En deaktivert bruker kan ikke logge inn. Innloggingene avsluttes med en gang, og tilgangsnøkler og kalenderabonnementer slutter å virke til brukeren aktiveres igjen." }
         @if !decided.is_empty() {
             h2 { "Avgjorte forespørsler" }
             ul {
@@ -625,6 +647,64 @@ async fn update_user(
         }
         Err(e) => Err(e).unavailable(NOTHING_CHANGED),
     }
+}
+
+/// «Deaktiver» or «Aktiver» a user's account.
+async fn set_disabled(state: AppState, ctx: PageCtx, me: User, id: String, disable: bool) -> PageResult {
+    let no_user = || PageError::not_found("Fant ikke brukeren", "Brukeren finnes ikke.");
+    let id = id.parse::<i64>().map_err(|_| no_user())?;
+    let target = found(state.app.account(id).await, no_user)?;
+    let done = if disable {
+        state.app.disable_user(Some(&me), &target).await
+    } else {
+        state.app.enable_user(Some(&me), &target).await
+    };
+    match done {
+        Ok(a) => {
+            let notice = html! {
+                p.notice role="status" {
+                    (a.user.name)
+                    @if a.disabled_at.is_some() { " er deaktivert. Innloggingene er avsluttet." } @else { " er aktivert igjen." }
+                }
+            };
+            users_page(&state, &ctx, &me, Some(notice), StatusCode::OK).await
+        }
+        Err(ServiceError::Rules(errs)) => {
+            let message = errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+            users_page(
+                &state,
+                &ctx,
+                &me,
+                Some(refused(&message)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => found(Err(e), no_user),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Coordinator(me): Coordinator,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<CsrfOnly>,
+) -> PageResult {
+    set_disabled(state, ctx, me, id, true).await
+}
+
+async fn enable_user(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Coordinator(me): Coordinator,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<CsrfOnly>,
+) -> PageResult {
+    set_disabled(state, ctx, me, id, false).await
 }
 
 async fn decide_access(

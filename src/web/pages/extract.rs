@@ -11,7 +11,7 @@ use axum::Form;
 use serde::de::DeserializeOwned;
 
 use super::error::PageError;
-use super::{CsrfToken, PageCtx};
+use super::{FormGuard, PageCtx};
 use crate::domain::{Role, User};
 use crate::web::AppState;
 
@@ -70,8 +70,9 @@ impl FromRequestParts<AppState> for ReportReader {
     }
 }
 
-/// A submitted form (`application/x-www-form-urlencoded`) that carries this browser's
-/// anti-forgery token in its `csrf` field; the expired-form page otherwise, and nothing runs.
+/// A submitted form (`application/x-www-form-urlencoded`) that carries the anti-forgery token
+/// of this session (or, signed out, of this browser's pre-session) in its `csrf` field; the
+/// expired-form page otherwise, and nothing runs.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
 
@@ -79,11 +80,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let expected = req
-            .extensions()
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
+        let binding = req.extensions().get::<FormGuard>().map(|g| g.binding.clone());
         let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
         let unreadable = |status: StatusCode| {
             PageError::refused(
@@ -99,7 +96,14 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        if expected.is_empty() || sent != expected {
+        let valid = match &binding {
+            Some(b) => state.app.form_token_valid(b, &sent).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "anti-forgery key");
+                false
+            }),
+            None => false,
+        };
+        if !valid {
             return Err(PageError::CsrfRefused);
         }
         let mut again = Request::post("/")

@@ -11,6 +11,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::routes::Routes;
 use super::AppState;
+use crate::service::{CurrentSession, FormBinding};
 
 mod access;
 mod activities;
@@ -23,6 +24,7 @@ mod mine;
 mod privacy;
 mod public;
 mod report;
+mod sessions;
 mod signin;
 mod subscriptions;
 
@@ -30,8 +32,36 @@ pub use crate::web::limits::Limits;
 pub use error::{PageError, PageResult};
 pub use extract::{may_see_reports, Coordinator, CsrfForm, ReportReader, SignedIn};
 
+/// The session cookie's name over plain HTTP (tests, a laptop).
 pub const SESSION_COOKIE: &str = "borgertun_session";
-pub const CSRF_COOKIE: &str = "borgertun_csrf";
+/// The pre-session cookie's name over plain HTTP: a signed-out browser's random id, which
+/// its forms' anti-forgery tokens are bound to.
+pub const PRE_SESSION_COOKIE: &str = "borgertun_presession";
+
+/// Whether the service is reached over HTTPS (`server.public_url`).
+fn https(state: &AppState) -> bool {
+    state.app.public_url().starts_with("https://")
+}
+
+/// The session cookie's name: `__Host-borgertun_session` over HTTPS, so that the browser
+/// takes it only from this host, sent over HTTPS, for `Path=/` and without `Domain`: no other
+/// site under the same domain can set or overwrite it.
+pub fn session_cookie(state: &AppState) -> &'static str {
+    if https(state) {
+        "__Host-borgertun_session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The pre-session cookie's name: `__Host-borgertun_presession` over HTTPS.
+pub fn pre_session_cookie(state: &AppState) -> &'static str {
+    if https(state) {
+        "__Host-borgertun_presession"
+    } else {
+        PRE_SESSION_COOKIE
+    }
+}
 
 /// The pages: those that set the anti-forgery cookie, then those that must not (a cached feed
 /// or asset never carries anyone's cookie). Every page route is registered here, through
@@ -48,6 +78,7 @@ fn routes() -> (Routes, Routes) {
         .merge(mine::routes())
         .merge(access::routes())
         .merge(subscriptions::routes())
+        .merge(sessions::routes())
         .merge(coordinator::routes())
         .merge(activities::routes())
         .merge(report::routes());
@@ -61,7 +92,7 @@ fn routes() -> (Routes, Routes) {
 pub fn router(state: AppState) -> Router<AppState> {
     let (with_csrf, without) = routes();
     with_csrf
-        .map_router(|r| r.layer(axum::middleware::from_fn_with_state(state, csrf_cookie)))
+        .map_router(|r| r.layer(axum::middleware::from_fn_with_state(state, anti_forgery)))
         .merge(without)
         .into_router()
 }
@@ -113,6 +144,7 @@ const NAV: [(&str, &str); 4] = [
 const ACCOUNT_NAV: &[(&str, &str)] = &[
     ("/bookinger", "Våre bookinger"),
     (subscriptions::PATH, "Kalenderabonnement"),
+    (sessions::PATH, "Innlogginger"),
     (report::PATH, "Rapport"),
     (coordinator::PATH, "Koordinator"),
 ];
@@ -121,16 +153,21 @@ const ACCOUNT_NAV: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Default)]
 pub struct PageCtx {
     pub user: Option<crate::domain::User>,
-    /// The anti-forgery token: the value of the `borgertun_csrf` cookie, which every form
-    /// sends back in a hidden field.
+    /// The anti-forgery token every form repeats in a hidden `csrf` field: bound to the
+    /// session, or (signed out) to the browser's pre-session id.
     pub csrf: String,
     /// The path and query of a `GET` request: where to return after signing in.
     pub here: Option<String>,
 }
 
-/// The CSRF token of this request (set by `csrf_cookie`).
+/// What `anti_forgery` found for this request: its live session, if any, what its forms are
+/// bound to, and their token.
 #[derive(Debug, Clone)]
-struct CsrfToken(String);
+struct FormGuard {
+    session: Option<CurrentSession>,
+    binding: FormBinding,
+    token: String,
+}
 
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
@@ -140,18 +177,10 @@ impl FromRequestParts<AppState> for PageCtx {
         if let Some(ctx) = parts.extensions.get::<PageCtx>() {
             return Ok(ctx.clone());
         }
-        let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
-        let csrf = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
-        let user = match jar.get(SESSION_COOKIE) {
-            Some(c) => state.app.user_by_session(c.value()).await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "session lookup");
-                None
-            }),
-            None => None,
+        let (user, csrf) = match parts.extensions.get::<FormGuard>() {
+            Some(g) => (g.session.as_ref().map(|s| s.user.clone()), g.token.clone()),
+            // Outside the pages' layer: no forms.
+            None => (session_of(&parts.headers, state).await.map(|s| s.user), String::new()),
         };
         let here = (parts.method == Method::GET)
             .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
@@ -159,6 +188,32 @@ impl FromRequestParts<AppState> for PageCtx {
         let ctx = PageCtx { user, csrf, here };
         parts.extensions.insert(ctx.clone());
         Ok(ctx)
+    }
+}
+
+/// The live session the request's cookie names, if any.
+async fn session_of(headers: &axum::http::HeaderMap, state: &AppState) -> Option<CurrentSession> {
+    let jar = axum_extra::extract::CookieJar::from_headers(headers);
+    let cookie = jar.get(session_cookie(state))?;
+    state.app.session(cookie.value()).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "session lookup");
+        None
+    })
+}
+
+/// The live session of a page request (looked up by `anti_forgery`).
+#[derive(Debug, Clone)]
+pub struct ThisSession(pub CurrentSession);
+
+impl FromRequestParts<AppState> for ThisSession {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(ctx) = PageCtx::from_request_parts(parts, state).await;
+        match parts.extensions.get::<FormGuard>().and_then(|g| g.session.clone()) {
+            Some(s) => Ok(ThisSession(s)),
+            None => Err(PageError::SignIn { here: ctx.here }),
+        }
     }
 }
 
@@ -274,25 +329,46 @@ pub fn csrf_refused() -> Response {
     )
 }
 
-/// Give every browser an anti-forgery token in a `SameSite=Strict` cookie, and hand it to the
-/// page being rendered.
-pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let jar = axum_extra::extract::CookieJar::from_headers(req.headers());
-    let existing = jar
-        .get(CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()));
-    let (token, fresh) = match existing {
-        Some(t) => (t, false),
-        None => (crate::token::new_secret().0, true),
+/// Look up the request's session once, and give its forms their anti-forgery token: an
+/// HMAC, under the server's key, of the session, or, signed out, of the browser's pre-session
+/// id (a random value in an `HttpOnly; SameSite=Strict` cookie, made here when missing). A
+/// token from another session, another browser or an earlier sign-in does not fit.
+pub async fn anti_forgery(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let session = session_of(req.headers(), &state).await;
+    let mut fresh = None;
+    let binding = match &session {
+        Some(s) => s.binding.clone(),
+        None => {
+            let jar = axum_extra::extract::CookieJar::from_headers(req.headers());
+            let existing = jar
+                .get(pre_session_cookie(&state))
+                .map(|c| c.value().to_string())
+                .filter(|v| crate::token::is_secret(v));
+            let id = existing.unwrap_or_else(|| {
+                let id = crate::token::random_secret();
+                fresh = Some(id.clone());
+                id
+            });
+            FormBinding::PreSession(id)
+        }
     };
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    // Without a key (the database is down) forms get no token, and are refused.
+    let token = state.app.form_token(&binding).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "anti-forgery key");
+        String::new()
+    });
+    req.extensions_mut().insert(FormGuard {
+        session,
+        binding,
+        token,
+    });
     let mut res = next.run(req).await;
-    if fresh {
+    if let Some(id) = fresh {
+        let name = pre_session_cookie(&state);
         set_cookie(
             &mut res,
             &state,
-            &format!("{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+            &format!("{name}={id}; Path=/; HttpOnly; SameSite=Strict"),
         );
     }
     res

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::{layout, local_path, set_cookie, CsrfForm, PageCtx, PageError, PageResult, SESSION_COOKIE};
+use super::{layout, local_path, session_cookie, set_cookie, CsrfForm, PageCtx, PageError, PageResult};
 use crate::domain::booking::parse_email;
-use crate::service::{SignIn, LINK_MINUTES, SESSION_HOURS};
+use crate::service::{SignIn, LINK_MINUTES};
 use crate::web::AppState;
 
 pub fn routes() -> Routes {
@@ -168,9 +168,13 @@ struct ConfirmForm {
 async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
     CsrfForm(f): CsrfForm<ConfirmForm>,
 ) -> PageResult {
-    let session = match state.app.sign_in(&token).await? {
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let session = match state.app.sign_in(&token, user_agent).await? {
         SignIn::Session { secret, .. } => secret,
         SignIn::LinkGone => return Err(link_gone()),
         SignIn::NoAccess => {
@@ -181,8 +185,9 @@ async fn confirm(
     };
     // Back to the page that asked for sign-in, if it is one of ours; else the week view.
     let cookie = format!(
-        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        SESSION_HOURS * 3600
+        "{}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        session_cookie(&state),
+        state.app.session_hours() * 3600
     );
     let mut res = Redirect::to(local_path(&f.neste).unwrap_or("/")).into_response();
     set_cookie(&mut res, &state, &cookie);
@@ -193,9 +198,11 @@ async fn confirm(
 #[derive(Deserialize)]
 pub(super) struct EmptyForm {}
 
+/// «Logg ut»: this browser's session ends; the user's other sessions go on.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap, _: CsrfForm<EmptyForm>) -> Response {
     let jar = axum_extra::extract::CookieJar::from_headers(&headers);
-    if let Some(c) = jar.get(SESSION_COOKIE) {
+    let name = session_cookie(&state);
+    if let Some(c) = jar.get(name) {
         if let Err(e) = state.app.sign_out(c.value()).await {
             tracing::error!(error = %e, "sign-out");
         }
@@ -204,7 +211,7 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, _: CsrfForm
     set_cookie(
         &mut res,
         &state,
-        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        &format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
     res
 }

@@ -10,6 +10,9 @@ pub struct Browser<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     pub cookies: HashMap<String, String>,
+    /// The anti-forgery token of the last page that had a form.
+    form_token: Option<String>,
+    user_agent: Option<String>,
 }
 
 pub struct Page {
@@ -28,7 +31,27 @@ impl<'a> Browser<'a> {
             app,
             client,
             cookies: HashMap::new(),
+            form_token: None,
+            user_agent: None,
         }
+    }
+
+    /// A browser that sends `user_agent` as its User-Agent.
+    pub fn with_user_agent(app: &'a TestApp, user_agent: &str) -> Self {
+        let mut b = Self::new(app);
+        b.user_agent = Some(user_agent.to_string());
+        b
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.app.base))
+            .header("cookie", self.cookie_header());
+        if let Some(ua) = &self.user_agent {
+            r = r.header("user-agent", ua);
+        }
+        r
     }
 
     /// The `Cookie` header this browser sends, for requests made by hand.
@@ -50,29 +73,25 @@ impl<'a> Browser<'a> {
                 self.cookies.insert(k.to_string(), val.to_string());
             }
         }
-        Page {
-            status: res.status(),
-            headers: res.headers().clone(),
-            html: res.text().await.unwrap(),
+        let status = res.status();
+        let headers = res.headers().clone();
+        let html = res.text().await.unwrap();
+        const FIELD: &str = r#"name="csrf" value=""#;
+        if let Some(at) = html.find(FIELD) {
+            let rest = &html[at + FIELD.len()..];
+            self.form_token = rest.split('"').next().map(str::to_string);
         }
+        Page { status, headers, html }
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.app.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
+        let res = self.request(reqwest::Method::GET, path).send().await.unwrap();
         self.take(res).await
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let res = self
-            .client
-            .post(format!("{}{path}", self.app.base))
-            .header("cookie", self.cookie_header())
+            .request(reqwest::Method::POST, path)
             .form(form)
             .send()
             .await
@@ -80,8 +99,12 @@ impl<'a> Browser<'a> {
         self.take(res).await
     }
 
+    /// The anti-forgery token of the last page with a form: bound to this browser's session,
+    /// or (signed out) to its pre-session.
     pub fn csrf(&self) -> String {
-        self.cookies.get("borgertun_csrf").cloned().expect("a CSRF cookie")
+        self.form_token
+            .clone()
+            .expect("a page with a form (and its anti-forgery token)")
     }
 
     /// Sign in as `email` by the link from the outbox.
@@ -94,5 +117,8 @@ impl<'a> Browser<'a> {
         let link = text[at..at + "/logg-inn/lenke/".len() + 64].to_string();
         let page = self.post(&link, &[("csrf", &csrf)]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "signed in as {email}");
+        // Where the redirect leads, as a browser goes there: the forms of the new session.
+        let to = page.headers["location"].to_str().unwrap().to_string();
+        self.get(&to).await;
     }
 }
