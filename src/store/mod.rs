@@ -50,7 +50,9 @@ pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
 pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
 pub use sessions::{Session, SessionStore};
 pub use sql_store::{Pools, SqlStore};
-pub use users::{AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, NewAccessRequest, UserStore, EXISTS_REASON};
+pub use users::{
+    AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, NewAccessRequest, UserStore, EXISTS_REASON,
+};
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {

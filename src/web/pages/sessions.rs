@@ -2,9 +2,9 @@
 //! was last used and the browser — and «Logg ut alle andre», which ends every session but
 //! this browser's.
 
+use crate::web::routes::Routes;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use crate::web::routes::Routes;
 use maud::{html, Markup};
 
 use super::error::ServiceResultExt;
