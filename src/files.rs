@@ -34,12 +34,12 @@ pub fn private_file(path: &Path) -> io::Result<()> {
     set_mode(path, 0o600)
 }
 
-/// Make the file at `path` readable by its owner only, if it exists.
+/// Make the file at `path` readable by its owner only, if it exists. A file that goes while
+/// this runs (SQLite removes its `-wal` when the last connection closes) is no error.
 pub fn restrict_if_present(path: &Path) -> io::Result<()> {
-    match std::fs::metadata(path) {
-        Ok(_) => set_mode(path, 0o600),
+    match set_mode(path, 0o600) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+        other => other,
     }
 }
 
