@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use super::sql::Dialect;
-use super::users::UserRow;
+use super::users::{enabled_user, UserRow};
 use super::{Result, StoreError};
 use crate::domain::{FeedKind, User};
 
@@ -114,15 +114,7 @@ where
                 .await?;
         let Some(feed) = feed else { return Ok(None) };
         let feed = FeedToken::try_from(feed)?;
-        let user: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
-                .bind(feed.user_id)
-                .fetch_optional(pool)
-                .await?;
-        Ok(match user {
-            Some(u) => Some((feed, u.try_into()?)),
-            None => None,
-        })
+        Ok(enabled_user(pool, feed.user_id).await?.map(|u| (feed, u)))
     }
 
     async fn feeds_of<'e>(e: impl Executor<'e, Database = Self>, user_id: i64) -> Result<Vec<FeedToken>> {

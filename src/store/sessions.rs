@@ -7,7 +7,7 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use super::outbox::{NewMessage, OutboxSql};
 use super::sql::Dialect;
-use super::users::UserRow;
+use super::users::{enabled_user, UserRow};
 use super::Result;
 use crate::domain::User;
 
@@ -200,15 +200,7 @@ where
         .fetch_optional(pool)
         .await?;
         let Some(session) = session else { return Ok(None) };
-        let user: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
-                .bind(session.user_id)
-                .fetch_optional(pool)
-                .await?;
-        Ok(match user {
-            Some(u) => Some((session.into(), u.try_into()?)),
-            None => None,
-        })
+        Ok(enabled_user(pool, session.user_id).await?.map(|u| (session.into(), u)))
     }
 
     async fn touch_session<'e>(e: impl Executor<'e, Database = Self>, id: i64, now: DateTime<Utc>) -> Result<()> {

@@ -246,6 +246,23 @@ impl From<AccessRow> for AccessRequest {
     }
 }
 
+/// The user with this id, unless the account is disabled: who a session, an API token or a
+/// feed acts as.
+pub(super) async fn enabled_user<'e, DB>(e: impl Executor<'e, Database = DB>, id: i64) -> Result<Option<User>>
+where
+    DB: sqlx::Database,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'r> UserRow: FromRow<'r, DB::Row>,
+{
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
+            .bind(id)
+            .fetch_optional(e)
+            .await?;
+    row.map(User::try_from).transpose()
+}
+
 /// The users' and access requests' SQL, the same on both databases.
 pub(super) trait UserSql: OutboxSql
 where
@@ -532,15 +549,7 @@ where
         .fetch_optional(pool)
         .await?;
         let Some(token) = token else { return Ok(None) };
-        let user: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, name, org, role FROM users WHERE id = $1 AND disabled_at IS NULL")
-                .bind(token.user_id)
-                .fetch_optional(pool)
-                .await?;
-        Ok(match user {
-            Some(u) => Some((token.into(), u.try_into()?)),
-            None => None,
-        })
+        Ok(enabled_user(pool, token.user_id).await?.map(|u| (token.into(), u)))
     }
 
     async fn touch_api_token<'e>(e: impl Executor<'e, Database = Self>, id: i64, now: DateTime<Utc>) -> Result<()> {
