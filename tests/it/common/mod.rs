@@ -2,6 +2,7 @@
 //! (SQLite in a temp folder, or a fresh PostgreSQL database), driven over HTTP.
 
 pub mod browser;
+pub mod expand;
 pub mod tools;
 
 use std::net::SocketAddr;
