@@ -72,6 +72,7 @@ async fn run() -> AnyResult<()> {
         };
         tx.insert(Insert {
             booking: &nb,
+            series: None,
             status: Status::Confirmed,
             blocked_until: nb.end + Duration::minutes(15),
             reason: None,

@@ -84,6 +84,7 @@ async fn run() -> AnyResult<()> {
                 let b = tx
                     .insert(Insert {
                         booking: &nb,
+                        series: None,
                         status,
                         blocked_until: nb.end + Duration::minutes(15),
                         reason: None,

@@ -195,6 +195,8 @@ struct RawConfig {
     #[serde(default)]
     auth: AuthConfig,
     rules: RawRules,
+    #[serde(default)]
+    series: crate::domain::rules::SeriesLimits,
     tiers: BTreeMap<String, RawTier>,
     rooms: BTreeMap<String, RawRoom>,
     #[serde(default)]
@@ -341,7 +343,7 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "server",
     "database",
     "mail",
@@ -349,6 +351,7 @@ const SECTIONS: [&str; 12] = [
     "privacy",
     "auth",
     "rules",
+    "series",
     "tiers",
     "rooms",
     "closures",
@@ -438,6 +441,9 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         v.err("feeds.refresh_minutes", "must be at least 1");
     }
     v.privacy(&raw.privacy);
+    if raw.series.max_conflict_percent > 100 {
+        v.err("series.max_conflict_percent", "must be between 0 and 100 (per cent)");
+    }
     v.auth(&raw);
     match mail {
         Some(mail) if v.errors.is_empty() => Ok(Config {
@@ -755,6 +761,7 @@ impl Validator<'_> {
             closures,
             closed_on_public_holidays: raw.rules.closed_on_public_holidays,
             alternatives: raw.rules.alternatives,
+            series: raw.series,
         }
     }
 

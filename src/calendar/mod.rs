@@ -74,6 +74,17 @@ pub fn uid(booking_id: i64, domain: &str) -> String {
     format!("booking-{booking_id}@{domain}")
 }
 
+/// The stable UID of a series' recurring event; its occurrences' invitations carry it with
+/// their `RECURRENCE-ID`.
+pub fn series_uid(series_id: i64, domain: &str) -> String {
+    format!("series-{series_id}@{domain}")
+}
+
+/// A local time in Oslo with its TZID, as DTSTART, EXDATE and RECURRENCE-ID are written.
+fn oslo_time(t: DateTime<Utc>) -> String {
+    local(t).format("%Y%m%dT%H%M%S").to_string()
+}
+
 /// How much of a booking an event shows: the domain's view rule.
 pub use crate::domain::View;
 
@@ -199,10 +210,72 @@ fn calendar(method: Method) -> Calendar {
     cal
 }
 
-/// An invitation or cancellation for one booking (iMIP).
+/// An invitation or cancellation for one booking (iMIP). An occurrence of a series is the
+/// series' event (its UID) with the occurrence's `RECURRENCE-ID`: a change or cancellation of
+/// that one instance.
 pub fn invitation(input: &EventInput, ctx: &Context, method: Method, dtstamp: DateTime<Utc>) -> String {
     let mut cal = calendar(method);
-    cal.push(event(input, ctx, method, dtstamp));
+    let mut e = event(input, ctx, method, dtstamp);
+    if let Some(link) = input.booking.series {
+        e.uid(&series_uid(link.series_id, &ctx.uid_domain));
+        e.append_property(
+            Property::new("RECURRENCE-ID", oslo_time(link.recurrence_id))
+                .add_parameter("TZID", TZ.name())
+                .done(),
+        );
+    }
+    cal.push(e);
+    finish(&cal)
+}
+
+/// A series as one recurring event.
+pub struct SeriesEvent<'a> {
+    /// The series' fields as a booking: its first occurrence's time, title, contact, and the
+    /// series' SEQUENCE.
+    pub template: EventInput<'a>,
+    pub series_id: i64,
+    /// The normalised RRULE value.
+    pub rrule: &'a str,
+    /// The pattern's occurrences that are not in the calendar (skipped, declined, cancelled):
+    /// their recurrence ids.
+    pub exdates: &'a [DateTime<Utc>],
+    /// Occurrences whose time differs from the pattern's, each as its own booking (with its
+    /// series link): written as overrides with `RECURRENCE-ID`.
+    pub overrides: &'a [EventInput<'a>],
+}
+
+/// The invitation (REQUEST) or cancellation (CANCEL) of a whole series: one VEVENT with the
+/// RRULE and its EXDATEs, `DTSTART;TZID=Europe/Oslo`, one UID, and an override per moved
+/// occurrence.
+pub fn series_invitation(s: &SeriesEvent, ctx: &Context, method: Method, dtstamp: DateTime<Utc>) -> String {
+    let mut cal = calendar(method);
+    let mut master = event(&s.template, ctx, method, dtstamp);
+    let uid = series_uid(s.series_id, &ctx.uid_domain);
+    master.uid(&uid);
+    master.add_property("RRULE", s.rrule);
+    if !s.exdates.is_empty() {
+        let dates: Vec<String> = s.exdates.iter().map(|t| oslo_time(*t)).collect();
+        master.append_multi_property(
+            Property::new("EXDATE", dates.join(","))
+                .add_parameter("TZID", TZ.name())
+                .done(),
+        );
+    }
+    cal.push(master);
+    if method != Method::Cancel {
+        for o in s.overrides {
+            let mut e = event(o, ctx, method, dtstamp);
+            e.uid(&uid);
+            if let Some(link) = o.booking.series {
+                e.append_property(
+                    Property::new("RECURRENCE-ID", oslo_time(link.recurrence_id))
+                        .add_parameter("TZID", TZ.name())
+                        .done(),
+                );
+            }
+            cal.push(e);
+        }
+    }
     finish(&cal)
 }
 
@@ -443,6 +516,7 @@ mod tests {
             updated_at: start - chrono::Duration::days(10),
             activity: None,
             attendance: None,
+            series: None,
         }
     }
 

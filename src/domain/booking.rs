@@ -325,6 +325,16 @@ pub struct Booking {
     pub updated_at: DateTime<Utc>,
     pub activity: Option<Activity>,
     pub attendance: Option<Attendance>,
+    /// The series this booking is an occurrence of, and the occurrence's start by the
+    /// pattern (its `RECURRENCE-ID`).
+    pub series: Option<SeriesLink>,
+}
+
+/// Which occurrence of which series a booking is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesLink {
+    pub series_id: i64,
+    pub recurrence_id: DateTime<Utc>,
 }
 
 impl Booking {

@@ -12,10 +12,11 @@ pub mod recurrence;
 pub mod report;
 pub mod rules;
 pub mod schedule;
+pub mod series;
 pub mod time;
 pub mod view;
 
-pub use booking::{Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, Status, User};
+pub use booking::{Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, SeriesLink, Status, User};
 pub use decision::{Decision, Held};
 pub use error::DomainError;
 pub use feed::FeedKind;

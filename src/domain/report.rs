@@ -602,6 +602,7 @@ mod tests {
                 registered_at: start,
                 registered_by: "kari@example.no".into(),
             }),
+            series: None,
         }
     }
 

@@ -85,6 +85,38 @@ pub struct Rules {
     pub closed_on_public_holidays: bool,
     /// How many alternatives a refusal offers.
     pub alternatives: usize,
+    /// How many of a series' occurrences may be refused for it to be stored anyway.
+    pub series: SeriesLimits,
+}
+
+/// A series is stored when at most `max_conflicts`, and at most `max_conflict_percent` per
+/// cent, of its occurrences are busy or refused by a rule (Exchange's
+/// `MaximumConflictInstances` and `ConflictPercentageAllowed`); those are declined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesLimits {
+    #[serde(default = "SeriesLimits::default_max_conflicts")]
+    pub max_conflicts: usize,
+    #[serde(default = "SeriesLimits::default_max_conflict_percent")]
+    pub max_conflict_percent: u32,
+}
+
+impl SeriesLimits {
+    fn default_max_conflicts() -> usize {
+        4
+    }
+    fn default_max_conflict_percent() -> u32 {
+        25
+    }
+}
+
+impl Default for SeriesLimits {
+    fn default() -> Self {
+        Self {
+            max_conflicts: Self::default_max_conflicts(),
+            max_conflict_percent: Self::default_max_conflict_percent(),
+        }
+    }
 }
 
 impl Rules {
@@ -211,6 +243,7 @@ pub(crate) mod fixtures {
             }],
             closed_on_public_holidays: true,
             alternatives: 5,
+            series: SeriesLimits::default(),
         }
     }
 }

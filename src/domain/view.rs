@@ -82,6 +82,7 @@ mod tests {
             updated_at: now,
             activity: None,
             attendance: None,
+            series: None,
         }
     }
 

@@ -8,7 +8,8 @@ use crate::calendar::{self, EventInput, Method, View};
 use crate::config::MailConfig;
 use crate::domain::policy::Slot;
 use crate::domain::time::format_range;
-use crate::domain::{Booking, Rules};
+use crate::domain::series::{OccurrenceOutcome, OutcomeStatus, Series, SeriesDetail};
+use crate::domain::{Booking, Rules, Status};
 use crate::store::{NewAccessRequest, NewMessage};
 
 /// What a letter says, rendered both as text and as HTML.
@@ -419,7 +420,9 @@ impl Composer<'_> {
         ];
         let mut letter = self.about("Forespørselen er avslått", b, paragraphs, None);
         Self::alternatives(&mut letter, alternatives);
-        self.to_contact("rejected", b, "Avslått", letter, None)
+        // A single request never entered a calendar; an occurrence is in its series' event.
+        let ics = b.series.map(|_| self.ics(b, Method::Cancel, Some(reason), b.updated_at));
+        self.to_contact("rejected", b, "Avslått", letter, ics)
     }
 
     /// Displaced by a higher priority: CANCEL with the reason and the alternatives.
@@ -447,13 +450,14 @@ impl Composer<'_> {
             paragraphs.push(format!("Begrunnelse: {r}"));
         }
         let letter = self.about("Avbestilt", b, paragraphs, None);
-        let ics = was_confirmed.then(|| self.ics(b, Method::Cancel, reason, now));
+        let in_calendar = was_confirmed || b.series.is_some();
+        let ics = in_calendar.then(|| self.ics(b, Method::Cancel, reason, now));
         self.to_contact("cancelled", b, "Avbestilt", letter, ics)
     }
 
     /// Moved: the same UID with a higher SEQUENCE and the new time.
     pub fn moved(&self, b: &Booking, old: Slot, now: DateTime<Utc>) -> NewMessage {
-        let confirmed = b.status == crate::domain::Status::Confirmed;
+        let confirmed = b.status == crate::domain::Status::Confirmed || b.series.is_some();
         let paragraph = format!(
             "Bookingen er flyttet fra {} til {}.",
             format_range(old.start, old.end),
@@ -462,5 +466,184 @@ impl Composer<'_> {
         let letter = self.about("Bookingen er flyttet", b, vec![paragraph], Some("Se bookingen"));
         let ics = confirmed.then(|| self.ics(b, Method::Request, None, now));
         self.to_contact("moved", b, "Flyttet", letter, ics)
+    }
+
+    pub fn series_url(&self, id: i64) -> String {
+        format!("{}/serier/{id}", self.public_url)
+    }
+
+    /// The series as one recurring event: the RRULE, an EXDATE for every occurrence not in
+    /// the calendar, an override for every occurrence whose time differs from the pattern's.
+    fn series_ics(&self, d: &SeriesDetail, method: Method, note: Option<&str>, now: DateTime<Utc>) -> (Method, String) {
+        let s = &d.series;
+        let master = s.as_booking(s.first, Status::Confirmed, None);
+        let url = self.series_url(s.id);
+        let org = self.rules.org_name(&s.org);
+        let exdates: Vec<DateTime<Utc>> = d
+            .occurrences
+            .iter()
+            .filter(|o| !o.status.in_calendar())
+            .map(|o| o.recurrence_id)
+            .collect();
+        let moved: Vec<Booking> = d
+            .occurrences
+            .iter()
+            .filter(|o| o.status.in_calendar())
+            .filter(|o| o.slot.start != o.recurrence_id || o.slot.end - o.slot.start != s.length())
+            .map(|o| s.as_booking(o.slot, Status::Confirmed, Some(o.recurrence_id)))
+            .collect();
+        let input = |b| EventInput {
+            booking: b,
+            org_name: org,
+            view: View::Full,
+            note,
+            url: Some(&url),
+        };
+        let overrides: Vec<EventInput> = moved.iter().map(input).collect();
+        let event = calendar::SeriesEvent {
+            template: input(&master),
+            series_id: s.id,
+            rrule: &s.rrule,
+            exdates: &exdates,
+            overrides: &overrides,
+        };
+        (
+            method,
+            calendar::series_invitation(&event, &self.calendar_context(&s.room), method, now),
+        )
+    }
+
+    fn series_letter(&self, heading: &str, d: &SeriesDetail, paragraphs: Vec<String>) -> Letter {
+        let s = &d.series;
+        Letter {
+            heading: format!("{heading}: {}", s.title),
+            paragraphs,
+            details: vec![
+                ("Tittel", s.title.clone()),
+                ("Første gang", format_range(s.first.start, s.first.end)),
+                ("Sted", self.room_line(&s.room)),
+                ("Virksomhet", self.rules.org_name(&s.org).to_string()),
+                ("Kontaktperson", format!("{} <{}>", s.contact_name, s.contact_email)),
+                ("Antall deltakere", s.attendees.to_string()),
+            ],
+            list_title: Some("Slik gikk det med hver gang:".into()),
+            list: d.occurrences.iter().map(|o| o.describe()).collect(),
+            link: Some(("Se serien".into(), self.series_url(s.id))),
+        }
+    }
+
+    fn to_series_contact(
+        &self,
+        kind: &'static str,
+        d: &SeriesDetail,
+        prefix: &str,
+        letter: Letter,
+        ics: Option<(Method, String)>,
+    ) -> NewMessage {
+        let s = &d.series;
+        let subject = format!("{prefix}: {} – fra {}", s.title, format_range(s.first.start, s.first.end));
+        Self::message(kind, d.booking_ids().first().copied(), &s.contact_email, subject, letter, ics)
+    }
+
+    /// A series is booked: one invitation for the whole series, and what became of each time.
+    pub fn series_booked(&self, d: &SeriesDetail, now: DateTime<Utc>) -> NewMessage {
+        let count = |st: OutcomeStatus| d.occurrences.iter().filter(|o| o.status == st).count();
+        let mut paragraphs = vec![format!(
+            "Serien i {} er lagret: {} bekreftet, {} til behandling hos koordinator, {} planlagt, {} hoppes over og {} ikke booket.",
+            self.rules.room_name(&d.series.room),
+            count(OutcomeStatus::Confirmed),
+            count(OutcomeStatus::Pending),
+            count(OutcomeStatus::Planned),
+            count(OutcomeStatus::Skipped),
+            count(OutcomeStatus::Declined),
+        )];
+        if count(OutcomeStatus::Planned) > 0 {
+            paragraphs.push(
+                "Planlagte ganger ligger utenfor bookingvinduet deres. De bookes automatisk den dagen de kommer innenfor, og du får beskjed om en av dem ikke kan bookes."
+                    .into(),
+            );
+        }
+        paragraphs.push("Invitasjonen til serien ligger ved, slik at den kommer i kalenderen.".into());
+        let letter = self.series_letter("Serien er booket", d, paragraphs);
+        let ics = d
+            .occurrences
+            .iter()
+            .any(|o| o.status.in_calendar())
+            .then(|| self.series_ics(d, Method::Request, None, now));
+        self.to_series_contact("series_booked", d, "Serie booket", letter, ics)
+    }
+
+    /// A series (or the part of it from a changed occurrence) changed: the series' event again,
+    /// with a higher SEQUENCE.
+    pub fn series_updated(&self, d: &SeriesDetail, note: Option<&str>, now: DateTime<Utc>) -> NewMessage {
+        let mut paragraphs = vec!["Serien er endret. Den oppdaterte invitasjonen ligger ved.".to_string()];
+        if let Some(n) = note {
+            paragraphs.push(n.to_string());
+        }
+        let letter = self.series_letter("Serien er endret", d, paragraphs);
+        let ics = self.series_ics(d, Method::Request, note, now);
+        self.to_series_contact("series_updated", d, "Serie endret", letter, Some(ics))
+    }
+
+    /// A whole series is cancelled: CANCEL of the series' UID.
+    pub fn series_cancelled(&self, d: &SeriesDetail, reason: Option<&str>, now: DateTime<Utc>) -> NewMessage {
+        let mut paragraphs = vec!["Alle gjenstående ganger i serien er avbestilt.".to_string()];
+        if let Some(r) = reason {
+            paragraphs.push(format!("Begrunnelse: {r}"));
+        }
+        let letter = self.series_letter("Serien er avbestilt", d, paragraphs);
+        let ics = self.series_ics(d, Method::Cancel, reason, now);
+        self.to_series_contact("series_cancelled", d, "Serie avbestilt", letter, Some(ics))
+    }
+
+    /// To a coordinator: occurrences of a series compete with other bookings; one case.
+    pub fn series_conflict(&self, s: &Series, competing: &[(Booking, Vec<Booking>)], coordinator: &str) -> NewMessage {
+        let letter = Letter {
+            heading: format!("Konflikt i serien «{}» ({})", s.title, self.rules.org_name(&s.org)),
+            paragraphs: vec![format!(
+                "{} av gangene i serien overlapper andre bookinger. Avgjør dem samlet eller hver for seg.",
+                competing.len()
+            )],
+            details: vec![],
+            list_title: Some("Gangene som overlapper:".into()),
+            list: competing
+                .iter()
+                .map(|(b, others)| {
+                    let with: Vec<String> = others
+                        .iter()
+                        .map(|o| format!("{} ({}, {})", o.title, self.org_name(o), o.status.norwegian()))
+                        .collect();
+                    format!("{} – mot {}", format_range(b.start, b.end), with.join(", "))
+                })
+                .collect(),
+            link: Some(("Gå til konfliktene".into(), self.conflicts_url())),
+        };
+        let subject = format!("Konflikt i serie: {}", s.title);
+        let first = competing.first().map(|(b, _)| b.id);
+        Self::message("series_conflict", first, coordinator, subject, letter, None)
+    }
+
+    /// A planned occurrence could not be booked when it came within the horizon: the reason,
+    /// the alternatives, and a CANCEL of that one time in the series' event.
+    pub fn occurrence_not_booked(&self, s: &Series, o: &OccurrenceOutcome, now: DateTime<Utc>) -> NewMessage {
+        let why = o.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+        let mut letter = Letter {
+            heading: format!("En gang i serien kunne ikke bookes: {}", s.title),
+            paragraphs: vec![
+                format!(
+                    "{} kom nå innenfor bookingvinduet, men kunne ikke bookes.",
+                    format_range(o.slot.start, o.slot.end)
+                ),
+                format!("Årsak: {why}"),
+            ],
+            link: Some(("Se serien".into(), self.series_url(s.id))),
+            ..Default::default()
+        };
+        Self::alternatives(&mut letter, &o.alternatives);
+        let b = s.as_booking(o.slot, Status::Cancelled, Some(o.recurrence_id));
+        let (_, ics) = self.ics(&b, Method::Cancel, Some(&why), now);
+        let ics = ics.replace(&format!("{}/bookinger/0", self.public_url), &self.series_url(s.id));
+        let subject = format!("Ikke booket: {} – {}", s.title, format_range(o.slot.start, o.slot.end));
+        Self::message("occurrence_declined", None, &s.contact_email, subject, letter, Some((Method::Cancel, ics)))
     }
 }

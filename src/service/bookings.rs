@@ -49,7 +49,7 @@ pub struct Approval {
     pub displaced: Vec<(Booking, Vec<Slot>)>,
 }
 
-fn room_and_tier<'r>(rules: &'r Rules, room: &str, org: &str) -> Result<(&'r Room, &'r Tier)> {
+pub(super) fn room_and_tier<'r>(rules: &'r Rules, room: &str, org: &str) -> Result<(&'r Room, &'r Tier)> {
     let room = rules
         .room(room)
         .ok_or_else(|| DomainError::new("unknown_room", format!("Ukjent rom «{room}».")).on("room"))?;
@@ -59,7 +59,7 @@ fn room_and_tier<'r>(rules: &'r Rules, room: &str, org: &str) -> Result<(&'r Roo
     Ok((room, tier))
 }
 
-fn held(rules: &Rules, bookings: &[Booking]) -> Vec<Held> {
+pub(super) fn held(rules: &Rules, bookings: &[Booking]) -> Vec<Held> {
     bookings
         .iter()
         .map(|b| Held {
@@ -117,6 +117,19 @@ async fn alternatives_in(tx: &mut dyn WriteTx, rules: &Rules, b: &Booking, now: 
         start: b.start,
         end: b.end,
     };
+    free_alternatives(tx, rules, room, tier, slot, b.attendees, now).await
+}
+
+/// Free slots like `slot` for someone of `tier`, as the transaction sees the room.
+pub(super) async fn free_alternatives(
+    tx: &mut dyn WriteTx,
+    rules: &Rules,
+    room: &Room,
+    tier: &Tier,
+    slot: Slot,
+    attendees: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>> {
     let (from, to) = alternatives_window(tier, slot, now);
     let existing = tx.active_between(&room.key, from, to).await?;
     Ok(decision::alternatives(
@@ -124,7 +137,7 @@ async fn alternatives_in(tx: &mut dyn WriteTx, rules: &Rules, b: &Booking, now: 
         room,
         tier,
         slot,
-        b.attendees,
+        attendees,
         &held(rules, &existing),
         now,
     ))
@@ -164,7 +177,7 @@ async fn displace(
 
 /// The contact's address must be deliverable; checked when the booking is made, not when the
 /// mail is sent.
-fn check_contact(user: &User) -> Result<()> {
+pub(super) fn check_contact(user: &User) -> Result<()> {
     if user.email.parse::<lettre::Address>().is_err() || crate::domain::booking::parse_email(&user.email).is_err() {
         return Err(DomainError::new(
             "invalid_email",
@@ -380,7 +393,7 @@ const OVERRIDE_NEEDS_REASON: &str = "Overstyring krever en begrunnelse.";
 
 /// The problems of `activity` for an event on the day of `start`: its measures must belong to
 /// the plan in force then.
-fn activity_problems(plan: &Plan, activity: &Activity, start: DateTime<Utc>) -> Vec<DomainError> {
+pub(super) fn activity_problems(plan: &Plan, activity: &Activity, start: DateTime<Utc>) -> Vec<DomainError> {
     activity.check(plan, local(start).date_naive())
 }
 
@@ -466,6 +479,7 @@ async fn book_inner(
             let booking = tx
                 .insert(Insert {
                     booking: &new,
+                    series: None,
                     status: Status::Confirmed,
                     blocked_until: until,
                     reason: Some(reason),
@@ -509,6 +523,7 @@ async fn book_inner(
         let booking = match tx
             .insert(Insert {
                 booking: &new,
+                series: None,
                 status,
                 blocked_until: until,
                 reason,
@@ -550,7 +565,7 @@ async fn book_inner(
 }
 
 /// The first and the day after the last of the month of `day`, as instants in Oslo.
-fn month_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+pub(super) fn month_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let first = day.with_day(1).unwrap_or(day);
     let next = if first.month() == 12 {
         NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)

@@ -24,6 +24,7 @@ mod feeds;
 mod listings;
 mod privacy;
 pub mod report;
+mod series;
 mod sessions;
 mod users;
 mod workers;
@@ -37,6 +38,8 @@ pub use crate::store::{AccessOutcome, AccessRequest, Account, ApiToken, FeedToke
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
+pub use crate::domain::series::SeriesDetail;
+pub use series::{SeriesChange, SeriesOutcome};
 pub use workers::{Workers, ATTENDANCE_INTERVAL, RETENTION_CHECK_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,10 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use super::outbox::{NewMessage, OutboxMessage, OutboxSql};
 use super::sql::{json, status, to_json};
+use super::series::{NewSeries, SeriesUpdate};
 use super::{Result, StoreError};
-use crate::domain::{Activity, Attendance, AuditEntry, Booking, NewBooking, Status};
+use crate::domain::series::{Series, SeriesOccurrence};
+use crate::domain::{Activity, Attendance, AuditEntry, Booking, NewBooking, SeriesLink, Status};
 
 /// No booking keeps more than this from its start to the end of its buffer (the configuration
 /// limits durations to a day and buffers to half a day). Queries use it as a lower bound on
@@ -32,6 +34,8 @@ pub struct BookingQuery {
 #[derive(Debug, Clone)]
 pub struct Insert<'a> {
     pub booking: &'a NewBooking,
+    /// The series occurrence this booking is, if one.
+    pub series: Option<SeriesLink>,
     pub status: Status,
     pub blocked_until: DateTime<Utc>,
     pub reason: Option<&'a str>,
@@ -113,12 +117,22 @@ pub trait WriteTx: Send {
     async fn enqueue(&mut self, m: &NewMessage, now: DateTime<Utc>) -> Result<i64>;
     /// E-mail addresses of the coordinators and administrators.
     async fn coordinator_emails(&mut self) -> Result<Vec<String>>;
+    async fn series(&mut self, id: i64) -> Result<Option<Series>>;
+    async fn series_occurrences(&mut self, id: i64) -> Result<Vec<SeriesOccurrence>>;
+    async fn insert_series(&mut self, s: NewSeries<'_>) -> Result<Series>;
+    /// Write occurrence `o` in place of the row whose recurrence id is `key` (the same for a
+    /// new or an unchanged row).
+    async fn put_occurrence(&mut self, series_id: i64, key: DateTime<Utc>, o: &SeriesOccurrence) -> Result<()>;
+    /// Move series `from_series`'s occurrences from `from` on, and their bookings, to series `to`.
+    async fn move_occurrences(&mut self, from_series: i64, from: DateTime<Utc>, to: i64) -> Result<()>;
+    async fn update_series(&mut self, u: SeriesUpdate<'_>) -> Result<Series>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
 pub(super) const BOOKING_COLUMNS: &str =
     "id, room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
-     contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, attendance";
+     contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, attendance, \
+     series_id, recurrence_id";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct BookingRow {
@@ -141,6 +155,8 @@ pub(super) struct BookingRow {
     updated_at: DateTime<Utc>,
     activity: Option<String>,
     attendance: Option<String>,
+    series_id: Option<i64>,
+    recurrence_id: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<BookingRow> for Booking {
@@ -166,6 +182,13 @@ impl TryFrom<BookingRow> for Booking {
             updated_at: r.updated_at,
             activity: json(r.activity, "activity")?,
             attendance: json(r.attendance, "attendance")?,
+            series: match (r.series_id, r.recurrence_id) {
+                (Some(series_id), Some(recurrence_id)) => Some(SeriesLink {
+                    series_id,
+                    recurrence_id,
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -212,6 +235,7 @@ impl TryFrom<ReportRow> for Booking {
             updated_at: r.starts_at,
             activity: json(r.activity, "activity")?,
             attendance: json(r.attendance, "attendance")?,
+            series: None,
         })
     }
 }
@@ -448,8 +472,9 @@ where
         let n = ins.booking;
         let row: BookingRow = sqlx::query_as(&format!(
             "INSERT INTO bookings (room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
-             contact_user_id, contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15, $16) RETURNING {BOOKING_COLUMNS}"
+             contact_user_id, contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, \
+             series_id, recurrence_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15, $16, $17, $18) RETURNING {BOOKING_COLUMNS}"
         ))
         .bind(&n.room)
         .bind(n.start)
@@ -467,6 +492,8 @@ where
         .bind(ins.reason)
         .bind(ins.now)
         .bind(n.activity.as_ref().map(to_json))
+        .bind(ins.series.map(|l| l.series_id))
+        .bind(ins.series.map(|l| l.recurrence_id))
         .fetch_one(&mut *conn)
         .await?;
         let booking = Booking::try_from(row)?;

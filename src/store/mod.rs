@@ -10,7 +10,9 @@
 //! - `outbox.rs`: `OutboxStore` (what the mail worker claims and marks), and `NewMessage`,
 //!   what every other part puts in the outbox;
 //! - `feeds.rs`: `FeedStore` (calendar feed subscriptions);
-//! - `privacy.rs`: `PrivacyStore` (the retention round, a person's export and erasure).
+//! - `privacy.rs`: `PrivacyStore` (the retention round, a person's export and erasure);
+//! - `series.rs`: `SeriesStore` (series of bookings and their occurrences; their writes are
+//!   part of `WriteTx`).
 //!
 //! `Store` is all of them together, plus `backend()`, `migrate()` and `ping()`; the rest of the
 //! application holds an `Arc<dyn Store>`, on which every method can be called as it is. Code that
@@ -38,6 +40,7 @@ mod feeds;
 mod outbox;
 pub mod postgres;
 mod privacy;
+mod series;
 mod sessions;
 mod sql;
 mod sql_store;
@@ -48,6 +51,7 @@ pub use bookings::{BookingQuery, BookingStore, Insert, Reschedule, Transition, W
 pub use feeds::{FeedStore, FeedToken};
 pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
 pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
+pub use series::{NewSeries, SeriesStore, SeriesUpdate};
 pub use sessions::{Session, SessionStore};
 pub use sql_store::{Pools, SqlStore};
 pub use users::{
@@ -56,7 +60,9 @@ pub use users::{
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {
-    pub use super::{BookingStore, FeedStore, OutboxStore, PrivacyStore, SessionStore, Store, UserStore, WriteTx};
+    pub use super::{
+        BookingStore, FeedStore, OutboxStore, PrivacyStore, SeriesStore, SessionStore, Store, UserStore, WriteTx,
+    };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +112,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The whole store: every aggregate's trait, on one database.
 #[async_trait]
 pub trait Store:
-    BookingStore + UserStore + SessionStore + OutboxStore + FeedStore + PrivacyStore + Send + Sync + 'static
+    BookingStore + UserStore + SessionStore + OutboxStore + FeedStore + PrivacyStore + SeriesStore + Send + Sync + 'static
 {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;

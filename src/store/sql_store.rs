@@ -15,6 +15,7 @@ use super::bookings::BookingSql;
 use super::feeds::FeedSql;
 use super::outbox::OutboxSql;
 use super::privacy::PrivacySql;
+use super::series::{NewSeries, SeriesSql, SeriesStore, SeriesUpdate};
 use super::sessions::SessionSql;
 use super::users::UserSql;
 use super::{
@@ -22,6 +23,7 @@ use super::{
     ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
     PrivacyStore, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition, UserStore, WriteTx,
 };
+use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
 /// The database behind a [`SqlStore`].
@@ -174,6 +176,25 @@ impl BookingStore for SqlStore {
 }
 
 #[async_trait]
+impl SeriesStore for SqlStore {
+    async fn series(&self, id: i64) -> Result<Option<Series>> {
+        on_pool!(&self.pools, |p, DB| <DB as SeriesSql>::series(p, id).await)
+    }
+
+    async fn series_occurrences(&self, id: i64) -> Result<Vec<SeriesOccurrence>> {
+        on_pool!(&self.pools, |p, DB| DB::series_occurrences(p, id).await)
+    }
+
+    async fn series_by_ids(&self, ids: &[i64]) -> Result<Vec<Series>> {
+        on_pool!(&self.pools, |p, DB| DB::series_by_ids(p, ids).await)
+    }
+
+    async fn planned_before(&self, before: DateTime<Utc>) -> Result<Vec<(i64, DateTime<Utc>)>> {
+        on_pool!(&self.pools, |p, DB| DB::planned_before(p, before).await)
+    }
+}
+
+#[async_trait]
 impl WriteTx for Tx {
     async fn active_between(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
         on_tx!(self, |c, DB| DB::active_between(&mut **c, room, from, to).await)
@@ -209,6 +230,30 @@ impl WriteTx for Tx {
 
     async fn coordinator_emails(&mut self) -> Result<Vec<String>> {
         on_tx!(self, |c, DB| DB::coordinator_emails(&mut **c).await)
+    }
+
+    async fn series(&mut self, id: i64) -> Result<Option<Series>> {
+        on_tx!(self, |c, DB| <DB as SeriesSql>::series(&mut **c, id).await)
+    }
+
+    async fn series_occurrences(&mut self, id: i64) -> Result<Vec<SeriesOccurrence>> {
+        on_tx!(self, |c, DB| DB::series_occurrences(&mut **c, id).await)
+    }
+
+    async fn insert_series(&mut self, s: NewSeries<'_>) -> Result<Series> {
+        on_tx!(self, |c, DB| DB::insert_series(c, s).await)
+    }
+
+    async fn put_occurrence(&mut self, series_id: i64, key: DateTime<Utc>, o: &SeriesOccurrence) -> Result<()> {
+        on_tx!(self, |c, DB| DB::put_occurrence(c, series_id, key, o).await)
+    }
+
+    async fn move_occurrences(&mut self, from_series: i64, from: DateTime<Utc>, to: i64) -> Result<()> {
+        on_tx!(self, |c, DB| DB::move_occurrences(c, from_series, from, to).await)
+    }
+
+    async fn update_series(&mut self, u: SeriesUpdate<'_>) -> Result<Series> {
+        on_tx!(self, |c, DB| DB::update_series(c, u).await)
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

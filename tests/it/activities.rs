@@ -63,6 +63,7 @@ async fn stored(
     let b = tx
         .insert(borgertun::store::Insert {
             booking: &new,
+            series: None,
             status,
             blocked_until: new.end + Duration::minutes(15),
             reason: None,

@@ -94,6 +94,7 @@ async fn seed(app: &TestApp, s: Seed<'_>) -> i64 {
     let b = tx
         .insert(store::Insert {
             booking: &new,
+            series: None,
             status: s.status,
             blocked_until: new.end + Duration::minutes(room.buffer_minutes),
             reason: s.reason.as_deref(),

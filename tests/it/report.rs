@@ -161,6 +161,7 @@ async fn write_year(app: &TestApp, year: i32) -> Vec<Written> {
         let b = tx
             .insert(borgertun::store::Insert {
                 booking: &new,
+                series: None,
                 status: w.status,
                 blocked_until: new.end + Duration::minutes(room.buffer_minutes),
                 reason: None,

@@ -368,6 +368,7 @@ mod tests {
             updated_at: start - Duration::days(40),
             activity: None,
             attendance: None,
+            series: None,
         }
     }
 

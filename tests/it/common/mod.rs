@@ -254,6 +254,7 @@ impl TestApp {
         let b = tx
             .insert(store::Insert {
                 booking: &new,
+                series: None,
                 status,
                 blocked_until: end + Duration::minutes(room.buffer_minutes),
                 reason: None,
