@@ -155,6 +155,7 @@ async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
             let b = tx
                 .insert(Insert {
                     booking: &nb,
+                    series: None,
                     status,
                     blocked_until: until,
                     reason: None,
