@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: PrivacyCommand,
     },
+    /// Recurring series: book the planned occurrences that have come within the horizon.
+    Series {
+        #[command(subcommand)]
+        command: SeriesCommand,
+    },
     /// A person's rights: export everything stored about them, or erase them.
     Person {
         #[command(subcommand)]
@@ -77,6 +82,13 @@ enum PrivacyCommand {
     /// Anonymise the personal data of bookings that ended more than privacy.retention_months
     /// ago (as `serve` does daily), and print what was changed.
     Run,
+}
+
+#[derive(Subcommand)]
+enum SeriesCommand {
+    /// Book every planned occurrence whose day has come within its requester's horizon (as
+    /// `serve` does daily), and print what became of each.
+    BookPlanned,
 }
 
 #[derive(Subcommand)]
@@ -413,6 +425,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 n.sessions,
                 n.feeds
             );
+            Ok(())
+        }
+        Command::Series {
+            command: SeriesCommand::BookPlanned,
+        } => {
+            let cfg = load(&cli.config)?;
+            let app = open(cfg).await?;
+            let decided = app.book_planned_occurrences().await?;
+            for o in &decided {
+                println!("{} ({})", o.describe(), o.status.as_str());
+            }
+            println!("{} planned occurrence(s) decided", decided.len());
             Ok(())
         }
         Command::Person { command } => {

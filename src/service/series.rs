@@ -52,9 +52,15 @@ pub struct SeriesChange {
 
 /// What the decision made of one occurrence.
 enum Decided {
-    Booked { booking: Booking, conflicts: Vec<i64> },
+    Booked {
+        booking: Booking,
+        conflicts: Vec<i64>,
+    },
     Planned,
-    Declined { error: DomainError, alternatives: Vec<Slot> },
+    Declined {
+        error: DomainError,
+        alternatives: Vec<Slot>,
+    },
 }
 
 /// Decide occurrence `slot` of the series `link` names, inside `tx`: the policy (beyond the
@@ -273,7 +279,16 @@ impl App {
         from: Option<i64>,
         reason: Option<&str>,
     ) -> Result<SeriesDetail> {
-        cancel_series(self.store.as_ref(), &self.composer(), id, actor, from, reason, self.now()).await
+        cancel_series(
+            self.store.as_ref(),
+            &self.composer(),
+            id,
+            actor,
+            from,
+            reason,
+            self.now(),
+        )
+        .await
     }
 
     /// Book the planned occurrences whose day has come within their requester's horizon,
@@ -468,7 +483,10 @@ async fn book_series(
     for row in &rows {
         tx.put_occurrence(series.id, row.recurrence_id, row).await?;
     }
-    let detail = SeriesDetail { series, occurrences: outcomes };
+    let detail = SeriesDetail {
+        series,
+        occurrences: outcomes,
+    };
     tx.enqueue(&c.series_booked(&detail, now), now).await?;
     if !competing.is_empty() {
         for coordinator in tx.coordinator_emails().await? {
@@ -501,18 +519,18 @@ async fn managed_series(store: &dyn Store, actor: &User, id: i64) -> Result<Seri
 /// the first occurrence.
 fn starting_at(rows: &[SeriesOccurrence], from: Option<i64>) -> Result<DateTime<Utc>> {
     match from {
-        None => rows
-            .first()
-            .map(|o| o.recurrence_id)
-            .ok_or(ServiceError::NotFound),
+        None => rows.first().map(|o| o.recurrence_id).ok_or(ServiceError::NotFound),
         Some(b) => rows
             .iter()
             .find(|o| o.booking_id == Some(b))
             .map(|o| o.recurrence_id)
             .ok_or_else(|| {
-                DomainError::new("invalid_state", format!("Booking {b} er ikke en forekomst i denne serien."))
-                    .on("from")
-                    .into()
+                DomainError::new(
+                    "invalid_state",
+                    format!("Booking {b} er ikke en forekomst i denne serien."),
+                )
+                .on("from")
+                .into()
             }),
     }
 }
@@ -671,9 +689,11 @@ async fn change_series(
     }
     if let Some(n) = change.attendees {
         if n < 1 {
-            return Err(DomainError::new("invalid_attendees", "Antall deltakere må være minst 1.")
-                .on("attendees")
-                .into());
+            return Err(
+                DomainError::new("invalid_attendees", "Antall deltakere må være minst 1.")
+                    .on("attendees")
+                    .into(),
+            );
         }
     }
     let (room, tier) = room_and_tier(rules, &series.room, &series.org)?;
@@ -687,7 +707,12 @@ async fn change_series(
         .filter(|p| {
             matches!(
                 p.code,
-                "too_long" | "too_short" | "not_on_slot_grid" | "over_capacity" | "invalid_attendees" | "end_before_start"
+                "too_long"
+                    | "too_short"
+                    | "not_on_slot_grid"
+                    | "over_capacity"
+                    | "invalid_attendees"
+                    | "end_before_start"
             )
         })
         .collect();
@@ -695,6 +720,7 @@ async fn change_series(
         return Err(ServiceError::Rules(shape_problems));
     }
     let activity = change.activity.clone().map(Activity::dedup);
+    let contact = store.user_by_email(&series.contact_email).await?;
     let mut tx = store.write(&room.key).await?;
     let (detail, rows, bookings) = load_detail_tx(tx.as_mut(), id).await?;
     if detail.series.cancelled {
@@ -722,7 +748,7 @@ async fn change_series(
             },
             ..rec.clone()
         };
-        let template = series_template(&detail.series, actor, first_row.recurrence_id)?;
+        let template = series_template(&detail.series, contact.as_ref(), first_row.recurrence_id)?;
         let rest_rrule = rest.to_rrule();
         let new_series = tx
             .insert_series(NewSeries {
@@ -780,7 +806,7 @@ async fn change_series(
         title: BookingTitle::parse(&title)?,
         attendees,
         activity: series.activity.clone(),
-        ..series_template(&series, actor, new_first.start)?
+        ..series_template(&series, contact.as_ref(), new_first.start)?
     };
     let link_of = |recurrence_id| SeriesLink {
         series_id: series.id,
@@ -821,7 +847,13 @@ async fn change_series(
                 .await?;
             continue;
         };
-        let Some(slot) = changed_slot(Slot { start: b.start, end: b.end }, &change) else {
+        let Some(slot) = changed_slot(
+            Slot {
+                start: b.start,
+                end: b.end,
+            },
+            &change,
+        ) else {
             continue;
         };
         // Decided anew: the old booking gives way, and comes back if the new time is refused.
@@ -895,9 +927,9 @@ async fn change_series(
     Ok(after)
 }
 
-/// The booking fields of `series`, as a request for the occurrence at `start` (contact: the
-/// series' contact, known by name and address).
-fn series_template(series: &Series, actor: &User, start: DateTime<Utc>) -> Result<NewBooking> {
+/// The booking fields of `series`, as a request for the occurrence at `start`, with its
+/// contact's account (`contact`, when they have one).
+fn series_template(series: &Series, contact: Option<&User>, start: DateTime<Utc>) -> Result<NewBooking> {
     let length = series.first.end - series.first.start;
     Ok(NewBooking {
         room: series.room.clone(),
@@ -909,10 +941,11 @@ fn series_template(series: &Series, actor: &User, start: DateTime<Utc>) -> Resul
         attendees: series.attendees,
         org: series.org.clone(),
         contact: User {
+            id: contact.map(|u| u.id).unwrap_or(0),
             name: series.contact_name.clone(),
             email: series.contact_email.clone(),
             org: series.org.clone(),
-            ..actor.clone()
+            role: contact.map(|u| u.role).unwrap_or(crate::domain::Role::Requester),
         },
         activity: series.activity.clone(),
     })
@@ -937,6 +970,7 @@ async fn book_planned(
         let Ok((room, tier)) = room_and_tier(rules, &series.room, &series.org) else {
             continue;
         };
+        let contact = store.user_by_email(&series.contact_email).await?;
         let mut tx = store.write(&room.key).await?;
         let rows = tx.series_occurrences(series_id).await?;
         let Some(row) = rows
@@ -948,23 +982,28 @@ async fn book_planned(
         if local(row.slot.start).date_naive() > last_bookable_day(tier, now) {
             continue;
         }
-        let system = User {
-            id: 0,
-            email: "system".into(),
-            name: series.contact_name.clone(),
-            org: series.org.clone(),
-            role: crate::domain::Role::Requester,
-        };
         let template = NewBooking {
             start: row.slot.start,
             end: row.slot.end,
-            ..series_template(&series, &system, row.slot.start)?
+            ..series_template(&series, contact.as_ref(), row.slot.start)?
         };
         let link = SeriesLink {
             series_id,
             recurrence_id,
         };
-        let d = decide_occurrence(tx.as_mut(), c, plan, room, tier, &template, row.slot, link, "system", now).await?;
+        let d = decide_occurrence(
+            tx.as_mut(),
+            c,
+            plan,
+            room,
+            tier,
+            &template,
+            row.slot,
+            link,
+            "system",
+            now,
+        )
+        .await?;
         let (stored, outcome) = record(recurrence_id, row.slot, &d);
         tx.put_occurrence(series_id, recurrence_id, &stored).await?;
         match &d {
@@ -990,7 +1029,11 @@ async fn book_planned(
             Decided::Planned => {}
         }
         tx.commit().await?;
-        tracing::info!(series = series_id, status = outcome.status.as_str(), "planned occurrence decided");
+        tracing::info!(
+            series = series_id,
+            status = outcome.status.as_str(),
+            "planned occurrence decided"
+        );
         out.push(outcome);
     }
     Ok(out)

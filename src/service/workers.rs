@@ -1,7 +1,8 @@
 //! The background work of a running service: the outbox worker (sends what is due, retries
 //! with backoff) and the attendance requests (every ten minutes, ask the contacts of finished
-//! events) and the retention round (once a day by the service's clock, anonymise what is
-//! older than `privacy.retention_months`). Started once by the startup path, for `serve` and
+//! events) and the daily round (once a day by the service's clock: anonymise what is older
+//! than `privacy.retention_months`, and book the planned occurrences of series that have come
+//! within their requester's horizon). Started once by the startup path, for `serve` and
 //! the tests alike.
 
 use std::time::Duration;
@@ -57,8 +58,11 @@ impl App {
         let app = self.clone();
         // Due once per Oslo day by the service's clock; the timer only wakes it. Several
         // instances may each run it: a second run the same day finds nothing to do.
+        // The planned occurrences of series are booked by the same daily round, on the day
+        // they come within their requester's horizon.
         let retention = tokio::spawn(async move {
             let mut round = crate::domain::privacy::DailyRound::default();
+            let mut planned = crate::domain::privacy::DailyRound::default();
             let first = tokio::time::Instant::now() + RETENTION_CHECK_INTERVAL;
             let mut ticks = tokio::time::interval_at(first, RETENTION_CHECK_INTERVAL);
             loop {
@@ -68,6 +72,12 @@ impl App {
                     match app.run_retention().await {
                         Ok(_) => round.ran(now),
                         Err(e) => tracing::error!(error = %e, "retention run"),
+                    }
+                }
+                if planned.due(now) {
+                    match app.book_planned_occurrences().await {
+                        Ok(_) => planned.ran(now),
+                        Err(e) => tracing::error!(error = %e, "planned occurrences"),
                     }
                 }
             }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use super::outbox::{NewMessage, OutboxMessage, OutboxSql};
-use super::sql::{json, status, to_json};
 use super::series::{NewSeries, SeriesUpdate};
+use super::sql::{json, status, to_json};
 use super::{Result, StoreError};
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, NewBooking, SeriesLink, Status};
@@ -485,7 +485,8 @@ where
         .bind(n.public)
         .bind(n.attendees)
         .bind(&n.org)
-        .bind(n.contact.id)
+        // A contact known only by name and address (id 0) has no account to point at.
+        .bind((n.contact.id > 0).then_some(n.contact.id))
         .bind(&n.contact.name)
         .bind(&n.contact.email)
         .bind(ins.status.as_str())

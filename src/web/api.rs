@@ -70,6 +70,7 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reject_booking))
         .routes(routes!(conflicts))
         .routes(routes!(report_summary))
+        .merge(super::series::api_router())
         .merge(super::feeds::api_router())
         .merge(super::tokens::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -309,6 +310,12 @@ pub struct FullBooking {
     /// Attendance as registered after the event.
     #[schema(value_type = Option<Object>)]
     pub attendance: Option<Attendance>,
+    /// The series this booking is an occurrence of (`/api/v1/series/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<i64>,
+    /// The occurrence's start by the series' pattern (its RECURRENCE-ID), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -486,7 +493,7 @@ pub struct ReportSummary {
 
 // ---------- rendering ----------
 
-fn org_out(rules: &Rules, key: &str) -> OrganisationOut {
+pub(super) fn org_out(rules: &Rules, key: &str) -> OrganisationOut {
     match rules.organisation(key) {
         Some(o) => OrganisationOut {
             key: o.key.clone(),
@@ -524,7 +531,7 @@ fn public_out(rules: &Rules, b: &Booking) -> PublicBooking {
     }
 }
 
-fn full_out(rules: &Rules, b: &Booking) -> FullBooking {
+pub(super) fn full_out(rules: &Rules, b: &Booking) -> FullBooking {
     FullBooking {
         id: b.id,
         room: b.room.clone(),
@@ -548,6 +555,8 @@ fn full_out(rules: &Rules, b: &Booking) -> FullBooking {
         updated_at: rfc3339(b.updated_at),
         activity: b.activity.clone(),
         attendance: b.attendance.clone(),
+        series_id: b.series.map(|l| l.series_id),
+        recurrence_id: b.series.map(|l| rfc3339(l.recurrence_id)),
     }
 }
 
@@ -1026,7 +1035,7 @@ async fn move_booking(
 /// A booking request.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BookingInput {
+pub(super) struct BookingInput {
     /// The room's key.
     room: String,
     /// RFC 3339 with offset, e.g. `2026-03-02T09:00:00+01:00`.
@@ -1057,7 +1066,7 @@ struct BookingInput {
 
 impl BookingInput {
     /// Parse every field, reporting all problems at once.
-    fn parse(self, user: &User, rules: &Rules) -> Result<(NewBooking, bool, Option<String>), ApiError> {
+    pub(super) fn parse(self, user: &User, rules: &Rules) -> Result<(NewBooking, bool, Option<String>), ApiError> {
         let mut errors = Vec::new();
         let start = parse_time("start", &self.start).map_err(|e| errors.push(e)).ok();
         let end = parse_time("end", &self.end).map_err(|e| errors.push(e)).ok();

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     InvalidBody,
     UnsupportedMediaType,
+    /// Too many of a series' occurrences are busy or refused: nothing stored.
+    SeriesRefused,
     InvalidJson,
     InvalidPath,
     InvalidQuery,
@@ -39,6 +41,8 @@ pub enum ErrorCode {
     BeyondHorizon,
     Busy,
     ClosedDay,
+    /// An occurrence of a series that was not booked (stored before its reason had a code).
+    Declined,
     EndBeforeStart,
     InPast,
     InvalidAttendees,
@@ -127,6 +131,35 @@ pub struct ErrorBody {
     /// With `busy`: whether what holds the slot is inside the protection window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected: Option<bool>,
+    /// With `series_refused`: what would have become of every occurrence (nothing is stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrences: Option<Vec<OccurrenceOut>>,
+}
+
+/// One occurrence of a series and what became of it.
+#[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
+pub struct OccurrenceOut {
+    /// RFC 3339, Europe/Oslo offset: its time now.
+    pub start: String,
+    pub end: String,
+    /// Its start by the pattern (RECURRENCE-ID in calendars).
+    pub recurrence_id: String,
+    /// `confirmed`, `pending`, `planned` (beyond the horizon: booked when it comes within),
+    /// `skipped` (a closed day), `declined` (busy, or refused by a rule); for a stored series
+    /// also `cancelled`, `rejected` or `displaced`.
+    pub status: String,
+    /// The outcome in plain Norwegian, e.g. «tirsdag 14. april 2026: 2. påskedag, hoppes over».
+    pub text: String,
+    /// Why it was skipped or declined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<i64>,
+    /// Free slots of the same length, for a busy occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Vec<SlotOut>>,
 }
 
 #[derive(Debug)]
@@ -148,6 +181,7 @@ impl ApiError {
                 alternatives: None,
                 held_by: None,
                 protected: None,
+                occurrences: None,
             },
         }
     }
@@ -167,6 +201,7 @@ impl ApiError {
                 alternatives: None,
                 held_by: None,
                 protected: None,
+                occurrences: None,
             },
         }
     }

@@ -254,10 +254,11 @@ pub async fn client_address(State(state): State<AppState>, mut req: Request, nex
     next.run(req).await
 }
 
-/// Whether `method` on `path` writes a booking through the API.
+/// Whether `method` on `path` writes a booking (or a series of them) through the API.
 pub fn is_api_booking_write(method: &Method, path: &str) -> bool {
+    let under = |root: &str| path == root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'));
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && (path == "/api/v1/bookings" || path.starts_with("/api/v1/bookings/"))
+        && (under("/api/v1/bookings") || under("/api/v1/series"))
 }
 
 /// The per-token limit on the API's booking writes (`server.api_booking_writes_per_minute`).

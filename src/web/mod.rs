@@ -20,6 +20,7 @@ mod json;
 pub mod limits;
 pub mod pages;
 pub mod routes;
+pub mod series;
 pub mod server;
 pub mod tokens;
 
