@@ -48,6 +48,8 @@ enum Fx {
     Feed,
     /// `{id}`: an API token of the UiB requester (not the one the caller sends).
     Token,
+    /// `{id}`: a series of UiB (one occurrence, weeks ahead).
+    Series,
     /// `{file}`: `<token>.ics` of a room feed.
     FeedFile,
     /// `{token}`: a sign-in link token that was never sent.
@@ -67,6 +69,7 @@ type Row = (&'static str, &'static str, Fx, &'static str, [u16; 6]);
 
 const BOOK_FORM: &str = "dato={date}&fra=10:00&til=12:00&tittel=Matrisemøte&deltakere=10&beskrivelse=&begrunnelse=";
 const BOOK_JSON: &str = r#"{"room":"borgertun","start":"{start}","end":"{end}","title":"Matrisemøte","attendees":10}"#;
+const SERIES_JSON: &str = r#"{"room":"borgertun","start":"{start}","end":"{end}","title":"Matriseserie","attendees":10,"rrule":"FREQ=WEEKLY;COUNT=1"}"#;
 
 #[rustfmt::skip]
 const MATRIX: &[Row] = &[
@@ -133,6 +136,10 @@ const MATRIX: &[Row] = &[
     ("POST", "/api/v1/bookings/{id}/cancel",        Confirmed, "{}",                     [401, 200, 403, 403, 200, 200]),
     ("POST", "/api/v1/bookings/{id}/approve",       Pending,  "{}",                      [401, 403, 403, 403, 200, 200]),
     ("POST", "/api/v1/bookings/{id}/reject",        Pending,  r#"{"reason":"Nei"}"#,     [401, 403, 403, 403, 200, 200]),
+    ("POST", "/api/v1/series",                      No,       SERIES_JSON,               [401, 201, 201, 201, 201, 201]),
+    ("GET",  "/api/v1/series/{id}",                 Series,   "",                        [401, 200, 404, 404, 200, 200]),
+    ("PATCH", "/api/v1/series/{id}",                Series,   r#"{"title":"Nytt navn"}"#, [401, 200, 404, 404, 200, 200]),
+    ("POST", "/api/v1/series/{id}/cancel",          Series,   "{}",                      [401, 200, 404, 404, 200, 200]),
     ("GET",  "/api/v1/conflicts",                   No,       "",                        [401, 403, 403, 403, 200, 200]),
     ("GET",  "/api/v1/reports/summary",             No,       "",                        [401, 403, 403, 200, 200, 200]),
     ("GET",  "/api/v1/feeds",                       No,       "",                        [401, 200, 200, 200, 200, 200]),
@@ -214,6 +221,8 @@ struct Fixtures<'a> {
     /// days further ahead for the bookings the cells refer to, so they never meet.
     near: Vec<NaiveDate>,
     far: Vec<NaiveDate>,
+    /// Open days for the series the cells refer to (at 14.00, clear of `near`'s 10.00–12.00).
+    series: Vec<NaiveDate>,
 }
 
 fn open_days(app: &TestApp, from_days: i64, n: usize) -> Vec<NaiveDate> {
@@ -301,6 +310,33 @@ impl Fixtures<'_> {
             Token => {
                 let owner = app.store.user_by_email(OWN).await.unwrap().unwrap();
                 app.app.create_api_token_with_id(&owner).await.unwrap().1.id.to_string()
+            }
+            Series => {
+                let contact = app.store.user_by_email(OWN).await.unwrap().unwrap();
+                let day = self.series.remove(0);
+                let t =
+                    |h: u32| borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
+                let new = borgertun::domain::NewBooking {
+                    room: app.rules().rooms[0].key.clone(),
+                    start: t(14),
+                    end: t(15),
+                    title: borgertun::domain::BookingTitle::parse("Matriseserie").unwrap(),
+                    description: None,
+                    public: true,
+                    attendees: 10,
+                    org: "uib".into(),
+                    contact,
+                    activity: None,
+                };
+                match app
+                    .app
+                    .book_series(new, "FREQ=WEEKLY;COUNT=1", OWN, false)
+                    .await
+                    .unwrap()
+                {
+                    borgertun::service::SeriesOutcome::Stored(d) => d.series.id.to_string(),
+                    other => panic!("the fixture series was not stored: {other:?}"),
+                }
             }
             Link => "0123456789abcdef".repeat(4),
             Room => app.rules().rooms[0].key.clone(),
@@ -412,8 +448,9 @@ async fn every_route_answers_each_caller_as_the_matrix_says(b: Backend) {
         app: &app,
         n: 0,
         slots: 0,
-        near: open_days(&app, 15, 40),
+        near: open_days(&app, 15, 44),
         far: open_days(&app, 120, 40),
+        series: open_days(&app, 20, 20),
     };
 
     // Rows that end the session go last.
