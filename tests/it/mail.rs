@@ -22,22 +22,22 @@ on_both_backends!(
 
 /// A received message, taken apart.
 #[derive(Debug)]
-struct Received {
-    to: String,
-    subject: String,
-    message_id: String,
-    reply_to: String,
-    from: String,
+pub(crate) struct Received {
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) message_id: String,
+    pub(crate) reply_to: String,
+    pub(crate) from: String,
     /// Content types in MIME order, e.g. ["multipart/mixed", "multipart/alternative", …].
-    structure: Vec<String>,
-    text: String,
-    html: String,
+    pub(crate) structure: Vec<String>,
+    pub(crate) text: String,
+    pub(crate) html: String,
     /// (method= parameter, body) of the text/calendar part.
-    calendar: Option<(String, String)>,
-    attachment: Option<String>,
+    pub(crate) calendar: Option<(String, String)>,
+    pub(crate) attachment: Option<String>,
 }
 
-fn parse(raw: &[u8]) -> Received {
+pub(crate) fn parse(raw: &[u8]) -> Received {
     let m = MessageParser::default().parse(raw).expect("a parsable message");
     let addr = |a: Option<&mail_parser::Address>| {
         a.and_then(|a| a.first())
@@ -84,14 +84,14 @@ fn parse(raw: &[u8]) -> Received {
 }
 
 /// Mail settings for fast tests against the sink on `port`.
-fn fast_mail(cfg: &mut borgertun::config::Config, port: u16) {
+pub(crate) fn fast_mail(cfg: &mut borgertun::config::Config, port: u16) {
     cfg.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     cfg.mail.poll_interval = Duration::from_millis(50);
     cfg.mail.retry_base = Duration::from_millis(100);
     cfg.mail.max_retry = Duration::from_millis(400);
 }
 
-fn find<'a>(all: &'a [Received], to: &str, subject_start: &str) -> &'a Received {
+pub(crate) fn find<'a>(all: &'a [Received], to: &str, subject_start: &str) -> &'a Received {
     all.iter()
         .find(|m| m.to == to && m.subject.starts_with(subject_start))
         .unwrap_or_else(|| {
@@ -103,7 +103,7 @@ fn find<'a>(all: &'a [Received], to: &str, subject_start: &str) -> &'a Received 
 }
 
 /// Check the invitation parts of `m`: MIME, METHOD, and both validators. Returns the event.
-fn invitation(v: &Validators, m: &Received, method: &str) -> Value {
+pub(crate) fn invitation(v: &Validators, m: &Received, method: &str) -> Value {
     assert_eq!(
         m.structure,
         [

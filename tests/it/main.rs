@@ -29,4 +29,5 @@ mod properties;
 mod report;
 mod schemathesis;
 mod series;
+mod series_calendars;
 mod signin;
