@@ -26,6 +26,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(create_series))
         .routes(utoipa_axum::routes!(get_series, change_series))
         .routes(utoipa_axum::routes!(cancel_series))
+        .routes(utoipa_axum::routes!(decide_series))
 }
 
 /// A series request: the booking fields of its first occurrence, and the pattern.
@@ -307,4 +308,82 @@ async fn cancel_series(
         .cancel_series(parse_id(&id)?, &user, input.from, input.reason.as_deref())
         .await?;
     Ok(Json(answer(&state, &d)))
+}
+
+/// The coordinator's decision on every pending occurrence of a series.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SeriesDecisionInput {
+    /// Approve (true) or reject (false) them all.
+    approve: bool,
+    /// Required to reject; at most 1000 characters.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// What became of one pending occurrence.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DecidedOut {
+    pub booking_id: i64,
+    /// Its status now (`confirmed`, `rejected`), or absent with `error` when it could not be
+    /// decided so (e.g. `protected`: decide it alone, with override).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<super::error::ErrorItem>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SeriesDecided {
+    pub decided: Vec<DecidedOut>,
+    pub series: SeriesOut,
+}
+
+/// Approve or reject every pending occurrence of a series at once (coordinator): the series'
+/// conflicts are one case. Each is decided as a single request would be.
+#[utoipa::path(
+    post,
+    path = "/series/{id}/decide",
+    tag = "coordinator",
+    params(("id" = String, Path, description = "The series' id.")),
+    request_body = SeriesDecisionInput,
+    responses(
+        (status = 200, description = "What became of each pending occurrence, and the series.", body = SeriesDecided),
+        (status = 403, description = "Not a coordinator (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No such series (`not_found`).", body = ErrorBody),
+        (status = 409, description = "No pending occurrences (`invalid_state`).", body = ErrorBody),
+        (status = 422, description = "A missing or bad reason (`reason_required`, `invalid_reason`).", body = ErrorBody),
+    )
+)]
+async fn decide_series(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<SeriesDecisionInput>,
+) -> Result<Json<SeriesDecided>, ApiError> {
+    let id = parse_id(&id)?;
+    let results = state
+        .app
+        .decide_series(id, &user, input.approve, input.reason.as_deref())
+        .await?;
+    let decided = results
+        .into_iter()
+        .map(|(booking_id, r)| match r {
+            Ok(status) => DecidedOut {
+                booking_id,
+                status: Some(status.as_str().to_string()),
+                error: None,
+            },
+            Err(e) => DecidedOut {
+                booking_id,
+                status: None,
+                error: ApiError::from(e).body.errors.into_iter().next(),
+            },
+        })
+        .collect();
+    let d = state.app.series_detail(&user, id).await?;
+    Ok(Json(SeriesDecided {
+        decided,
+        series: answer(&state, &d),
+    }))
 }

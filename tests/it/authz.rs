@@ -140,6 +140,7 @@ const MATRIX: &[Row] = &[
     ("GET",  "/api/v1/series/{id}",                 Series,   "",                        [401, 200, 404, 404, 200, 200]),
     ("PATCH", "/api/v1/series/{id}",                Series,   r#"{"title":"Nytt navn"}"#, [401, 200, 404, 404, 200, 200]),
     ("POST", "/api/v1/series/{id}/cancel",          Series,   "{}",                      [401, 200, 404, 404, 200, 200]),
+    ("POST", "/api/v1/series/{id}/decide",          Series,   r#"{"approve":true}"#,     [401, 403, 403, 403, 409, 409]),
     ("GET",  "/api/v1/conflicts",                   No,       "",                        [401, 403, 403, 403, 200, 200]),
     ("GET",  "/api/v1/reports/summary",             No,       "",                        [401, 403, 403, 200, 200, 200]),
     ("GET",  "/api/v1/feeds",                       No,       "",                        [401, 200, 200, 200, 200, 200]),
@@ -450,7 +451,7 @@ async fn every_route_answers_each_caller_as_the_matrix_says(b: Backend) {
         slots: 0,
         near: open_days(&app, 15, 44),
         far: open_days(&app, 120, 40),
-        series: open_days(&app, 20, 20),
+        series: open_days(&app, 20, 36),
     };
 
     // Rows that end the session go last.

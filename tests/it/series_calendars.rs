@@ -136,7 +136,10 @@ async fn a_series_is_one_invitation_and_each_change_names_its_occurrence(b: Back
     let event = invitation(&validators, cancelled, "CANCEL");
     assert_eq!(event["uid"], uid.as_str());
     assert!(ics(cancelled).contains("RECURRENCE-ID;TZID=Europe/Oslo:20270408T090000\r\n"));
-    assert!(!ics(cancelled).contains("RRULE:FREQ=WEEKLY"), "only the one instance is cancelled");
+    assert!(
+        !ics(cancelled).contains("RRULE:FREQ=WEEKLY"),
+        "only the one instance is cancelled"
+    );
     let moved = find(&mails, "ola@bergen.kommune.no", "Flyttet");
     let event = invitation(&validators, moved, "REQUEST");
     assert_eq!(event["uid"], uid.as_str());
