@@ -324,6 +324,19 @@ where
                 .execute(&mut *tx)
                 .await?;
         n.messages += Self::rows_affected(&done);
+        // A series whose every occurrence ended before the cutoff is anonymised as its
+        // bookings are (its title and contact).
+        sqlx::query(
+            "UPDATE series SET title = $1, description = NULL, contact_name = $1, contact_email = '', created_by = $2, \
+             updated_at = $3 WHERE contact_email <> '' AND NOT EXISTS \
+             (SELECT 1 FROM series_occurrences o WHERE o.series_id = series.id AND o.ends_at >= $4)",
+        )
+        .bind(ANONYMISED)
+        .bind(ANONYMISED_ACTOR)
+        .bind(now)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query("DELETE FROM access_requests WHERE decided_at < $1")
             .bind(cutoff)
             .execute(&mut *tx)
@@ -487,6 +500,20 @@ where
         .execute(&mut *tx)
         .await?;
         n.bookings = Self::rows_affected(&done);
+        // The series they are the contact of, or made, keep no trace of them.
+        sqlx::query(
+            "UPDATE series SET contact_name = $1, contact_email = '', updated_at = $2 WHERE contact_email = $3",
+        )
+        .bind(ANONYMISED)
+        .bind(now)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE series SET created_by = $1 WHERE created_by = $2")
+            .bind(ANONYMISED_ACTOR)
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("UPDATE bookings SET attendance = REPLACE(attendance, $1, $2) WHERE attendance LIKE $3")
             .bind(registered_by(email))
             .bind(registered_by(ANONYMISED_ACTOR))

@@ -10,7 +10,7 @@ use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::api::{org_out, parse_id, slot_out, BookingInput, OrganisationOut};
+use super::api::{org_out, parse_id, slot_out, BookingInput, Contact, OrganisationOut};
 use super::auth::ApiUser;
 use super::error::{ApiError, ErrorBody, ErrorCode, OccurrenceOut};
 use super::json::{ApiJson, ApiPath};
@@ -57,6 +57,7 @@ pub struct SeriesOut {
     pub title: String,
     pub attendees: i64,
     pub organisation: OrganisationOut,
+    pub contact: Contact,
     /// The first occurrence's time (the pattern's DTSTART), RFC 3339.
     pub start: String,
     pub end: String,
@@ -92,6 +93,10 @@ fn series_out(rules: &Rules, d: &SeriesDetail, uid_domain: &str) -> SeriesOut {
         title: s.title.clone(),
         attendees: s.attendees,
         organisation: org_out(rules, &s.org),
+        contact: Contact {
+            name: s.contact_name.clone(),
+            email: s.contact_email.clone(),
+        },
         start: rfc3339(s.first.start),
         end: rfc3339(s.first.end),
         cancelled: s.cancelled,

@@ -19,6 +19,7 @@ on_both_backends!(
     the_quota_counts_every_occurrence_in_its_own_month,
     one_the_following_or_all_occurrences_change_and_cancel,
     bad_series_input_gets_a_clear_error_and_changes_nothing,
+    erasure_and_retention_reach_the_series_too,
 );
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -573,4 +574,49 @@ async fn bad_series_input_gets_a_clear_error_and_changes_nothing(b: Backend) {
     let (s, v) = patch(&app, &beho, &path, &json!({ "from": 424242, "title": "X" })).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(app.snapshot().await, before, "refused changes change nothing");
+}
+
+async fn erasure_and_retention_reach_the_series_too(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    set_now(&app, day(NOW.0, NOW.1, NOW.2), "08:00");
+    let uib = app.user("kari@uib.no", "uib", Role::Requester).await;
+    let coordinator = app.user("koord@bergen.kommune.no", "beho", Role::Coordinator).await;
+    let (s, v) = app
+        .post(
+            &uib,
+            "/api/v1/series",
+            &series(day(2027, 4, 6), "09:00", "10:00", "Karis møte", "FREQ=WEEKLY;COUNT=3"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["contact"]["email"], "kari@uib.no");
+    let path = format!("/api/v1/series/{}", v["id"]);
+    app.app.erase_person("kari@uib.no").await.unwrap();
+    let (s, v) = app.get(&coordinator, &path).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["contact"]["email"], "");
+    assert_ne!(v["contact"]["name"], "Kari");
+    assert_eq!(v["title"], "Karis møte", "erasure keeps what is not about the person");
+
+    // Long after its last occurrence the series' title goes too, as its bookings' do.
+    let (s, v) = app
+        .post(
+            &coordinator,
+            "/api/v1/series",
+            &series(day(2027, 4, 7), "09:00", "10:00", "Gammel serie", "FREQ=WEEKLY;COUNT=2"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let old = v["id"].as_i64().unwrap();
+    let months = app.config.privacy.retention_months as i64;
+    set_now(
+        &app,
+        day(2027, 4, 14) + chrono::Duration::days(31 * (months + 1)),
+        "08:00",
+    );
+    app.app.run_retention().await.unwrap();
+    // (The API tokens have expired by now: read the store.)
+    let s = app.store.series(old).await.unwrap().unwrap();
+    assert_ne!(s.title, "Gammel serie", "{s:?}");
+    assert_eq!(s.contact_email, "");
 }
