@@ -63,6 +63,8 @@ pub struct PersonData {
     pub account: Option<StoredAccount>,
     /// Bookings they are the contact person of, in full.
     pub bookings: Vec<StoredBooking>,
+    /// Series of bookings they are the contact person of, or made.
+    pub series: Vec<StoredSeries>,
     /// Other bookings whose attendance they registered.
     pub attendance_registered: Vec<StoredRegistration>,
     /// Audit lines of changes they made.
@@ -84,6 +86,20 @@ impl PersonData {
     pub fn is_empty(&self) -> bool {
         self == &PersonData::default()
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+pub struct StoredSeries {
+    pub id: i64,
+    pub room: String,
+    pub org: String,
+    pub rrule: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
@@ -270,6 +286,7 @@ where
     for<'r> AttendanceRow: FromRow<'r, Self::Row>,
     for<'r> NameRow: FromRow<'r, Self::Row>,
     for<'r> StoredAccount: FromRow<'r, Self::Row>,
+    for<'r> StoredSeries: FromRow<'r, Self::Row>,
     for<'r> StoredAuditEntry: FromRow<'r, Self::Row>,
     for<'r> StoredApiToken: FromRow<'r, Self::Row>,
     for<'r> StoredFeed: FromRow<'r, Self::Row>,
@@ -397,6 +414,13 @@ where
                 _ => {}
             }
         }
+        d.series = sqlx::query_as(
+            "SELECT id, room, org, rrule, title, description, contact_name, contact_email, created_by, created_at \
+             FROM series WHERE contact_email = $1 OR created_by = $1 ORDER BY id",
+        )
+        .bind(email)
+        .fetch_all(pool)
+        .await?;
         d.audit_entries = sqlx::query_as(
             "SELECT booking_id, at, from_status, to_status, reason FROM booking_events WHERE actor = $1 ORDER BY id",
         )

@@ -591,6 +591,9 @@ async fn erasure_and_retention_reach_the_series_too(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["contact"]["email"], "kari@uib.no");
     let path = format!("/api/v1/series/{}", v["id"]);
+    let export = app.app.export_person("kari@uib.no").await.unwrap();
+    assert_eq!(export.data.series.len(), 1, "the export names the series");
+    assert_eq!(export.data.series[0].title, "Karis møte");
     app.app.erase_person("kari@uib.no").await.unwrap();
     let (s, v) = app.get(&coordinator, &path).await;
     assert_eq!(s, StatusCode::OK, "{v}");
