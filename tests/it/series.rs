@@ -20,6 +20,7 @@ on_both_backends!(
     one_the_following_or_all_occurrences_change_and_cancel,
     bad_series_input_gets_a_clear_error_and_changes_nothing,
     erasure_and_retention_reach_the_series_too,
+    the_report_counts_each_held_occurrence_and_its_own_attendance,
 );
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -622,4 +623,47 @@ async fn erasure_and_retention_reach_the_series_too(b: Backend) {
     let s = app.store.series(old).await.unwrap().unwrap();
     assert_ne!(s.title, "Gammel serie", "{s:?}");
     assert_eq!(s.contact_email, "");
+}
+
+async fn the_report_counts_each_held_occurrence_and_its_own_attendance(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    set_now(&app, day(NOW.0, NOW.1, NOW.2), "08:00");
+    let beho = app.user("ola@bergen.kommune.no", "beho", Role::Staff).await;
+    // Four Tuesdays in April, one cancelled afterwards: three events.
+    let (s, v) = app
+        .post(
+            &beho,
+            "/api/v1/series",
+            &series(
+                day(2027, 4, 6),
+                "09:00",
+                "11:00",
+                "Fagdag",
+                "FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ids = booking_ids(&v);
+    let (s, _) = app
+        .post(&beho, &format!("/api/v1/bookings/{}/cancel", ids[3]), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, r) = app
+        .get(&beho, "/api/v1/reports/summary?from=2027-04-01&to=2027-04-30")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["total"]["events"], 3, "{r}");
+    assert_eq!(r["total"]["hours"], 6.0, "{r}");
+    // Attendance is registered per occurrence: once the first is over, for it alone.
+    set_now(&app, day(2027, 4, 7), "08:00");
+    let user = app.store.user_by_email("ola@bergen.kommune.no").await.unwrap().unwrap();
+    let actual = [("forskere".to_string(), 12)].into_iter().collect();
+    app.app.register_attendance(&user, ids[0], actual, None).await.unwrap();
+    let (_, r) = app
+        .get(&beho, "/api/v1/reports/summary?from=2027-04-01&to=2027-04-30")
+        .await;
+    assert_eq!(r["total"]["with_attendance"], 1, "{r}");
+    let (_, second) = app.get(&beho, &format!("/api/v1/bookings/{}", ids[1])).await;
+    assert!(second["attendance"].is_null(), "{second}");
 }
