@@ -50,7 +50,8 @@ pub struct SeriesChange {
     pub activity: Option<Activity>,
 }
 
-/// What the decision made of one occurrence.
+/// What the decision made of one occurrence (one at a time, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Decided {
     Booked {
         booking: Booking,
@@ -563,6 +564,7 @@ async fn cancel_series(
     }
     let from_id = starting_at(&rows, from)?;
     let mut cancelled = 0;
+    let mut first_cancelled: Option<DateTime<Utc>> = None;
     for row in rows.iter().filter(|o| o.recurrence_id >= from_id) {
         match row.state {
             OccurrenceState::Planned => {
@@ -576,6 +578,7 @@ async fn cancel_series(
                 )
                 .await?;
                 cancelled += 1;
+                first_cancelled.get_or_insert(row.recurrence_id);
             }
             OccurrenceState::Booked => {
                 let Some(b) = bookings.iter().find(|b| Some(b.id) == row.booking_id) else {
@@ -592,6 +595,7 @@ async fn cancel_series(
                     })
                     .await?;
                     cancelled += 1;
+                    first_cancelled.get_or_insert(row.recurrence_id);
                 }
             }
             _ => {}
@@ -603,8 +607,15 @@ async fn cancel_series(
             "Ingen forekomster igjen å avlyse fra og med denne.",
         )));
     }
-    let all = from_id == rows[0].recurrence_id;
-    let first_day = local(from_id).date_naive();
+    // The whole series is off only when nothing before the first cancelled occurrence is in
+    // calendars (past occurrences stay there): otherwise the series ends before it.
+    let first_cancelled = first_cancelled.unwrap_or(from_id);
+    let all = detail
+        .occurrences
+        .iter()
+        .filter(|o| o.recurrence_id < first_cancelled)
+        .all(|o| !o.status.in_calendar());
+    let first_day = local(first_cancelled).date_naive();
     let series = if all {
         tx.update_series(SeriesUpdate {
             id,
