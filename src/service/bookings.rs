@@ -175,6 +175,35 @@ async fn displace(
     Ok(with_alternatives)
 }
 
+/// What a request must pass before anything is decided: only a coordinator books for another
+/// organisation; the room, the tier, every policy rule for its time, the activity against the
+/// plan, and a deliverable contact address. Answers the room and the requester's tier.
+pub(super) fn check_request<'r>(
+    rules: &'r Rules,
+    plan: &Plan,
+    new: &mut NewBooking,
+    now: DateTime<Utc>,
+) -> Result<(&'r Room, &'r Tier)> {
+    if new.org != new.contact.org && !new.contact.role.is_coordinator() {
+        return Err(ServiceError::Forbidden);
+    }
+    let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
+    let slot = Slot {
+        start: new.start,
+        end: new.end,
+    };
+    let mut problems = policy::check(rules, room, tier, slot, new.attendees, now);
+    new.activity = new.activity.take().map(Activity::dedup);
+    if let Some(a) = &new.activity {
+        problems.extend(activity_problems(plan, a, new.start));
+    }
+    if !problems.is_empty() {
+        return Err(ServiceError::Rules(problems));
+    }
+    check_contact(&new.contact)?;
+    Ok((room, tier))
+}
+
 /// The contact's address must be deliverable; checked when the booking is made, not when the
 /// mail is sent.
 pub(super) fn check_contact(user: &User) -> Result<()> {
@@ -426,24 +455,11 @@ async fn book_inner(
     now: DateTime<Utc>,
 ) -> Result<BookOutcome> {
     let rules = c.rules;
-    // Only a coordinator books for another organisation.
-    if new.org != new.contact.org && !new.contact.role.is_coordinator() {
-        return Err(ServiceError::Forbidden);
-    }
-    let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
+    let (room, tier) = check_request(rules, plan, &mut new, now)?;
     let slot = Slot {
         start: new.start,
         end: new.end,
     };
-    let mut problems = policy::check(rules, room, tier, slot, new.attendees, now);
-    new.activity = new.activity.map(Activity::dedup);
-    if let Some(a) = &new.activity {
-        problems.extend(activity_problems(plan, a, new.start));
-    }
-    if !problems.is_empty() {
-        return Err(ServiceError::Rules(problems));
-    }
-    check_contact(&new.contact)?;
     let until = blocked_until(room, slot.end);
     // The database's own guard can only fire if a writer bypassed the lock; decide again then.
     for _ in 0..3 {

@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::mail::Composer;
 use crate::store::{Insert, NewSeries, SeriesUpdate, Store, StoreError, Transition, WriteTx};
 
-use super::bookings::{activity_problems, check_contact, free_alternatives, month_bounds, room_and_tier};
+use super::bookings::{activity_problems, check_request, free_alternatives, month_bounds, room_and_tier};
 use super::{App, Result, ServiceError};
 
 /// The answer to a series request.
@@ -404,25 +404,13 @@ async fn book_series(
     now: DateTime<Utc>,
 ) -> Result<SeriesOutcome> {
     let rules = c.rules;
-    if new.org != new.contact.org && !new.contact.role.is_coordinator() {
-        return Err(ServiceError::Forbidden);
-    }
-    let (room, tier) = room_and_tier(rules, &new.room, &new.org)?;
     let rec = recurrence::parse(rrule)?;
+    // The first occurrence is the series' shape: what is wrong with it is wrong with the series.
+    let (room, tier) = check_request(rules, plan, &mut new, now)?;
     let first = Slot {
         start: new.start,
         end: new.end,
     };
-    // The first occurrence is the series' shape: what is wrong with it is wrong with the series.
-    let mut problems = policy::check(rules, room, tier, first, new.attendees, now);
-    new.activity = new.activity.map(Activity::dedup);
-    if let Some(a) = &new.activity {
-        problems.extend(activity_problems(plan, a, new.start));
-    }
-    if !problems.is_empty() {
-        return Err(ServiceError::Rules(problems));
-    }
-    check_contact(&new.contact)?;
     let occurrences = recurrence::occurrences(rules, room, &rec, first)?;
     if occurrences.first().map(|o| o.slot.start) != Some(first.start) {
         return Err(DomainError::new(
@@ -536,10 +524,23 @@ fn starting_at(rows: &[SeriesOccurrence], from: Option<i64>) -> Result<DateTime<
     }
 }
 
-/// The pattern of `series` ending the day before `day` (Oslo).
-fn ending_before(series: &Series, day: NaiveDate) -> Result<Recurrence> {
+/// End `series` the day before `day` (Oslo): its pattern gets that `UNTIL`, the rest of it
+/// stays; its SEQUENCE rises.
+async fn end_before(tx: &mut dyn WriteTx, series: &Series, day: NaiveDate, now: DateTime<Utc>) -> Result<Series> {
     let rec = recurrence::parse(&series.rrule)?;
-    Ok(rec.until(day.pred_opt().unwrap_or(day)))
+    let cut = rec.until(day.pred_opt().unwrap_or(day)).to_rrule();
+    Ok(tx
+        .update_series(SeriesUpdate {
+            id: series.id,
+            rrule: &cut,
+            first: series.first,
+            title: &series.title,
+            attendees: series.attendees,
+            activity: series.activity.as_ref(),
+            cancelled: false,
+            now,
+        })
+        .await?)
 }
 
 async fn cancel_series(
@@ -629,18 +630,7 @@ async fn cancel_series(
         })
         .await?
     } else {
-        let cut = ending_before(&detail.series, first_day)?.to_rrule();
-        tx.update_series(SeriesUpdate {
-            id,
-            rrule: &cut,
-            first: detail.series.first,
-            title: &detail.series.title,
-            attendees: detail.series.attendees,
-            activity: detail.series.activity.as_ref(),
-            cancelled: false,
-            now,
-        })
-        .await?
+        end_before(tx.as_mut(), &detail.series, first_day, now).await?
     };
     let (after, _, _) = load_detail_tx(tx.as_mut(), id).await?;
     let after = SeriesDetail {
@@ -770,19 +760,7 @@ async fn change_series(
             })
             .await?;
         tx.move_occurrences(id, from_id, new_series.id).await?;
-        let cut = ending_before(&detail.series, local(from_id).date_naive())?.to_rrule();
-        let earlier = tx
-            .update_series(SeriesUpdate {
-                id,
-                rrule: &cut,
-                first: detail.series.first,
-                title: &detail.series.title,
-                attendees: detail.series.attendees,
-                activity: detail.series.activity.as_ref(),
-                cancelled: false,
-                now,
-            })
-            .await?;
+        let earlier = end_before(tx.as_mut(), &detail.series, local(from_id).date_naive(), now).await?;
         let (earlier_detail, _, _) = load_detail_tx(tx.as_mut(), id).await?;
         tx.enqueue(
             &c.series_updated(
