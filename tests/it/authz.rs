@@ -38,6 +38,10 @@ enum Fx {
     Confirmed,
     /// `{id}`: a pending request of UiB.
     Pending,
+    /// `{id}`: a series of UiB, its one occurrence confirmed, months ahead.
+    Series,
+    /// `{id}`: a series of UiB whose one occurrence waits for the coordinator.
+    PendingSeries,
     /// `{id}`: a confirmed booking of UiB that has ended (for attendance).
     Past,
     /// `{id}`: another requester of UiB (for the coordinator's user form).
@@ -101,6 +105,10 @@ const MATRIX: &[Row] = &[
     ("POST", "/bookinger/{id}/flytt",               Confirmed, "dato={date}&fra=10:00&til=12:00", [IN, 200, 404, 404, 200, 200]),
     ("GET",  "/bookinger/{id}/oppmote",             Past,     "",                        [IN, 200, 404, 404, 200, 200]),
     ("POST", "/bookinger/{id}/oppmote",             Past,     "faktisk-forskere=3&utbytte=Nyttig", [IN, 200, 404, 404, 200, 200]),
+    ("GET",  "/serier/{id}",                        Series,   "",                        [IN, 200, 404, 404, 200, 200]),
+    ("GET",  "/serier/{id}/endre",                  Series,   "",                        [IN, 200, 404, 404, 200, 200]),
+    ("POST", "/serier/{id}/endre",                  Series,   "forekomst=&fra=16:00&til=17:00&tittel=Endret {n}&deltakere=12", [IN, 303, 404, 404, 303, 303]),
+    ("POST", "/serier/{id}/avbestill",              Series,   "forekomst=",              [IN, 303, 404, 404, 303, 303]),
     ("GET",  "/kalenderabonnement",                 No,       "",                        [IN, 200, 200, 200, 200, 200]),
     ("POST", "/kalenderabonnement",                 No,       "type=mine",               [IN, 200, 200, 200, 200, 200]),
     ("POST", "/kalenderabonnement/{id}/trekk-tilbake", Feed,  "",                        [IN, 200, 404, 404, 404, 404]),
@@ -252,12 +260,37 @@ impl Fixtures<'_> {
             .await
     }
 
-    /// A fresh slot months ahead.
-    async fn ahead(&mut self, status: Status) -> i64 {
+    /// A fresh slot months ahead: its day and hour.
+    fn slot_ahead(&mut self) -> (NaiveDate, u32) {
         let k = self.slots;
         self.slots += 1;
-        let (day, hour) = (self.far[k / 4], 8 + 2 * (k % 4) as u32);
+        (self.far[k / 4], 8 + 2 * (k % 4) as u32)
+    }
+
+    /// A booking in a fresh slot months ahead.
+    async fn ahead(&mut self, status: Status) -> i64 {
+        let (day, hour) = self.slot_ahead();
         self.booking(status, day, hour).await
+    }
+
+    /// A series of one occurrence in a fresh slot months ahead.
+    async fn series(&mut self, status: Status) -> i64 {
+        let (day, hour) = self.slot_ahead();
+        let t = |h: u32| borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
+        let n = self.next();
+        let created = Utc::now() - Duration::days(40);
+        let (id, _) = self
+            .app
+            .store_series(
+                OWN,
+                &format!("Serie {n}"),
+                "FREQ=WEEKLY;COUNT=1",
+                &[(t(hour), t(hour + 1))],
+                status,
+                created,
+            )
+            .await;
+        id
     }
 
     /// The value of the path parameter for `fx`.
@@ -267,6 +300,8 @@ impl Fixtures<'_> {
             No | SignOut => return None,
             Confirmed => self.ahead(Status::Confirmed).await.to_string(),
             Pending => self.ahead(Status::Pending).await.to_string(),
+            Series => self.series(Status::Confirmed).await.to_string(),
+            PendingSeries => self.series(Status::Pending).await.to_string(),
             Past => {
                 let k = self.next() as i64;
                 let day = crate::common::today() - Duration::days(2 + k);
