@@ -324,7 +324,9 @@ fn ordinal_word(n: i32) -> String {
 }
 
 fn weekday_of(code: &str) -> Option<Weekday> {
-    DAYS.iter().position(|d| *d == code).and_then(|i| Weekday::try_from(i as u8).ok())
+    DAYS.iter()
+        .position(|d| *d == code)
+        .and_then(|i| Weekday::try_from(i as u8).ok())
 }
 
 /// «mandag», «mandag og onsdag», «mandag, onsdag og fredag».
@@ -385,7 +387,13 @@ impl Recurrence {
                     let days: Vec<String> = self
                         .by_month_day
                         .iter()
-                        .map(|d| if *d < 0 { format!("{} dagen", ordinal_word(*d)) } else { format!("{d}.") })
+                        .map(|d| {
+                            if *d < 0 {
+                                format!("{} dagen", ordinal_word(*d))
+                            } else {
+                                format!("{d}.")
+                            }
+                        })
                         .collect();
                     format!("den {}", and_list(&days))
                 } else if !self.by_day.is_empty() {
@@ -645,14 +653,26 @@ mod tests {
         let tuesday = NaiveDate::from_ymd_opt(2027, 5, 11).unwrap();
         let until = End::Until(NaiveDate::from_ymd_opt(2027, 6, 29).unwrap());
         let cases = [
-            (Repeat::Weekly { interval: 1 }, End::Count(10), "FREQ=WEEKLY;BYDAY=TU;COUNT=10"),
+            (
+                Repeat::Weekly { interval: 1 },
+                End::Count(10),
+                "FREQ=WEEKLY;BYDAY=TU;COUNT=10",
+            ),
             (
                 Repeat::Weekly { interval: 2 },
                 until,
                 "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629",
             ),
-            (Repeat::MonthlyOnDate, End::Count(6), "FREQ=MONTHLY;BYMONTHDAY=11;COUNT=6"),
-            (Repeat::MonthlyOnWeekday, End::Count(6), "FREQ=MONTHLY;BYDAY=2TU;COUNT=6"),
+            (
+                Repeat::MonthlyOnDate,
+                End::Count(6),
+                "FREQ=MONTHLY;BYMONTHDAY=11;COUNT=6",
+            ),
+            (
+                Repeat::MonthlyOnWeekday,
+                End::Count(6),
+                "FREQ=MONTHLY;BYDAY=2TU;COUNT=6",
+            ),
         ];
         for (repeat, end, want) in cases {
             let rule = repeat.rrule(tuesday, end);
@@ -679,11 +699,26 @@ mod tests {
             words("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629"),
             "annenhver tirsdag, til og med tirsdag 29. juni 2027"
         );
-        assert_eq!(words("FREQ=WEEKLY;INTERVAL=3;COUNT=4"), "hver 3. uke på tirsdag, 4 ganger");
-        assert_eq!(words("FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=9"), "hver mandag, onsdag og fredag, 9 ganger");
-        assert_eq!(words("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=6"), "den 15. hver måned, 6 ganger");
-        assert_eq!(words("FREQ=MONTHLY;BYDAY=2TU;COUNT=6"), "andre tirsdag hver måned, 6 ganger");
-        assert_eq!(words("FREQ=MONTHLY;BYDAY=-1TH;COUNT=2"), "siste torsdag hver måned, 2 ganger");
+        assert_eq!(
+            words("FREQ=WEEKLY;INTERVAL=3;COUNT=4"),
+            "hver 3. uke på tirsdag, 4 ganger"
+        );
+        assert_eq!(
+            words("FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=9"),
+            "hver mandag, onsdag og fredag, 9 ganger"
+        );
+        assert_eq!(
+            words("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=6"),
+            "den 15. hver måned, 6 ganger"
+        );
+        assert_eq!(
+            words("FREQ=MONTHLY;BYDAY=2TU;COUNT=6"),
+            "andre tirsdag hver måned, 6 ganger"
+        );
+        assert_eq!(
+            words("FREQ=MONTHLY;BYDAY=-1TH;COUNT=2"),
+            "siste torsdag hver måned, 2 ganger"
+        );
         assert_eq!(words("FREQ=MONTHLY;COUNT=1"), "den 11. hver måned, 1 gang");
         assert_eq!(words("FREQ=DAILY;INTERVAL=2;COUNT=5"), "annenhver dag, 5 ganger");
         // A stored series' UNTIL is a UTC time: its Oslo day is the last.

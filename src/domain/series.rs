@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::booking::{Activity, Booking, Status, User};
-use super::rules::SeriesLimits;
 use super::error::DomainError;
 use super::policy::Slot;
+use super::rules::SeriesLimits;
 use super::time::{format_date, format_time, local};
 
 /// A stored series: the request as it was made (the pattern and the fields every occurrence
@@ -237,7 +237,12 @@ impl OccurrenceOutcome {
             (OccurrenceState::Declined, _) => OutcomeStatus::Declined,
             (OccurrenceState::Cancelled, _) => OutcomeStatus::Cancelled,
         };
-        let slot = booking.map(|b| Slot { start: b.start, end: b.end }).unwrap_or(o.slot);
+        let slot = booking
+            .map(|b| Slot {
+                start: b.start,
+                end: b.end,
+            })
+            .unwrap_or(o.slot);
         let error = match (&o.code, &o.message) {
             (Some(code), Some(message)) => Some(DomainError::new(stored_code(code), message.clone())),
             _ => None,
@@ -481,7 +486,10 @@ mod tests {
             o(OutcomeStatus::Declined, Some(busy(false))),
         ];
         let s = OutcomeSummary::of(&all, &limits);
-        assert_eq!((s.confirmed, s.pending, s.skipped, s.declined, s.accepted), (2, 1, 1, 1, true));
+        assert_eq!(
+            (s.confirmed, s.pending, s.skipped, s.declined, s.accepted),
+            (2, 1, 1, 1, true)
+        );
         assert_eq!(
             s.lines(),
             ["2 bekreftet", "1 til behandling", "1 hoppes over", "1 ikke booket"]
