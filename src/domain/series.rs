@@ -305,13 +305,14 @@ impl OccurrenceOutcome {
 }
 
 impl OccurrenceOutcome {
-    /// Why it was skipped or not booked, without its date: «2. påskedag, hoppes over»,
+    /// Why it was skipped or not booked, without its date and status: «2. påskedag»,
     /// «Tiden er allerede booket».
     pub fn reason(&self) -> Option<String> {
         let e = self.error.as_ref()?;
         let day = format!("{}: ", format_date(local(self.slot.start).date_naive()));
         let text = e.message.strip_prefix(&day).unwrap_or(&e.message);
-        Some(text.trim_end_matches('.').to_string())
+        let text = text.trim_end_matches('.');
+        Some(text.strip_suffix(", hoppes over").unwrap_or(text).to_string())
     }
 }
 
@@ -494,7 +495,7 @@ mod tests {
             s.lines(),
             ["2 bekreftet", "1 til behandling", "1 hoppes over", "1 ikke booket"]
         );
-        assert_eq!(all[3].reason().as_deref(), Some("2. pinsedag, hoppes over"));
+        assert_eq!(all[3].reason().as_deref(), Some("2. pinsedag"));
         assert_eq!(all[4].reason().as_deref(), Some("Tiden er allerede booket"));
         // Two of four decided occurrences busy: more than a quarter.
         all.push(o(OutcomeStatus::Declined, Some(busy(false))));

@@ -119,6 +119,7 @@ const MATRIX: &[Row] = &[
     ("GET",  "/koordinator",                        No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/bookinger",              No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/bookinger/{id}",         Pending,  "handling=godkjenn&begrunnelse=", [IN, 403, 403, 403, 200, 200]),
+    ("POST", "/koordinator/serier/{id}",            PendingSeries, "handling=godkjenn&begrunnelse=", [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/brukere",                No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/brukere/{id}",           User,     "virksomhet=uib&rolle=staff", [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/brukere/{id}/deaktiver", User,     "",                        [IN, 403, 403, 403, 200, 200]),
