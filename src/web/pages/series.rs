@@ -107,8 +107,10 @@ async fn show(
         }
         h1 { (s.title) }
         p { "Serie: " (s.pattern_words()) "." }
-        table {
-            tbody {
+        div.table-scroll role="region" tabindex="0" aria-label="Om serien" {
+            table {
+                caption.visually-hidden { "Om serien" }
+                tbody {
                 tr { th scope="row" { "Mønster" } td { (s.pattern_words()) } }
                 tr { th scope="row" { "Første gang" } td { (format_date(first_start.date_naive())) " kl. " (format_time(first_start.time())) "–" (format_time(first_end.time())) } }
                 tr { th scope="row" { "Virksomhet" } td { (rules.org_name(&s.org)) } }
@@ -116,6 +118,7 @@ async fn show(
                 tr { th scope="row" { "Antall deltakere" } td { (s.attendees) } }
                 tr { th scope="row" { "Vis tittel offentlig" } td { @if s.public { "Ja" } @else { "Nei (vises som «Opptatt»)" } } }
                 tr { th scope="row" { "Gangene" } td { (summary.lines().join(", ")) } }
+                }
             }
         }
         @if s.cancelled {
