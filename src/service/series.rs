@@ -51,6 +51,7 @@ pub struct SeriesChange {
 }
 
 /// What the decision made of one occurrence.
+#[allow(clippy::large_enum_variant)]
 enum Decided {
     Booked {
         booking: Booking,
