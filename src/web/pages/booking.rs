@@ -700,7 +700,7 @@ async fn submit_series(
     let confirm = f.bekreft.is_some();
     match state.app.book_series(new, rrule, &user.email, !confirm).await {
         Ok(SeriesOutcome::Stored(detail)) => {
-            Ok(Redirect::to(&format!("/serier/{}?ny=1", detail.series.id)).into_response())
+            Ok(Redirect::to(&format!("{}?ny=1", super::series::path(detail.series.id))).into_response())
         }
         Ok(SeriesOutcome::Preview(outcomes)) => Ok(preview_page(state, ctx, f, &about, &outcomes, false)),
         Ok(SeriesOutcome::Refused(outcomes)) => Ok(preview_page(state, ctx, f, &about, &outcomes, true)),
