@@ -12,12 +12,12 @@
 //! first one's wall-clock length. Closed days (public holidays, closures, days the room is not
 //! open) are not conflicts: they are skipped, with the reason.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 
 use super::error::DomainError;
 use super::policy::Slot;
 use super::rules::{Room, Rules};
-use super::time::{at_local, format_date, local, TZ};
+use super::time::{at_local, format_date, local, weekday_name, TZ};
 
 /// At most this many occurrences in a series.
 pub const MAX_OCCURRENCES: usize = 200;
@@ -264,6 +264,155 @@ impl Recurrence {
     }
 }
 
+/// How the booking form repeats a booking. The weekday and the day of the month come from the
+/// first occurrence's date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Every `interval` weeks, on the first day's weekday.
+    Weekly { interval: u32 },
+    /// Every month on the first day's date (months without that date have no occurrence).
+    MonthlyOnDate,
+    /// Every month on the first day's weekday, by its number in the month: the second Tuesday,
+    /// or the last Thursday when the first day is the fifth of its kind.
+    MonthlyOnWeekday,
+}
+
+impl Repeat {
+    /// The `RRULE` value for this pattern from `first`, ending as `end` says.
+    pub fn rrule(self, first: NaiveDate, end: End) -> String {
+        let day = DAYS[first.weekday().num_days_from_monday() as usize];
+        let mut s = match self {
+            Repeat::Weekly { interval } if interval > 1 => format!("FREQ=WEEKLY;INTERVAL={interval};BYDAY={day}"),
+            Repeat::Weekly { .. } => format!("FREQ=WEEKLY;BYDAY={day}"),
+            Repeat::MonthlyOnDate => format!("FREQ=MONTHLY;BYMONTHDAY={}", first.day()),
+            Repeat::MonthlyOnWeekday => format!("FREQ=MONTHLY;BYDAY={}{day}", weekday_ordinal(first)),
+        };
+        match end {
+            End::Count(n) => s.push_str(&format!(";COUNT={n}")),
+            End::Until(d) => s.push_str(&format!(";UNTIL={}", d.format("%Y%m%d"))),
+        }
+        s
+    }
+}
+
+/// The number of `day`'s weekday in its month as a monthly pattern names it: 1 to 4, or -1
+/// (the last) for a fifth one, since not every month has a fifth.
+pub fn weekday_ordinal(day: NaiveDate) -> i32 {
+    match (day.day() as i32 - 1) / 7 + 1 {
+        5 => -1,
+        n => n,
+    }
+}
+
+/// «andre tirsdag», «siste torsdag»: `day`'s weekday by its number in the month.
+pub fn nth_weekday_words(day: NaiveDate) -> String {
+    format!("{} {}", ordinal_word(weekday_ordinal(day)), weekday_name(day.weekday()))
+}
+
+fn ordinal_word(n: i32) -> String {
+    match n {
+        1 => "første".into(),
+        2 => "andre".into(),
+        3 => "tredje".into(),
+        4 => "fjerde".into(),
+        5 => "femte".into(),
+        -1 => "siste".into(),
+        -2 => "nest siste".into(),
+        n if n < 0 => format!("{}. siste", -n),
+        n => format!("{n}."),
+    }
+}
+
+fn weekday_of(code: &str) -> Option<Weekday> {
+    DAYS.iter()
+        .position(|d| *d == code)
+        .and_then(|i| Weekday::try_from(i as u8).ok())
+}
+
+/// «mandag», «mandag og onsdag», «mandag, onsdag og fredag».
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} og {last}", rest.join(", ")),
+    }
+}
+
+/// «hver», «annenhver», «hver 3.»: how often, before the unit.
+fn every(interval: u32) -> String {
+    match interval {
+        0 | 1 => "hver".into(),
+        2 => "annenhver".into(),
+        n => format!("hver {n}."),
+    }
+}
+
+impl Recurrence {
+    /// The pattern in plain Norwegian, for a series whose first occurrence is on `first`:
+    /// «hver tirsdag, 10 ganger», «annenhver onsdag, til og med tirsdag 30. juni 2026»,
+    /// «andre tirsdag hver måned, 6 ganger», «den 15. hver måned, 12 ganger».
+    pub fn describe(&self, first: NaiveDate) -> String {
+        let weekday_words = |codes: &[String]| -> Vec<String> {
+            codes
+                .iter()
+                .map(|c| {
+                    let (ordinal, day) = c.split_at(c.len().saturating_sub(2));
+                    let name = weekday_of(day).map(weekday_name).unwrap_or(day);
+                    match ordinal.parse::<i32>() {
+                        Ok(n) => format!("{} {name}", ordinal_word(n)),
+                        Err(_) => name.to_string(),
+                    }
+                })
+                .collect()
+        };
+        let pattern = match self.freq {
+            Frequency::Daily => match self.interval {
+                0 | 1 => "hver dag".to_string(),
+                2 => "annenhver dag".to_string(),
+                n => format!("hver {n}. dag"),
+            },
+            Frequency::Weekly => {
+                let days = if self.by_day.is_empty() {
+                    vec![weekday_name(first.weekday()).to_string()]
+                } else {
+                    weekday_words(&self.by_day)
+                };
+                match self.interval {
+                    0..=2 => format!("{} {}", every(self.interval), and_list(&days)),
+                    n => format!("hver {n}. uke på {}", and_list(&days)),
+                }
+            }
+            Frequency::Monthly => {
+                let when = if !self.by_month_day.is_empty() {
+                    let days: Vec<String> = self
+                        .by_month_day
+                        .iter()
+                        .map(|d| {
+                            if *d < 0 {
+                                format!("{} dagen", ordinal_word(*d))
+                            } else {
+                                format!("{d}.")
+                            }
+                        })
+                        .collect();
+                    format!("den {}", and_list(&days))
+                } else if !self.by_day.is_empty() {
+                    and_list(&weekday_words(&self.by_day))
+                } else {
+                    format!("den {}.", first.day())
+                };
+                format!("{when} {} måned", every(self.interval))
+            }
+        };
+        let end = match self.end {
+            End::Count(1) => "1 gang".to_string(),
+            End::Count(n) => format!("{n} ganger"),
+            End::Until(d) => format!("til og med {}", format_date(d)),
+        };
+        format!("{pattern}, {end}")
+    }
+}
+
 /// The last second of `d` in Oslo, in UTC.
 fn until_utc(d: NaiveDate) -> DateTime<Utc> {
     let next = d.succ_opt().unwrap_or(d);
@@ -496,6 +645,86 @@ mod tests {
         assert_eq!(
             parse("FREQ=WEEKLY;UNTIL=20260630").unwrap().to_rrule(),
             "FREQ=WEEKLY;UNTIL=20260630T215959Z"
+        );
+    }
+
+    #[test]
+    fn the_forms_patterns_become_rules_the_parser_takes() {
+        let tuesday = NaiveDate::from_ymd_opt(2027, 5, 11).unwrap();
+        let until = End::Until(NaiveDate::from_ymd_opt(2027, 6, 29).unwrap());
+        let cases = [
+            (
+                Repeat::Weekly { interval: 1 },
+                End::Count(10),
+                "FREQ=WEEKLY;BYDAY=TU;COUNT=10",
+            ),
+            (
+                Repeat::Weekly { interval: 2 },
+                until,
+                "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629",
+            ),
+            (
+                Repeat::MonthlyOnDate,
+                End::Count(6),
+                "FREQ=MONTHLY;BYMONTHDAY=11;COUNT=6",
+            ),
+            (
+                Repeat::MonthlyOnWeekday,
+                End::Count(6),
+                "FREQ=MONTHLY;BYDAY=2TU;COUNT=6",
+            ),
+        ];
+        for (repeat, end, want) in cases {
+            let rule = repeat.rrule(tuesday, end);
+            assert_eq!(rule, want);
+            parse(&rule).unwrap();
+        }
+        // The fifth Thursday of a month is its last.
+        let fifth = NaiveDate::from_ymd_opt(2027, 4, 29).unwrap();
+        assert_eq!(weekday_ordinal(fifth), -1);
+        assert_eq!(nth_weekday_words(fifth), "siste torsdag");
+        assert_eq!(nth_weekday_words(tuesday), "andre tirsdag");
+        assert_eq!(
+            Repeat::MonthlyOnWeekday.rrule(fifth, End::Count(3)),
+            "FREQ=MONTHLY;BYDAY=-1TH;COUNT=3"
+        );
+    }
+
+    #[test]
+    fn patterns_in_plain_norwegian() {
+        let tuesday = NaiveDate::from_ymd_opt(2027, 5, 11).unwrap();
+        let words = |text: &str| parse(text).unwrap().describe(tuesday);
+        assert_eq!(words("FREQ=WEEKLY;BYDAY=TU;COUNT=10"), "hver tirsdag, 10 ganger");
+        assert_eq!(
+            words("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270629"),
+            "annenhver tirsdag, til og med tirsdag 29. juni 2027"
+        );
+        assert_eq!(
+            words("FREQ=WEEKLY;INTERVAL=3;COUNT=4"),
+            "hver 3. uke på tirsdag, 4 ganger"
+        );
+        assert_eq!(
+            words("FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=9"),
+            "hver mandag, onsdag og fredag, 9 ganger"
+        );
+        assert_eq!(
+            words("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=6"),
+            "den 15. hver måned, 6 ganger"
+        );
+        assert_eq!(
+            words("FREQ=MONTHLY;BYDAY=2TU;COUNT=6"),
+            "andre tirsdag hver måned, 6 ganger"
+        );
+        assert_eq!(
+            words("FREQ=MONTHLY;BYDAY=-1TH;COUNT=2"),
+            "siste torsdag hver måned, 2 ganger"
+        );
+        assert_eq!(words("FREQ=MONTHLY;COUNT=1"), "den 11. hver måned, 1 gang");
+        assert_eq!(words("FREQ=DAILY;INTERVAL=2;COUNT=5"), "annenhver dag, 5 ganger");
+        // A stored series' UNTIL is a UTC time: its Oslo day is the last.
+        assert_eq!(
+            words("FREQ=WEEKLY;BYDAY=TU;UNTIL=20270629T215959Z"),
+            "hver tirsdag, til og med tirsdag 29. juni 2027"
         );
     }
 

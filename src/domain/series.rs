@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::booking::{Activity, Booking, Status};
+use super::booking::{Activity, Booking, Status, User};
 use super::error::DomainError;
 use super::policy::Slot;
+use super::rules::SeriesLimits;
 use super::time::{format_date, format_time, local};
 
 /// A stored series: the request as it was made (the pattern and the fields every occurrence
@@ -68,6 +69,19 @@ impl Series {
     /// The wall-clock length of an occurrence.
     pub fn length(&self) -> chrono::Duration {
         self.first.end - self.first.start
+    }
+
+    /// Whether `user` may change or cancel the series: its organisation's users, and
+    /// coordinators (as for a single booking).
+    pub fn managed_by(&self, user: &User) -> bool {
+        user.role.is_coordinator() || user.org == self.org
+    }
+
+    /// The pattern in plain Norwegian: «hver tirsdag, 10 ganger».
+    pub fn pattern_words(&self) -> String {
+        super::recurrence::parse(&self.rrule)
+            .map(|r| r.describe(local(self.first.start).date_naive()))
+            .unwrap_or_else(|_| self.rrule.clone())
     }
 }
 
@@ -290,6 +304,76 @@ impl OccurrenceOutcome {
     }
 }
 
+impl OccurrenceOutcome {
+    /// Why it was skipped or not booked, without its date and status: «2. påskedag»,
+    /// «Tiden er allerede booket».
+    pub fn reason(&self) -> Option<String> {
+        let e = self.error.as_ref()?;
+        let day = format!("{}: ", format_date(local(self.slot.start).date_naive()));
+        let text = e.message.strip_prefix(&day).unwrap_or(&e.message);
+        let text = text.trim_end_matches('.');
+        Some(text.strip_suffix(", hoppes over").unwrap_or(text).to_string())
+    }
+}
+
+/// How many occurrences of a series have each outcome, and whether the series is (or would
+/// be) stored under the limits: at most so many declined, and at most such a share of those
+/// not skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutcomeSummary {
+    pub confirmed: usize,
+    pub pending: usize,
+    pub planned: usize,
+    pub skipped: usize,
+    pub declined: usize,
+    /// Booked once, and since cancelled, rejected or displaced.
+    pub ended: usize,
+    pub accepted: bool,
+}
+
+impl OutcomeSummary {
+    pub fn of(outcomes: &[OccurrenceOutcome], limits: &SeriesLimits) -> Self {
+        let count = |f: &dyn Fn(OutcomeStatus) -> bool| outcomes.iter().filter(|o| f(o.status)).count();
+        let mut s = OutcomeSummary {
+            confirmed: count(&|s| s == OutcomeStatus::Confirmed),
+            pending: count(&|s| s == OutcomeStatus::Pending),
+            planned: count(&|s| s == OutcomeStatus::Planned),
+            skipped: count(&|s| s == OutcomeStatus::Skipped),
+            declined: count(&|s| s == OutcomeStatus::Declined),
+            ended: count(&|s| {
+                matches!(
+                    s,
+                    OutcomeStatus::Cancelled | OutcomeStatus::Rejected | OutcomeStatus::Displaced
+                )
+            }),
+            accepted: false,
+        };
+        s.accepted = super::recurrence::accepted(
+            outcomes.len() - s.skipped,
+            s.declined,
+            limits.max_conflicts,
+            limits.max_conflict_percent,
+        );
+        s
+    }
+
+    /// The counts that are not zero, in words: «3 bekreftet», «1 til behandling» …
+    pub fn lines(&self) -> Vec<String> {
+        [
+            (self.confirmed, OutcomeStatus::Confirmed.norwegian()),
+            (self.pending, OutcomeStatus::Pending.norwegian()),
+            (self.planned, OutcomeStatus::Planned.norwegian()),
+            (self.skipped, OutcomeStatus::Skipped.norwegian()),
+            (self.declined, OutcomeStatus::Declined.norwegian()),
+            (self.ended, "avlyst, avslått eller fortrengt"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
+    }
+}
+
 /// An alternative to `slot`: the time alone on the same day, the date with it otherwise.
 fn alternative_text(slot: Slot, alt: Slot) -> String {
     let (s, e) = (local(alt.start), local(alt.end));
@@ -378,6 +462,44 @@ mod tests {
             o.describe(),
             "tirsdag 4. mai 2027 kl. 09.00–11.00: opptatt – ledig kl. 13.00–15.00, onsdag 5. mai 2027 kl. 09.00–11.00"
         );
+    }
+
+    #[test]
+    fn the_summary_counts_and_applies_the_limits() {
+        let o = |status, error: Option<DomainError>| OccurrenceOutcome {
+            recurrence_id: slot(4, 9).start,
+            slot: slot(4, 9),
+            status,
+            error,
+            booking_id: None,
+            alternatives: vec![],
+        };
+        let limits = SeriesLimits {
+            max_conflicts: 4,
+            max_conflict_percent: 25,
+        };
+        let closed = DomainError::new("closed_day", "tirsdag 4. mai 2027: 2. pinsedag, hoppes over.");
+        let mut all = vec![
+            o(OutcomeStatus::Confirmed, None),
+            o(OutcomeStatus::Confirmed, None),
+            o(OutcomeStatus::Pending, None),
+            o(OutcomeStatus::Skipped, Some(closed)),
+            o(OutcomeStatus::Declined, Some(busy(false))),
+        ];
+        let s = OutcomeSummary::of(&all, &limits);
+        assert_eq!(
+            (s.confirmed, s.pending, s.skipped, s.declined, s.accepted),
+            (2, 1, 1, 1, true)
+        );
+        assert_eq!(
+            s.lines(),
+            ["2 bekreftet", "1 til behandling", "1 hoppes over", "1 ikke booket"]
+        );
+        assert_eq!(all[3].reason().as_deref(), Some("2. pinsedag"));
+        assert_eq!(all[4].reason().as_deref(), Some("Tiden er allerede booket"));
+        // Two of four decided occurrences busy: more than a quarter.
+        all.push(o(OutcomeStatus::Declined, Some(busy(false))));
+        assert!(!OutcomeSummary::of(&all, &limits).accepted);
     }
 
     #[test]

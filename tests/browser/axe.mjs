@@ -5,7 +5,9 @@
 //
 // Env: BASE_URL, MAILDIR, DAY, PARTNER_EMAIL, COORDINATOR_EMAIL, BOOKING_ID (the partner's
 // confirmed booking), DISPLACED_ID (the partner's booking that was withdrawn), BUSY_FROM,
-// BUSY_TO (a slot on DAY that another partner holds).
+// BUSY_TO (a slot on DAY that another partner holds), SERIES_FROM, SERIES_TO (free on DAY and
+// the two weeks after, for the partner's series), SERIES_ID (BEHO's series, one occurrence
+// waiting for the coordinator).
 import AxeBuilder from '@axe-core/playwright';
 import { actor, check, env, expectH1, newContext, result, run, signIn } from './lib.mjs';
 
@@ -149,13 +151,28 @@ run(async (browser) => {
   await visit(partner, `/bookinger/${env('BOOKING_ID')}/flytt`, 'partner /bookinger/{id}/flytt');
   await visit(partner, '/kalenderabonnement', 'partner /kalenderabonnement');
   await visit(partner, `/bookinger/${env('PAST_ID')}/oppmote`, 'partner /bookinger/{id}/oppmote');
+  // A weekly series: the preview of every occurrence, «Book serien», the series' pages.
+  await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('SERIES_FROM')}&til=${env('SERIES_TO')}`);
+  await act.type(partner.getByLabel('Tittel', { exact: true }), 'Lesesirkel');
+  await act.type(partner.getByLabel('Antall deltakere', { exact: true }), '8');
+  await act.tick(partner.getByRole('radio', { name: 'Hver uke', exact: true }));
+  await act.type(partner.getByLabel('Antall ganger', { exact: true }), '3');
+  await act.press(partner.getByRole('button', { name: 'Send forespørsel' }));
+  await expectH1(partner, 'Slik blir serien');
+  await scan(partner, 'partner «Slik blir serien»');
+  await act.press(partner.getByRole('button', { name: 'Book serien' }));
+  await expectH1(partner, 'Lesesirkel');
+  const seriesPath = new URL(partner.url()).pathname;
+  check(/^\/serier\/\d+$/.test(seriesPath), `«Book serien» led to ${partner.url()}`);
+  await scan(partner, 'partner /serier/{id}');
+  await visit(partner, `${seriesPath}/endre`, 'partner /serier/{id}/endre');
   await partner.context().close();
 
   // The coordinator.
   const coordinator = await (await newContext(browser)).newPage();
   watch(coordinator);
   await signIn(coordinator, act, env('COORDINATOR_EMAIL'));
-  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/koordinator/oppmote', '/rapport', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`]) {
+  for (const path of ['/koordinator', '/koordinator/bookinger', '/koordinator/brukere', '/koordinator/virksomheter', '/koordinator/oppmote', '/rapport', '/kalenderabonnement', '/booking/ny', '/bookinger', `/bookinger/${env('BOOKING_ID')}`, `/serier/${env('SERIES_ID')}`]) {
     await visit(coordinator, path, `coordinator ${path.replace(/\/\d+$/, '/{id}')}`);
   }
   await coordinator.context().close();

@@ -38,6 +38,10 @@ enum Fx {
     Confirmed,
     /// `{id}`: a pending request of UiB.
     Pending,
+    /// `{id}`: a series of UiB, its one occurrence confirmed, months ahead.
+    Series,
+    /// `{id}`: a series of UiB whose one occurrence waits for the coordinator.
+    PendingSeries,
     /// `{id}`: a confirmed booking of UiB that has ended (for attendance).
     Past,
     /// `{id}`: another requester of UiB (for the coordinator's user form).
@@ -48,8 +52,6 @@ enum Fx {
     Feed,
     /// `{id}`: an API token of the UiB requester (not the one the caller sends).
     Token,
-    /// `{id}`: a series of UiB (one occurrence, weeks ahead).
-    Series,
     /// `{file}`: `<token>.ics` of a room feed.
     FeedFile,
     /// `{token}`: a sign-in link token that was never sent.
@@ -104,6 +106,10 @@ const MATRIX: &[Row] = &[
     ("POST", "/bookinger/{id}/flytt",               Confirmed, "dato={date}&fra=10:00&til=12:00", [IN, 200, 404, 404, 200, 200]),
     ("GET",  "/bookinger/{id}/oppmote",             Past,     "",                        [IN, 200, 404, 404, 200, 200]),
     ("POST", "/bookinger/{id}/oppmote",             Past,     "faktisk-forskere=3&utbytte=Nyttig", [IN, 200, 404, 404, 200, 200]),
+    ("GET",  "/serier/{id}",                        Series,   "",                        [IN, 200, 404, 404, 200, 200]),
+    ("GET",  "/serier/{id}/endre",                  Series,   "",                        [IN, 200, 404, 404, 200, 200]),
+    ("POST", "/serier/{id}/endre",                  Series,   "forekomst=&fra=16:00&til=17:00&tittel=Endret {n}&deltakere=12", [IN, 303, 404, 404, 303, 303]),
+    ("POST", "/serier/{id}/avbestill",              Series,   "forekomst=",              [IN, 303, 404, 404, 303, 303]),
     ("GET",  "/kalenderabonnement",                 No,       "",                        [IN, 200, 200, 200, 200, 200]),
     ("POST", "/kalenderabonnement",                 No,       "type=mine",               [IN, 200, 200, 200, 200, 200]),
     ("POST", "/kalenderabonnement/{id}/trekk-tilbake", Feed,  "",                        [IN, 200, 404, 404, 404, 404]),
@@ -114,6 +120,7 @@ const MATRIX: &[Row] = &[
     ("GET",  "/koordinator",                        No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/bookinger",              No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/bookinger/{id}",         Pending,  "handling=godkjenn&begrunnelse=", [IN, 403, 403, 403, 200, 200]),
+    ("POST", "/koordinator/serier/{id}",            PendingSeries, "handling=godkjenn&begrunnelse=", [IN, 403, 403, 403, 200, 200]),
     ("GET",  "/koordinator/brukere",                No,       "",                        [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/brukere/{id}",           User,     "virksomhet=uib&rolle=staff", [IN, 403, 403, 403, 200, 200]),
     ("POST", "/koordinator/brukere/{id}/deaktiver", User,     "",                        [IN, 403, 403, 403, 200, 200]),
@@ -222,8 +229,6 @@ struct Fixtures<'a> {
     /// days further ahead for the bookings the cells refer to, so they never meet.
     near: Vec<NaiveDate>,
     far: Vec<NaiveDate>,
-    /// Open days for the series the cells refer to (at 14.00, clear of `near`'s 10.00–12.00).
-    series: Vec<NaiveDate>,
 }
 
 fn open_days(app: &TestApp, from_days: i64, n: usize) -> Vec<NaiveDate> {
@@ -262,12 +267,37 @@ impl Fixtures<'_> {
             .await
     }
 
-    /// A fresh slot months ahead.
-    async fn ahead(&mut self, status: Status) -> i64 {
+    /// A fresh slot months ahead: its day and hour.
+    fn slot_ahead(&mut self) -> (NaiveDate, u32) {
         let k = self.slots;
         self.slots += 1;
-        let (day, hour) = (self.far[k / 4], 8 + 2 * (k % 4) as u32);
+        (self.far[k / 4], 8 + 2 * (k % 4) as u32)
+    }
+
+    /// A booking in a fresh slot months ahead.
+    async fn ahead(&mut self, status: Status) -> i64 {
+        let (day, hour) = self.slot_ahead();
         self.booking(status, day, hour).await
+    }
+
+    /// A series of one occurrence in a fresh slot months ahead.
+    async fn series(&mut self, status: Status) -> i64 {
+        let (day, hour) = self.slot_ahead();
+        let t = |h: u32| borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
+        let n = self.next();
+        let created = Utc::now() - Duration::days(40);
+        let (id, _) = self
+            .app
+            .store_series(
+                OWN,
+                &format!("Serie {n}"),
+                "FREQ=WEEKLY;COUNT=1",
+                &[(t(hour), t(hour + 1))],
+                status,
+                created,
+            )
+            .await;
+        id
     }
 
     /// The value of the path parameter for `fx`.
@@ -277,6 +307,8 @@ impl Fixtures<'_> {
             No | SignOut => return None,
             Confirmed => self.ahead(Status::Confirmed).await.to_string(),
             Pending => self.ahead(Status::Pending).await.to_string(),
+            Series => self.series(Status::Confirmed).await.to_string(),
+            PendingSeries => self.series(Status::Pending).await.to_string(),
             Past => {
                 let k = self.next() as i64;
                 let day = crate::common::today() - Duration::days(2 + k);
@@ -311,33 +343,6 @@ impl Fixtures<'_> {
             Token => {
                 let owner = app.store.user_by_email(OWN).await.unwrap().unwrap();
                 app.app.create_api_token_with_id(&owner).await.unwrap().1.id.to_string()
-            }
-            Series => {
-                let contact = app.store.user_by_email(OWN).await.unwrap().unwrap();
-                let day = self.series.remove(0);
-                let t =
-                    |h: u32| borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
-                let new = borgertun::domain::NewBooking {
-                    room: app.rules().rooms[0].key.clone(),
-                    start: t(14),
-                    end: t(15),
-                    title: borgertun::domain::BookingTitle::parse("Matriseserie").unwrap(),
-                    description: None,
-                    public: true,
-                    attendees: 10,
-                    org: "uib".into(),
-                    contact,
-                    activity: None,
-                };
-                match app
-                    .app
-                    .book_series(new, "FREQ=WEEKLY;COUNT=1", OWN, false)
-                    .await
-                    .unwrap()
-                {
-                    borgertun::service::SeriesOutcome::Stored(d) => d.series.id.to_string(),
-                    other => panic!("the fixture series was not stored: {other:?}"),
-                }
             }
             Link => "0123456789abcdef".repeat(4),
             Room => app.rules().rooms[0].key.clone(),
@@ -451,7 +456,6 @@ async fn every_route_answers_each_caller_as_the_matrix_says(b: Backend) {
         slots: 0,
         near: open_days(&app, 15, 44),
         far: open_days(&app, 120, 40),
-        series: open_days(&app, 20, 36),
     };
 
     // Rows that end the session go last.

@@ -30,4 +30,5 @@ mod report;
 mod schemathesis;
 mod series;
 mod series_calendars;
+mod series_pages;
 mod signin;

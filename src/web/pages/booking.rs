@@ -4,8 +4,8 @@
 use crate::web::routes::Routes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use chrono::NaiveTime;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -16,9 +16,11 @@ use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult
 use crate::domain::booking::{parse_description, parse_reason};
 use crate::domain::plan::Plan;
 use crate::domain::policy::Slot;
+use crate::domain::recurrence;
+use crate::domain::series::{OccurrenceOutcome, OutcomeSummary};
 use crate::domain::time::{at_local, format_date, format_range, format_time, local};
 use crate::domain::{Activity, Booking, BookingTitle, DomainError, NewBooking, Status, User};
-use crate::service::{BookOutcome, ServiceError};
+use crate::service::{BookOutcome, SeriesOutcome, ServiceError};
 use crate::web::AppState;
 
 pub fn routes() -> Routes {
@@ -48,6 +50,16 @@ pub(super) struct BookingForm {
     malomrader: Vec<String>,
     tiltak: Vec<String>,
     forventet: std::collections::BTreeMap<String, String>,
+    /// «Gjenta»: `ingen`, `ukentlig`, `hver-n-uke` (with `hver`, the number of weeks),
+    /// `maanedlig-dato` or `maanedlig-ukedag`; ends after `antall` times or on `sluttdato`.
+    gjenta: String,
+    hver: String,
+    antall: String,
+    sluttdato: String,
+    /// «Book serien» on the preview: store the series.
+    bekreft: Option<String>,
+    /// «Endre» on the preview: back to the form with the values kept.
+    endre: Option<String>,
 }
 
 impl From<Vec<(String, String)>> for BookingForm {
@@ -75,6 +87,12 @@ impl From<Vec<(String, String)>> for BookingForm {
                 "tema" => f.temaer.push(v),
                 "malomrade" => f.malomrader.push(v),
                 "tiltak" => f.tiltak.push(v),
+                "gjenta" => f.gjenta = v,
+                "hver" => f.hver = v,
+                "antall" => f.antall = v,
+                "sluttdato" => f.sluttdato = v,
+                "bekreft" => f.bekreft = Some(v),
+                "endre" => f.endre = Some(v),
                 k => {
                     if let Some(group) = k.strip_prefix("forventet-") {
                         f.forventet.insert(group.to_string(), v);
@@ -87,6 +105,28 @@ impl From<Vec<(String, String)>> for BookingForm {
 }
 
 impl BookingForm {
+    /// Whether the form asks for a series.
+    fn repeats(&self) -> bool {
+        !matches!(self.gjenta.as_str(), "" | "ingen")
+    }
+
+    /// Every field as typed, as hidden inputs: the preview's «Book serien» and «Endre» send
+    /// the form again.
+    fn hidden_all(&self) -> Markup {
+        html! {
+            @for (name, value) in [
+                ("dato", &self.dato), ("fra", &self.fra), ("til", &self.til), ("tittel", &self.tittel),
+                ("deltakere", &self.deltakere), ("beskrivelse", &self.beskrivelse), ("gjenta", &self.gjenta),
+                ("hver", &self.hver), ("antall", &self.antall), ("sluttdato", &self.sluttdato),
+            ] {
+                input type="hidden" name=(name) value=(value);
+            }
+            @if self.offentlig.is_some() { input type="hidden" name="offentlig" value="ja"; }
+            @if let Some(v) = &self.virksomhet { input type="hidden" name="virksomhet" value=(v); }
+            (self.hidden_activity())
+        }
+    }
+
     /// The activity fields as hidden inputs (for the one-click alternatives).
     fn hidden_activity(&self) -> Markup {
         html! {
@@ -114,6 +154,7 @@ pub(super) fn add_domain(errors: &mut FieldErrors, e: &DomainError) {
         Some("goal_areas") => "malomrade",
         Some("measures") => "tiltak",
         Some("expected") => "forventet",
+        Some("rrule") => "gjenta",
         _ => "skjema",
     };
     errors.add(field, e.message.clone());
@@ -147,6 +188,7 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
                 label for="offentlig" { "Vis tittel offentlig" }
                 p { "Uten hake vises bookingen som «Opptatt» for andre." }
             }
+            (repeat_fields(f, errors))
             (activity_fields(state, f, errors))
             @if user.role.is_coordinator() {
                 (Field::new("virksomhet", "Virksomhet", errors).wrap(html! {
@@ -168,6 +210,51 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
             button type="submit" { "Send forespørsel" }
         }
         p { "Booking for " (rules.org_name(&user.org)) ", med deg som kontaktperson." }
+    }
+}
+
+/// «Gjenta»: no repetition (the default), every week, every few weeks, monthly on the date or
+/// on the weekday (named from the chosen date when there is one); ending after a number of
+/// times or on a date.
+fn repeat_fields(f: &BookingForm, errors: &FieldErrors) -> Markup {
+    let day = crate::domain::time::parse_day(&f.dato);
+    let chosen = if f.repeats() { f.gjenta.as_str() } else { "ingen" };
+    let on_date = match day {
+        Some(d) => format!("Hver måned på samme dato (den {}.)", d.day()),
+        None => "Hver måned på samme dato som første gang".to_string(),
+    };
+    let on_weekday = match day {
+        Some(d) => format!("Hver måned på samme ukedag ({})", recurrence::nth_weekday_words(d)),
+        None => "Hver måned på samme ukedag, for eksempel andre tirsdag".to_string(),
+    };
+    let options: [(&str, String); 5] = [
+        ("ingen", "Ingen gjentakelse".into()),
+        ("ukentlig", "Hver uke".into()),
+        ("hver-n-uke", "Med noen ukers mellomrom".into()),
+        ("maanedlig-dato", on_date),
+        ("maanedlig-ukedag", on_weekday),
+    ];
+    let hver = Field::new("hver", "Antall uker mellom gangene (2 er annenhver uke)", errors);
+    let antall = Field::new("antall", "Antall ganger", errors);
+    let sluttdato = Field::new("sluttdato", "Til og med dato", errors);
+    let errs = errors.for_field("gjenta");
+    let hver_value = if f.hver.is_empty() { "2" } else { f.hver.as_str() };
+    html! {
+        fieldset.repeat aria-describedby=[(!errs.is_empty()).then_some("gjenta-feil")] {
+            legend { "Gjenta" }
+            @for e in &errs { p.field-error id="gjenta-feil" { (e) } }
+            @for (value, label) in &options {
+                div.choice {
+                    input type="radio" id=(format!("gjenta-{value}")) name="gjenta" value=(value) checked[chosen == *value];
+                    label for=(format!("gjenta-{value}")) { (label) }
+                }
+            }
+            (hver.wrap(html! { input type="number" id="hver" name="hver" value=(hver_value) min="2" max="52" inputmode="numeric" aria-invalid=[hver.invalid()] aria-describedby=[hver.described()]; }))
+            p.hint { "Serien slutter etter et antall ganger eller på en dato. Fyll ut ett av feltene." }
+            (antall.wrap(html! { input type="number" id="antall" name="antall" value=(f.antall) min="2" max=(recurrence::MAX_OCCURRENCES) inputmode="numeric" aria-invalid=[antall.invalid()] aria-describedby=[antall.described()]; }))
+            (sluttdato.wrap(html! { input type="date" id="sluttdato" name="sluttdato" value=(f.sluttdato) aria-invalid=[sluttdato.invalid()] aria-describedby=[sluttdato.described()]; }))
+            p.hint { "Før en serie bookes, ser du alle gangene og om de er ledige. Stengte dager hoppes over." }
+        }
     }
 }
 
@@ -328,9 +415,96 @@ fn parse_activity(f: &BookingForm, errors: &mut FieldErrors) -> Activity {
     .dedup()
 }
 
-fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBooking, FieldErrors> {
+/// The form's «Gjenta» as an `RRULE` from the first day (`None`: the date is missing, and
+/// said so already), or `None` for a single booking; problems go to `errors`.
+fn parse_repeat(f: &BookingForm, first: Option<NaiveDate>, errors: &mut FieldErrors) -> Option<String> {
+    use recurrence::{End, Repeat, MAX_OCCURRENCES};
+    let repeat = match f.gjenta.as_str() {
+        "" | "ingen" => return None,
+        "ukentlig" => Some(Repeat::Weekly { interval: 1 }),
+        "hver-n-uke" => match f.hver.trim().parse::<u32>() {
+            Ok(n) if (2..=52).contains(&n) => Some(Repeat::Weekly { interval: n }),
+            _ => {
+                errors.add(
+                    "hver",
+                    "Skriv hvor mange uker det skal gå mellom gangene, et helt tall fra 2 til 52.",
+                );
+                None
+            }
+        },
+        "maanedlig-dato" => Some(Repeat::MonthlyOnDate),
+        "maanedlig-ukedag" => Some(Repeat::MonthlyOnWeekday),
+        _ => {
+            errors.add("gjenta", "Velg hvordan bookingen skal gjentas.");
+            None
+        }
+    };
+    let (count, until) = (f.antall.trim(), f.sluttdato.trim());
+    let end = match (count.is_empty(), until.is_empty()) {
+        (true, true) => {
+            errors.add(
+                "antall",
+                "Skriv hvor mange ganger, eller velg en dato serien slutter (til og med).",
+            );
+            None
+        }
+        (false, false) => {
+            errors.add(
+                "antall",
+                "Fyll ut enten antall ganger eller til og med dato, ikke begge.",
+            );
+            None
+        }
+        (false, true) => match count.parse::<u32>() {
+            Ok(n) if (2..=MAX_OCCURRENCES as u32).contains(&n) => Some(End::Count(n)),
+            Ok(n) if n > MAX_OCCURRENCES as u32 => {
+                errors.add(
+                    "antall",
+                    format!("En serie kan ha høyst {MAX_OCCURRENCES} ganger, ikke {n}."),
+                );
+                None
+            }
+            _ => {
+                errors.add("antall", "Skriv antall ganger som et helt tall, minst 2.");
+                None
+            }
+        },
+        (true, false) => match crate::domain::time::parse_day(until) {
+            None => {
+                errors.add(
+                    "sluttdato",
+                    format!("Velg datoen serien slutter. {}", crate::domain::time::day_hint()),
+                );
+                None
+            }
+            Some(d) if first.is_some_and(|first| d <= first) => {
+                let first = first.unwrap_or(d);
+                let message = if d < first {
+                    format!(
+                        "Til og med-datoen ({}) er før første gang ({}). Velg en senere dato.",
+                        format_date(d),
+                        format_date(first)
+                    )
+                } else {
+                    format!(
+                        "Til og med-datoen er samme dag som første gang ({}). Velg en senere dato.",
+                        format_date(first)
+                    )
+                };
+                errors.add("sluttdato", message);
+                None
+            }
+            Some(d) => Some(End::Until(d)),
+        },
+    };
+    Some(repeat?.rrule(first?, end?))
+}
+
+/// The form as a request: the first (or only) booking, and the series' `RRULE` if it repeats.
+fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<(NewBooking, Option<String>), FieldErrors> {
     let mut errors = FieldErrors::default();
     let slot = parse_slot(&f.dato, &f.fra, &f.til).map_err(|e| errors = e).ok();
+    let rrule = parse_repeat(f, crate::domain::time::parse_day(&f.dato), &mut errors);
     let activity = parse_activity(f, &mut errors);
     if activity.kind.is_empty() {
         errors.add("aktivitet", "Velg aktivitetstype.");
@@ -353,7 +527,7 @@ fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBoo
     let (Some(slot), Some(title), Some(attendees), true) = (slot, title, attendees, errors.is_empty()) else {
         return Err(errors);
     };
-    Ok(NewBooking {
+    let new = NewBooking {
         room: room.to_string(),
         start: slot.start,
         end: slot.end,
@@ -365,7 +539,8 @@ fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<NewBoo
         org: f.virksomhet.clone().unwrap_or_else(|| user.org.clone()),
         contact: user.clone(),
         activity: Some(activity),
-    })
+    };
+    Ok((new, rrule))
 }
 
 fn details(state: &AppState, b: &Booking) -> Markup {
@@ -416,10 +591,26 @@ async fn submit(
         let page = layout(&ctx, "Book Borgertun", "", form_page(&ctx, &state, &user, &f, &errors));
         Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let new = match parse(&f, &user, &room, &state.app.config().plan) {
+    if f.endre.is_some() {
+        // «Endre» on the preview: the form again, as it was filled in.
+        let page = form_page(&ctx, &state, &user, &f, &FieldErrors::default());
+        return Ok(layout(&ctx, "Book Borgertun", "", page).into_response());
+    }
+    let (new, rrule) = match parse(&f, &user, &room, &state.app.config().plan) {
         Ok(n) => n,
         Err(errors) => return again(errors),
     };
+    if let Some(rrule) = rrule {
+        if f.overstyr.is_some() {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "gjenta",
+                "Overstyring gjelder én booking om gangen. Book serien uten overstyring, og overstyr de enkelte gangene etterpå.",
+            );
+            return again(errors);
+        }
+        return submit_series(&state, &ctx, &f, new, &rrule, &user).await;
+    }
     let date = local(new.start).date_naive();
     let outcome = if f.overstyr.is_some() {
         let reason = match parse_reason(
@@ -483,6 +674,103 @@ async fn submit(
         Err(ServiceError::Forbidden) => Err(PageError::forbidden("Du kan ikke booke for denne virksomheten.")),
         Err(e) => Err(e).unavailable("Bookingen ble ikke lagret. Prøv igjen om litt."),
     }
+}
+
+/// A repeating booking: without «Book serien» the preview (nothing stored); with it, the
+/// series stored (to its page), or refused with every occurrence's outcome.
+async fn submit_series(
+    state: &AppState,
+    ctx: &PageCtx,
+    f: &BookingForm,
+    new: NewBooking,
+    rrule: &str,
+    user: &User,
+) -> PageResult {
+    let (start, end) = (local(new.start), local(new.end));
+    let pattern = recurrence::parse(rrule)
+        .map(|r| r.describe(start.date_naive()))
+        .unwrap_or_default();
+    let about = format!(
+        "{}: {pattern}, kl. {}–{}, første gang {}.",
+        new.title.as_str(),
+        format_time(start.time()),
+        format_time(end.time()),
+        format_date(start.date_naive())
+    );
+    let confirm = f.bekreft.is_some();
+    match state.app.book_series(new, rrule, &user.email, !confirm).await {
+        Ok(SeriesOutcome::Stored(detail)) => {
+            Ok(Redirect::to(&format!("{}?ny=1", super::series::path(detail.series.id))).into_response())
+        }
+        Ok(SeriesOutcome::Preview(outcomes)) => Ok(preview_page(state, ctx, f, &about, &outcomes, false)),
+        Ok(SeriesOutcome::Refused(outcomes)) => Ok(preview_page(state, ctx, f, &about, &outcomes, true)),
+        Err(ServiceError::Rules(errs)) => {
+            let mut errors = FieldErrors::default();
+            for e in &errs {
+                add_domain(&mut errors, e);
+            }
+            let page = layout(ctx, "Book Borgertun", "", form_page(ctx, state, user, f, &errors));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(ServiceError::Forbidden) => Err(PageError::forbidden("Du kan ikke booke for denne virksomheten.")),
+        Err(e) => Err(e).unavailable("Serien ble ikke lagret. Prøv igjen om litt."),
+    }
+}
+
+/// Every occurrence of a series with what would become (or became) of it, the counts, and
+/// «Book serien» (when the series can be stored) and «Endre». `refused`: «Book serien» was
+/// pressed, and nothing was stored.
+fn preview_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    f: &BookingForm,
+    about: &str,
+    outcomes: &[OccurrenceOutcome],
+    refused: bool,
+) -> Response {
+    let limits = &state.app.config().rules.series;
+    let summary = OutcomeSummary::of(outcomes, limits);
+    let title = if refused {
+        "Serien er ikke booket"
+    } else {
+        "Slik blir serien"
+    };
+    let body = html! {
+        h1 { (title) }
+        @if refused {
+            div.notice role="alert" {
+                p { "Ingenting er lagret: for mange av tidene er opptatt. En serie bookes når høyst "
+                    (limits.max_conflicts) " av gangene, og høyst " (limits.max_conflict_percent)
+                    " prosent av dem, ikke kan bookes. Velg en annen tid eller et annet mønster." }
+            }
+        }
+        p { (about) }
+        h2 { "Oppsummering" }
+        ul.summary { @for line in summary.lines() { li { (line) } } }
+        @if !refused {
+            @if summary.accepted {
+                p role="status" { "Serien kan bookes. Gangene som er opptatt eller utenfor reglene, blir ikke booket. Ingenting er lagret ennå." }
+            } @else {
+                p.notice role="alert" { "Serien kan ikke bookes slik: for mange av tidene er opptatt (høyst "
+                    (limits.max_conflicts) " ganger og høyst " (limits.max_conflict_percent)
+                    " prosent). Endre tiden eller mønsteret. Ingenting er lagret." }
+            }
+        }
+        h2 { "Alle gangene" }
+        ol.occurrences { @for o in outcomes { li { (o.describe()) } } }
+        form method="post" action="/booking/ny" {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            (f.hidden_all())
+            div.actions {
+                @if summary.accepted && !refused {
+                    button type="submit" name="bekreft" value="ja" { "Book serien" }
+                }
+                button.secondary type="submit" name="endre" value="ja" { "Endre" }
+            }
+        }
+    };
+    let status = if refused { StatusCode::CONFLICT } else { StatusCode::OK };
+    (status, layout(ctx, title, "", body)).into_response()
 }
 
 /// The free alternatives as one-click forms that book the same details at that time.

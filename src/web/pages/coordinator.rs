@@ -23,8 +23,9 @@ use serde::Deserialize;
 use super::error::ServiceResultExt;
 use super::{layout, Coordinator, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult};
 use crate::domain::booking::parse_reason;
+use crate::domain::series::Series;
 use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
-use crate::domain::{Booking, Role, Status, User};
+use crate::domain::{Booking, DomainError, Role, Status, User};
 use crate::service::{AccessOutcome, ConflictCase, ServiceError, EXISTS_REASON};
 use crate::web::AppState;
 
@@ -35,6 +36,7 @@ pub fn routes() -> Routes {
         .get(PATH, queue)
         .get("/koordinator/bookinger", all_bookings)
         .post("/koordinator/bookinger/{id}", decide)
+        .post("/koordinator/serier/{id}", decide_series)
         .get("/koordinator/brukere", users)
         .post("/koordinator/brukere/{id}", update_user)
         .post("/koordinator/brukere/{id}/deaktiver", disable_user)
@@ -84,26 +86,50 @@ fn tier_name<'a>(state: &'a AppState, org: &str) -> &'a str {
         .unwrap_or("ukjent")
 }
 
-/// An error to show next to one request's reason field.
+/// Which case's reason field an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseKey {
+    /// One request (a booking id).
+    Request(i64),
+    /// The pending occurrences of a series, decided together (a series id).
+    Series(i64),
+}
+
+/// An error to show next to one case's reason field.
 struct CaseError {
-    id: i64,
+    key: CaseKey,
     errors: FieldErrors,
 }
 
-fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Option<&CaseError>) -> Markup {
+/// One request and what it competes with, side by side, with its decision. `nested`: inside a
+/// series' case (its heading one level down).
+fn case_section(
+    state: &AppState,
+    ctx: &PageCtx,
+    case: &ConflictCase,
+    error: Option<&CaseError>,
+    nested: bool,
+) -> Markup {
     let now = state.now();
     let window = state.app.config().rules.protection_window_days;
     let r = &case.request;
     let columns: Vec<&Booking> = std::iter::once(r).chain(case.others.iter()).collect();
     let confirmed_others = case.others.iter().filter(|o| o.status == Status::Confirmed).count();
     let empty = FieldErrors::default();
-    let errors = error.filter(|e| e.id == r.id).map(|e| &e.errors).unwrap_or(&empty);
+    let errors = error
+        .filter(|e| e.key == CaseKey::Request(r.id))
+        .map(|e| &e.errors)
+        .unwrap_or(&empty);
     let reason_id = format!("begrunnelse-{}", r.id);
     let reason_errors = errors.for_field("begrunnelse");
     let described: Option<String> = (!reason_errors.is_empty()).then(|| format!("{reason_id}-feil"));
     html! {
         section.case aria-labelledby=(format!("sak-{}", r.id)) {
-            h2 id=(format!("sak-{}", r.id)) { (r.title) }
+            @if nested {
+                h3 id=(format!("sak-{}", r.id)) { (r.title) ", " (format_range(r.start, r.end)) }
+            } @else {
+                h2 id=(format!("sak-{}", r.id)) { (r.title) }
+            }
             @if case.others.is_empty() {
                 p { "Forespørsel uten konflikt: prioritetsgruppen får ikke bekreftet automatisk." }
             } @else {
@@ -179,8 +205,131 @@ fn case_section(state: &AppState, ctx: &PageCtx, case: &ConflictCase, error: Opt
     }
 }
 
+/// What the queue lists: a single request, or the pending occurrences of one series.
+enum Item<'a> {
+    Single(&'a ConflictCase),
+    Series(&'a Series, Vec<&'a ConflictCase>),
+}
+
+/// The cases in their order (the one that starts first on top), each series' occurrences
+/// gathered where its first one is.
+fn items<'a>(cases: &'a [ConflictCase], series: &'a [Series]) -> Vec<Item<'a>> {
+    let mut out: Vec<Item<'a>> = Vec::new();
+    for case in cases {
+        let of = case
+            .request
+            .series
+            .and_then(|l| series.iter().find(|s| s.id == l.series_id));
+        match of {
+            None => out.push(Item::Single(case)),
+            Some(s) => match out.iter_mut().find(|i| matches!(i, Item::Series(x, _) if x.id == s.id)) {
+                Some(Item::Series(_, list)) => list.push(case),
+                _ => out.push(Item::Series(s, vec![case])),
+            },
+        }
+    }
+    out
+}
+
+/// A series' pending occurrences as one case: each beside what it collides with, «Godkjenn
+/// alle» and «Avslå alle» with one reason, and each occurrence's own decision below.
+fn series_section(
+    state: &AppState,
+    ctx: &PageCtx,
+    s: &Series,
+    cases: &[&ConflictCase],
+    error: Option<&CaseError>,
+) -> Markup {
+    let window = state.app.config().rules.protection_window_days;
+    let empty = FieldErrors::default();
+    let errors = error
+        .filter(|e| e.key == CaseKey::Series(s.id))
+        .map(|e| &e.errors)
+        .unwrap_or(&empty);
+    let reason_id = format!("begrunnelse-serie-{}", s.id);
+    let reason_errors = errors.for_field("begrunnelse");
+    let described: Option<String> = (!reason_errors.is_empty()).then(|| format!("{reason_id}-feil"));
+    let one_open = error.is_some_and(|e| cases.iter().any(|c| e.key == CaseKey::Request(c.request.id)));
+    html! {
+        section.case aria-labelledby=(format!("serie-{}", s.id)) {
+            h2 id=(format!("serie-{}", s.id)) { "Serie: " (s.title) }
+            p {
+                (org_name(state, &s.org)) " (" (tier_name(state, &s.org)) "), " (s.pattern_words()) ". "
+                (cases.len()) @if cases.len() == 1 { " gang venter" } @else { " ganger venter" } " på behandling. "
+                a href=(super::series::path(s.id)) { "Se hele serien" }
+            }
+            div.table-scroll role="region" tabindex="0" aria-label=(format!("Gangene som venter, og det de kolliderer med: {}", s.title)) {
+                table {
+                    caption { "Gangene som venter, og det hver av dem kolliderer med" }
+                    thead { tr { th scope="col" { "Gang" } th scope="col" { "Kolliderer med" } th scope="col" { "Beskyttelsesperiode" } th scope="col" { "Forslag" } } }
+                    tbody {
+                        @for c in cases {
+                            @let r = &c.request;
+                            tr {
+                                th scope="row" { a href=(format!("/bookinger/{}", r.id)) { (format_range(r.start, r.end)) } }
+                                td {
+                                    @if c.others.is_empty() {
+                                        "Ingen annen booking (prioritetsgruppen får ikke bekreftet automatisk)"
+                                    } @else {
+                                        ul {
+                                            @for o in &c.others {
+                                                li {
+                                                    a href=(format!("/bookinger/{}", o.id)) { (o.title) }
+                                                    " (" (org_name(state, &o.org)) ", " (tier_name(state, &o.org)) "), "
+                                                    (format_range(o.start, o.end)) ", " (o.status.norwegian())
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                                td {
+                                    @if c.protected.is_empty() { "Ingen faste bookinger" } @else { strong { "Fast" } ": en booking starter innen " (window) " dager" }
+                                }
+                                td {
+                                    @if c.approvable && c.suggest_approve { "Godkjenn" }
+                                    @else if c.approvable { "En annen forespørsel har høyere prioritet eller kom først" }
+                                    @else { "Bare overstyring kan trekke den andre bookingen tilbake" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action=(format!("/koordinator/serier/{}", s.id)) novalidate {
+                input type="hidden" name="csrf" value=(ctx.csrf);
+                div.field {
+                    label for=(reason_id) { "Begrunnelse for hele serien" }
+                    @for e in &reason_errors { p.field-error id=(format!("{reason_id}-feil")) { (e) } }
+                    textarea id=(reason_id) name="begrunnelse" rows="2" aria-invalid=[described.as_ref().map(|_| "true")] aria-describedby=[described] {}
+                    p.hint { "Kreves når du avslår. Sendes til kontaktpersonene. Hver gang avgjøres som en enkelt forespørsel ville blitt." }
+                }
+                div.actions {
+                    button type="submit" name="handling" value="godkjenn" { "Godkjenn alle" span.visually-hidden { " i serien " (s.title) } }
+                    button.secondary type="submit" name="handling" value="avslaa" { "Avslå alle" span.visually-hidden { " i serien " (s.title) } }
+                }
+            }
+            details.cases open[one_open] {
+                summary { "Avgjør gangene hver for seg" }
+                @for c in cases { (case_section(state, ctx, c, error, true)) }
+            }
+        }
+    }
+}
+
 async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -> PageResult {
     let cases = state.app.conflicts().await.unavailable(NOTHING_CHANGED)?;
+    let mut ids: Vec<i64> = cases
+        .iter()
+        .filter_map(|c| c.request.series.map(|l| l.series_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let series = if ids.is_empty() {
+        vec![]
+    } else {
+        state.app.series_by_ids(&ids).await.unavailable(NOTHING_CHANGED)?
+    };
+    let items = items(&cases, &series);
     let open_access = state.app.open_access_requests().await.unwrap_or(0);
     let body = html! {
         h1 { "Til behandling" }
@@ -191,8 +340,19 @@ async fn queue_page(state: &AppState, ctx: &PageCtx, error: Option<CaseError>) -
         @if cases.is_empty() {
             p { "Ingen forespørsler venter på behandling." }
         } @else {
-            p { (cases.len()) @if cases.len() == 1 { " forespørsel venter" } @else { " forespørsler venter" } ", den som starter først øverst." }
-            @for case in &cases { (case_section(state, ctx, case, error.as_ref())) }
+            p {
+                (cases.len()) @if cases.len() == 1 { " forespørsel venter" } @else { " forespørsler venter" }
+                @if items.len() != cases.len() {
+                    @if items.len() == 1 { " i 1 sak" } @else { " i " (items.len()) " saker" }
+                }
+                ", den som starter først øverst. En serie er én sak."
+            }
+            @for item in &items {
+                @match item {
+                    Item::Single(case) => { (case_section(state, ctx, case, error.as_ref(), false)) }
+                    Item::Series(s, list) => { (series_section(state, ctx, s, list, error.as_ref())) }
+                }
+            }
         }
     };
     let status = if error.is_some() {
@@ -237,7 +397,15 @@ async fn decide(
         Err(e) => {
             let mut errors = FieldErrors::default();
             errors.add("begrunnelse", e.message);
-            return queue_page(&state, &ctx, Some(CaseError { id, errors })).await;
+            return queue_page(
+                &state,
+                &ctx,
+                Some(CaseError {
+                    key: CaseKey::Request(id),
+                    errors,
+                }),
+            )
+            .await;
         }
     };
     let reason = reason.as_deref();
@@ -284,19 +452,124 @@ async fn decide(
         Err(ServiceError::Conflict(e)) => {
             let mut errors = FieldErrors::default();
             errors.add("begrunnelse", e.message);
-            queue_page(&state, &ctx, Some(CaseError { id, errors })).await
+            queue_page(
+                &state,
+                &ctx,
+                Some(CaseError {
+                    key: CaseKey::Request(id),
+                    errors,
+                }),
+            )
+            .await
         }
         Err(ServiceError::Rules(errs)) => {
             let mut errors = FieldErrors::default();
             for e in errs {
                 errors.add("begrunnelse", e.message);
             }
-            queue_page(&state, &ctx, Some(CaseError { id, errors })).await
+            queue_page(
+                &state,
+                &ctx,
+                Some(CaseError {
+                    key: CaseKey::Request(id),
+                    errors,
+                }),
+            )
+            .await
         }
         Err(ServiceError::NotFound) => Err(not_found()),
         Err(ServiceError::Forbidden) => Err(PageError::forbidden("Denne siden er for koordinator.")),
         Err(e) => Err(e).unavailable(NOTHING_CHANGED),
     }
+}
+
+/// The queue again, with `errs` next to the reason field of case `key`.
+async fn reason_refused(state: &AppState, ctx: &PageCtx, key: CaseKey, errs: Vec<DomainError>) -> PageResult {
+    let mut errors = FieldErrors::default();
+    for e in errs {
+        errors.add("begrunnelse", e.message);
+    }
+    queue_page(state, ctx, Some(CaseError { key, errors })).await
+}
+
+/// «Godkjenn alle» / «Avslå alle»: every pending occurrence of series `id`, each decided as
+/// its own request would be.
+async fn decide_series(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Coordinator(user): Coordinator,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<DecideForm>,
+) -> PageResult {
+    let not_found = || PageError::not_found("Fant ikke serien", "Serien finnes ikke.");
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(not_found());
+    };
+    let key = CaseKey::Series(id);
+    let approve = match f.handling.as_str() {
+        "godkjenn" => true,
+        "avslaa" => false,
+        _ => {
+            return Err(PageError::refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Velg en handling",
+                "Velg «Godkjenn alle» eller «Avslå alle». Ingenting er endret.",
+            ))
+        }
+    };
+    let required = (!approve).then_some("Skriv en begrunnelse når du avslår.");
+    let reason = match parse_reason(Some(&f.begrunnelse), required) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.add("begrunnelse", e.message);
+            return queue_page(&state, &ctx, Some(CaseError { key, errors })).await;
+        }
+    };
+    let results = match state.app.decide_series(id, &user, approve, reason.as_deref()).await {
+        Ok(r) => r,
+        Err(ServiceError::Rules(errs)) => return reason_refused(&state, &ctx, key, errs).await,
+        Err(ServiceError::Conflict(e)) => return reason_refused(&state, &ctx, key, vec![e]).await,
+        Err(ServiceError::NotFound) => return Err(not_found()),
+        Err(ServiceError::Forbidden) => return Err(PageError::forbidden("Denne siden er for koordinator.")),
+        Err(e) => return Err(e).unavailable(NOTHING_CHANGED),
+    };
+    let done = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let title = if approve {
+        "Serien er godkjent"
+    } else {
+        "Serien er avslått"
+    };
+    let body = html! {
+        h1 { (title) }
+        p role="status" {
+            @if approve {
+                (done) " av " (results.len()) " ganger er bekreftet. Kontaktpersonen får en oppdatert kalenderinvitasjon, og bookinger som er trukket tilbake, har fått beskjed med begrunnelsen og ledige alternativer."
+            } @else {
+                (done) " av " (results.len()) " ganger er avslått. Kontaktpersonen har fått begrunnelsen og ledige alternativer."
+            }
+        }
+        @if done < results.len() {
+            p { "Disse gangene kunne ikke avgjøres sammen med de andre, og venter fortsatt:" }
+            ul {
+                @for (b, r) in &results {
+                    @if let Err(e) = r {
+                        li {
+                            a href=(format!("/bookinger/{b}")) { "Booking " (b) } ": "
+                            @match e {
+                                ServiceError::Conflict(d) => { (d.message) }
+                                ServiceError::Rules(ds) => { (ds.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join(" ")) }
+                                _ => { "kunne ikke avgjøres nå. Prøv igjen om litt." }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p { a href=(super::series::path(id)) { "Se serien" } }
+        p { a href=(PATH) { "Tilbake til «Til behandling»" } }
+    };
+    Ok(page(&ctx, PATH, title, body).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,6 +13,7 @@ use super::counts::{counts_fieldset, parse_counts};
 use super::signin::{ClientAddr, EmptyForm};
 use super::{layout, CsrfForm, Field, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
 use crate::domain::policy::Slot;
+use crate::domain::series::Series;
 use crate::domain::time::{format_datetime, format_range};
 use crate::domain::{view_of, Booking, Status, User, View};
 use crate::service::{self, attendance_due, ServiceError};
@@ -94,12 +95,73 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
     }
 }
 
-/// `/bookinger` — «Våre bookinger».
+/// One line per series: its title (to its page), pattern, next occurrence and how many of its
+/// bookings (of those listed) have each status.
+fn series_table(series: &[(&Series, Vec<&Booking>)], now: chrono::DateTime<chrono::Utc>) -> Markup {
+    html! {
+        div.table-scroll role="region" tabindex="0" aria-label="Serier" {
+            table {
+                caption { "Serier" }
+                thead { tr { th scope="col" { "Serie" } th scope="col" { "Mønster" } th scope="col" { "Neste gang" } th scope="col" { "Gangene" } } }
+                tbody {
+                    @for (s, bookings) in series {
+                        @let next = bookings.iter().find(|b| b.status.is_active() && b.end > now);
+                        @let counts = status_counts(bookings);
+                        tr {
+                            td { a href=(super::series::path(s.id)) { (s.title) } }
+                            td { (s.pattern_words()) }
+                            td { @match next { Some(b) => { (format_range(b.start, b.end)) } None => { "Ingen flere" } } }
+                            td { (counts) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// «3 bekreftet, 1 til behandling»: how many bookings have each status.
+fn status_counts(bookings: &[&Booking]) -> String {
+    let mut counts: Vec<(Status, usize)> = Vec::new();
+    for b in bookings {
+        match counts.iter_mut().find(|(s, _)| *s == b.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((b.status, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.norwegian()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `/bookinger` — «Våre bookinger»: single bookings upcoming and past, and each series on one
+/// line.
 async fn list(State(state): State<AppState>, ctx: PageCtx, SignedIn(user): SignedIn) -> PageResult {
     let now = state.now();
     let all = state.app.bookings_of_org(&user).await?;
-    let upcoming: Vec<&Booking> = all.iter().filter(|b| b.end > now).collect();
-    let mut past: Vec<&Booking> = all.iter().filter(|b| b.end <= now).collect();
+    let mut ids: Vec<i64> = all.iter().filter_map(|b| b.series.map(|s| s.series_id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let known = if ids.is_empty() {
+        vec![]
+    } else {
+        state.app.series_by_ids(&ids).await?
+    };
+    let grouped = |b: &Booking| b.series.is_some_and(|l| known.iter().any(|s| s.id == l.series_id));
+    let series: Vec<(&Series, Vec<&Booking>)> = known
+        .iter()
+        .map(|s| {
+            let of: Vec<&Booking> = all
+                .iter()
+                .filter(|b| b.series.is_some_and(|l| l.series_id == s.id))
+                .collect();
+            (s, of)
+        })
+        .collect();
+    let upcoming: Vec<&Booking> = all.iter().filter(|b| b.end > now && !grouped(b)).collect();
+    let mut past: Vec<&Booking> = all.iter().filter(|b| b.end <= now && !grouped(b)).collect();
     past.reverse();
     let org = state.app.rules().org_name(&user.org);
     let body = html! {
@@ -107,7 +169,12 @@ async fn list(State(state): State<AppState>, ctx: PageCtx, SignedIn(user): Signe
         p { (org) }
         p { a.button href="/booking/ny" { "Book Borgertun" } }
         h2 { "Kommende" }
-        @if upcoming.is_empty() { p { "Ingen kommende bookinger." } } @else { (table(&ctx, &upcoming, now, "Kommende bookinger")) }
+        @if upcoming.is_empty() { p { @if series.is_empty() { "Ingen kommende bookinger." } @else { "Ingen kommende enkeltbookinger." } } } @else { (table(&ctx, &upcoming, now, "Kommende bookinger")) }
+        @if !series.is_empty() {
+            h2 { "Serier" }
+            p { "Hver serie står på én linje. Åpne serien for å se alle gangene, endre eller avbestille." }
+            (series_table(&series, now))
+        }
         h2 { "Tidligere" }
         @if past.is_empty() { p { "Ingen tidligere bookinger det siste halve året." } } @else { (table(&ctx, &past, now, "Tidligere bookinger")) }
     };
@@ -153,6 +220,13 @@ async fn show(
     };
     let body = html! {
         h1 { (b.title) }
+        @if let Some(link) = &b.series {
+            p.series-link {
+                "Del av serien "
+                a href=(super::series::path(link.series_id)) { "«" (b.title) "»" }
+                ". Her endrer eller avbestiller du bare denne gangen; alle gangene endres på seriens side."
+            }
+        }
         table {
             tbody {
                 tr { th scope="row" { "Tid" } td { (format_range(b.start, b.end)) } }

@@ -24,6 +24,7 @@ mod mine;
 mod privacy;
 mod public;
 mod report;
+mod series;
 mod sessions;
 mod signin;
 mod subscriptions;
@@ -76,6 +77,7 @@ fn routes() -> (Routes, Routes) {
         .merge(signin::routes())
         .merge(booking::routes())
         .merge(mine::routes())
+        .merge(series::routes())
         .merge(access::routes())
         .merge(subscriptions::routes())
         .merge(sessions::routes())

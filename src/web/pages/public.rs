@@ -85,6 +85,9 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
                                 span.time { span.label { "Opptatt " } (time_range(*start, *end)) }
                                 span.title { (public_title(b)) }
                                 span.org { (rules.org_name(&b.org)) }
+                                @if b.series.is_some() {
+                                    span.series-tag { span aria-hidden="true" { "↻ " } span.visually-hidden { "Del av en " } "serie" }
+                                }
                             }
                         }
                         Stretch::Free { start, end } => {

@@ -267,6 +267,86 @@ impl TestApp {
         b.id
     }
 
+    /// Write a series straight to the store, past the rules: `email`'s organisation, one
+    /// booked occurrence with `status` per slot (the first is the pattern's start), the
+    /// pattern `rrule` as given. Its id and its bookings' ids.
+    pub async fn store_series(
+        &self,
+        email: &str,
+        title: &str,
+        rrule: &str,
+        slots: &[(chrono::DateTime<Utc>, chrono::DateTime<Utc>)],
+        status: borgertun::domain::Status,
+        created: chrono::DateTime<Utc>,
+    ) -> (i64, Vec<i64>) {
+        use borgertun::domain::series::{OccurrenceState, SeriesOccurrence};
+        let contact = self
+            .store
+            .user_by_email(email)
+            .await
+            .unwrap()
+            .expect("the contact exists");
+        let room = &self.rules().rooms[0];
+        let (start, end) = slots[0];
+        let new = borgertun::domain::NewBooking {
+            room: room.key.clone(),
+            start,
+            end,
+            title: borgertun::domain::BookingTitle::parse(title).unwrap(),
+            description: None,
+            public: true,
+            attendees: 10,
+            org: contact.org.clone(),
+            contact,
+            activity: None,
+        };
+        let mut tx = self.store.write(&room.key).await.unwrap();
+        let series = tx
+            .insert_series(store::NewSeries {
+                booking: &new,
+                rrule,
+                actor: email,
+                now: created,
+            })
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for &(start, end) in slots {
+            let link = borgertun::domain::SeriesLink {
+                series_id: series.id,
+                recurrence_id: start,
+            };
+            let b = tx
+                .insert(store::Insert {
+                    booking: &borgertun::domain::NewBooking {
+                        start,
+                        end,
+                        ..new.clone()
+                    },
+                    series: Some(link),
+                    status,
+                    blocked_until: end + Duration::minutes(room.buffer_minutes),
+                    reason: None,
+                    actor: email,
+                    now: created,
+                })
+                .await
+                .unwrap();
+            let occurrence = SeriesOccurrence {
+                recurrence_id: start,
+                slot: borgertun::domain::Slot { start, end },
+                state: OccurrenceState::Booked,
+                booking_id: Some(b.id),
+                code: None,
+                message: None,
+            };
+            tx.put_occurrence(series.id, start, &occurrence).await.unwrap();
+            ids.push(b.id);
+        }
+        tx.commit().await.unwrap();
+        (series.id, ids)
+    }
+
     /// Every booking in the database as (id, status), for "nothing changed" checks.
     pub async fn snapshot(&self) -> Vec<(i64, String, i64)> {
         let all = self.store.bookings(&Default::default()).await.unwrap();
