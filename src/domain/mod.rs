@@ -16,7 +16,9 @@ pub mod series;
 pub mod time;
 pub mod view;
 
-pub use booking::{Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, SeriesLink, Status, User};
+pub use booking::{
+    Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, SeriesLink, Status, User,
+};
 pub use decision::{Decision, Held};
 pub use error::DomainError;
 pub use feed::FeedKind;

@@ -223,7 +223,12 @@ impl OccurrenceOutcome {
             (OccurrenceState::Declined, _) => OutcomeStatus::Declined,
             (OccurrenceState::Cancelled, _) => OutcomeStatus::Cancelled,
         };
-        let slot = booking.map(|b| Slot { start: b.start, end: b.end }).unwrap_or(o.slot);
+        let slot = booking
+            .map(|b| Slot {
+                start: b.start,
+                end: b.end,
+            })
+            .unwrap_or(o.slot);
         let error = match (&o.code, &o.message) {
             (Some(code), Some(message)) => Some(DomainError::new(stored_code(code), message.clone())),
             _ => None,

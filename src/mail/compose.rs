@@ -7,8 +7,8 @@ use maud::{html, Markup, DOCTYPE};
 use crate::calendar::{self, EventInput, Method, View};
 use crate::config::MailConfig;
 use crate::domain::policy::Slot;
-use crate::domain::time::format_range;
 use crate::domain::series::{OccurrenceOutcome, OutcomeStatus, Series, SeriesDetail};
+use crate::domain::time::format_range;
 use crate::domain::{Booking, Rules, Status};
 use crate::store::{NewAccessRequest, NewMessage};
 
@@ -421,7 +421,9 @@ impl Composer<'_> {
         let mut letter = self.about("Forespørselen er avslått", b, paragraphs, None);
         Self::alternatives(&mut letter, alternatives);
         // A single request never entered a calendar; an occurrence is in its series' event.
-        let ics = b.series.map(|_| self.ics(b, Method::Cancel, Some(reason), b.updated_at));
+        let ics = b
+            .series
+            .map(|_| self.ics(b, Method::Cancel, Some(reason), b.updated_at));
         self.to_contact("rejected", b, "Avslått", letter, ics)
     }
 
@@ -541,8 +543,19 @@ impl Composer<'_> {
         ics: Option<(Method, String)>,
     ) -> NewMessage {
         let s = &d.series;
-        let subject = format!("{prefix}: {} – fra {}", s.title, format_range(s.first.start, s.first.end));
-        Self::message(kind, d.booking_ids().first().copied(), &s.contact_email, subject, letter, ics)
+        let subject = format!(
+            "{prefix}: {} – fra {}",
+            s.title,
+            format_range(s.first.start, s.first.end)
+        );
+        Self::message(
+            kind,
+            d.booking_ids().first().copied(),
+            &s.contact_email,
+            subject,
+            letter,
+            ics,
+        )
     }
 
     /// A series is booked: one invitation for the whole series, and what became of each time.
@@ -644,6 +657,13 @@ impl Composer<'_> {
         let (_, ics) = self.ics(&b, Method::Cancel, Some(&why), now);
         let ics = ics.replace(&format!("{}/bookinger/0", self.public_url), &self.series_url(s.id));
         let subject = format!("Ikke booket: {} – {}", s.title, format_range(o.slot.start, o.slot.end));
-        Self::message("occurrence_declined", None, &s.contact_email, subject, letter, Some((Method::Cancel, ics)))
+        Self::message(
+            "occurrence_declined",
+            None,
+            &s.contact_email,
+            subject,
+            letter,
+            Some((Method::Cancel, ics)),
+        )
     }
 }

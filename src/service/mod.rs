@@ -33,12 +33,12 @@ pub use access::AccessAsked;
 pub use attendance::attendance_due;
 pub use sessions::{CurrentSession, FormBinding, SignIn, LINK_MINUTES};
 
+pub use crate::domain::series::SeriesDetail;
 /// What the use cases answer with, as the store keeps it.
 pub use crate::store::{AccessOutcome, AccessRequest, Account, ApiToken, FeedToken, Session, EXISTS_REASON};
 pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
-pub use crate::domain::series::SeriesDetail;
 pub use series::{SeriesChange, SeriesOutcome};
 pub use workers::{Workers, ATTENDANCE_INTERVAL, RETENTION_CHECK_INTERVAL};
 

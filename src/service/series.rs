@@ -52,9 +52,15 @@ pub struct SeriesChange {
 
 /// What the decision made of one occurrence.
 enum Decided {
-    Booked { booking: Booking, conflicts: Vec<i64> },
+    Booked {
+        booking: Booking,
+        conflicts: Vec<i64>,
+    },
     Planned,
-    Declined { error: DomainError, alternatives: Vec<Slot> },
+    Declined {
+        error: DomainError,
+        alternatives: Vec<Slot>,
+    },
 }
 
 /// Decide occurrence `slot` of the series `link` names, inside `tx`: the policy (beyond the
@@ -273,7 +279,16 @@ impl App {
         from: Option<i64>,
         reason: Option<&str>,
     ) -> Result<SeriesDetail> {
-        cancel_series(self.store.as_ref(), &self.composer(), id, actor, from, reason, self.now()).await
+        cancel_series(
+            self.store.as_ref(),
+            &self.composer(),
+            id,
+            actor,
+            from,
+            reason,
+            self.now(),
+        )
+        .await
     }
 
     /// Book the planned occurrences whose day has come within their requester's horizon,
@@ -468,7 +483,10 @@ async fn book_series(
     for row in &rows {
         tx.put_occurrence(series.id, row.recurrence_id, row).await?;
     }
-    let detail = SeriesDetail { series, occurrences: outcomes };
+    let detail = SeriesDetail {
+        series,
+        occurrences: outcomes,
+    };
     tx.enqueue(&c.series_booked(&detail, now), now).await?;
     if !competing.is_empty() {
         for coordinator in tx.coordinator_emails().await? {
@@ -501,18 +519,18 @@ async fn managed_series(store: &dyn Store, actor: &User, id: i64) -> Result<Seri
 /// the first occurrence.
 fn starting_at(rows: &[SeriesOccurrence], from: Option<i64>) -> Result<DateTime<Utc>> {
     match from {
-        None => rows
-            .first()
-            .map(|o| o.recurrence_id)
-            .ok_or(ServiceError::NotFound),
+        None => rows.first().map(|o| o.recurrence_id).ok_or(ServiceError::NotFound),
         Some(b) => rows
             .iter()
             .find(|o| o.booking_id == Some(b))
             .map(|o| o.recurrence_id)
             .ok_or_else(|| {
-                DomainError::new("invalid_state", format!("Booking {b} er ikke en forekomst i denne serien."))
-                    .on("from")
-                    .into()
+                DomainError::new(
+                    "invalid_state",
+                    format!("Booking {b} er ikke en forekomst i denne serien."),
+                )
+                .on("from")
+                .into()
             }),
     }
 }
@@ -671,9 +689,11 @@ async fn change_series(
     }
     if let Some(n) = change.attendees {
         if n < 1 {
-            return Err(DomainError::new("invalid_attendees", "Antall deltakere må være minst 1.")
-                .on("attendees")
-                .into());
+            return Err(
+                DomainError::new("invalid_attendees", "Antall deltakere må være minst 1.")
+                    .on("attendees")
+                    .into(),
+            );
         }
     }
     let (room, tier) = room_and_tier(rules, &series.room, &series.org)?;
@@ -687,7 +707,12 @@ async fn change_series(
         .filter(|p| {
             matches!(
                 p.code,
-                "too_long" | "too_short" | "not_on_slot_grid" | "over_capacity" | "invalid_attendees" | "end_before_start"
+                "too_long"
+                    | "too_short"
+                    | "not_on_slot_grid"
+                    | "over_capacity"
+                    | "invalid_attendees"
+                    | "end_before_start"
             )
         })
         .collect();
@@ -821,7 +846,13 @@ async fn change_series(
                 .await?;
             continue;
         };
-        let Some(slot) = changed_slot(Slot { start: b.start, end: b.end }, &change) else {
+        let Some(slot) = changed_slot(
+            Slot {
+                start: b.start,
+                end: b.end,
+            },
+            &change,
+        ) else {
             continue;
         };
         // Decided anew: the old booking gives way, and comes back if the new time is refused.
@@ -964,7 +995,19 @@ async fn book_planned(
             series_id,
             recurrence_id,
         };
-        let d = decide_occurrence(tx.as_mut(), c, plan, room, tier, &template, row.slot, link, "system", now).await?;
+        let d = decide_occurrence(
+            tx.as_mut(),
+            c,
+            plan,
+            room,
+            tier,
+            &template,
+            row.slot,
+            link,
+            "system",
+            now,
+        )
+        .await?;
         let (stored, outcome) = record(recurrence_id, row.slot, &d);
         tx.put_occurrence(series_id, recurrence_id, &stored).await?;
         match &d {
@@ -990,7 +1033,11 @@ async fn book_planned(
             Decided::Planned => {}
         }
         tx.commit().await?;
-        tracing::info!(series = series_id, status = outcome.status.as_str(), "planned occurrence decided");
+        tracing::info!(
+            series = series_id,
+            status = outcome.status.as_str(),
+            "planned occurrence decided"
+        );
         out.push(outcome);
     }
     Ok(out)

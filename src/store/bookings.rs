@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use super::outbox::{NewMessage, OutboxMessage, OutboxSql};
-use super::sql::{json, status, to_json};
 use super::series::{NewSeries, SeriesUpdate};
+use super::sql::{json, status, to_json};
 use super::{Result, StoreError};
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, NewBooking, SeriesLink, Status};

@@ -255,7 +255,12 @@ where
     }
 
     /// Move occurrences from `recurrence_id` on (and their bookings) to series `to`.
-    async fn move_occurrences(conn: &mut Self::Connection, from_series: i64, from: DateTime<Utc>, to: i64) -> Result<()> {
+    async fn move_occurrences(
+        conn: &mut Self::Connection,
+        from_series: i64,
+        from: DateTime<Utc>,
+        to: i64,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE bookings SET series_id = $1 WHERE series_id = $2 AND id IN \
              (SELECT booking_id FROM series_occurrences WHERE series_id = $2 AND recurrence_id >= $3)",
