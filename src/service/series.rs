@@ -675,6 +675,8 @@ async fn change_series(
 ) -> Result<SeriesDetail> {
     let rules = c.rules;
     let series = managed_series(store, actor, id).await?;
+    // The occurrences' bookings name the series' contact, not whoever changes the series.
+    let contact = series_contact(store, &series).await?.unwrap_or_else(|| actor.clone());
     if change.start_time.is_none()
         && change.minutes.is_none()
         && change.title.is_none()
@@ -747,7 +749,7 @@ async fn change_series(
             },
             ..rec.clone()
         };
-        let template = series_template(&detail.series, actor, first_row.recurrence_id)?;
+        let template = series_template(&detail.series, &contact, first_row.recurrence_id)?;
         let rest_rrule = rest.to_rrule();
         let new_series = tx
             .insert_series(NewSeries {
@@ -805,7 +807,7 @@ async fn change_series(
         title: BookingTitle::parse(&title)?,
         attendees,
         activity: series.activity.clone(),
-        ..series_template(&series, actor, new_first.start)?
+        ..series_template(&series, &contact, new_first.start)?
     };
     let link_of = |recurrence_id| SeriesLink {
         series_id: series.id,
@@ -926,9 +928,19 @@ async fn change_series(
     Ok(after)
 }
 
-/// The booking fields of `series`, as a request for the occurrence at `start` (contact: the
-/// series' contact, known by name and address).
-fn series_template(series: &Series, actor: &User, start: DateTime<Utc>) -> Result<NewBooking> {
+/// The series' contact as the account its occurrences' bookings name (a booking's contact is
+/// a user): the user with the series' contact address, by the name the series keeps. `None`
+/// when no account has that address (any more).
+async fn series_contact(store: &dyn Store, series: &Series) -> Result<Option<User>> {
+    Ok(store.user_by_email(&series.contact_email).await?.map(|u| User {
+        name: series.contact_name.clone(),
+        ..u
+    }))
+}
+
+/// The booking fields of `series`, as a request for the occurrence at `start`; `contact` is
+/// the series' contact's account (see [`series_contact`]).
+fn series_template(series: &Series, contact: &User, start: DateTime<Utc>) -> Result<NewBooking> {
     let length = series.first.end - series.first.start;
     Ok(NewBooking {
         room: series.room.clone(),
@@ -943,7 +955,7 @@ fn series_template(series: &Series, actor: &User, start: DateTime<Utc>) -> Resul
             name: series.contact_name.clone(),
             email: series.contact_email.clone(),
             org: series.org.clone(),
-            ..actor.clone()
+            ..contact.clone()
         },
         activity: series.activity.clone(),
     })
@@ -968,6 +980,13 @@ async fn book_planned(
         let Ok((room, tier)) = room_and_tier(rules, &series.room, &series.org) else {
             continue;
         };
+        let Some(contact) = series_contact(store, &series).await? else {
+            tracing::warn!(
+                series = series_id,
+                "planned occurrence not booked: the series' contact has no account"
+            );
+            continue;
+        };
         let mut tx = store.write(&room.key).await?;
         let rows = tx.series_occurrences(series_id).await?;
         let Some(row) = rows
@@ -979,17 +998,10 @@ async fn book_planned(
         if local(row.slot.start).date_naive() > last_bookable_day(tier, now) {
             continue;
         }
-        let system = User {
-            id: 0,
-            email: "system".into(),
-            name: series.contact_name.clone(),
-            org: series.org.clone(),
-            role: crate::domain::Role::Requester,
-        };
         let template = NewBooking {
             start: row.slot.start,
             end: row.slot.end,
-            ..series_template(&series, &system, row.slot.start)?
+            ..series_template(&series, &contact, row.slot.start)?
         };
         let link = SeriesLink {
             series_id,
