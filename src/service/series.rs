@@ -50,7 +50,8 @@ pub struct SeriesChange {
     pub activity: Option<Activity>,
 }
 
-/// What the decision made of one occurrence.
+/// What the decision made of one occurrence (one at a time, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Decided {
     Booked {
         booking: Booking,
