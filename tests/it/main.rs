@@ -28,4 +28,5 @@ mod privacy_views;
 mod properties;
 mod report;
 mod schemathesis;
+mod series_properties;
 mod signin;
