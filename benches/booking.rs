@@ -10,7 +10,13 @@
 //!     timing, so every sample sees the same database),
 //!   - into a taken slot (the answer is «busy» with the alternatives computed);
 //! * the availability query: `Store::bookings` for one week of confirmed bookings, for weeks
-//!   near now (-4 to +52 weeks) and for weeks anywhere in the seeded span.
+//!   near now (-4 to +52 weeks) and for weeks anywhere in the seeded span;
+//! * recurring series: `App::book_series` (not a preview) of a weekly series of 52 occurrences
+//!   by the owner «beho» (horizon 365 days, so the year is decided at once but for its last
+//!   week or two), from a start time in the week after the protection window that a preview
+//!   showed would be stored; every occurrence gets the single booking's decision and the whole
+//!   series is stored in one transaction. The series, its bookings and its messages are
+//!   deleted again outside the timing.
 //!
 //! Each scenario runs for `BENCH_SECS` seconds (default 12) or until it has its sample target,
 //! whichever comes first, and always takes at least a few samples. Rules come from the shipped
@@ -27,18 +33,25 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use borgertun::clock::TestClock;
+use borgertun::domain::recurrence;
+use borgertun::domain::series::OutcomeStatus;
 use borgertun::domain::time::{at_local, local, start_of_day};
 use borgertun::domain::{BookingTitle, NewBooking, Role, Room, Rules, Status, User};
-use borgertun::service::{App, BookOutcome};
+use borgertun::service::{App, BookOutcome, SeriesOutcome};
 use borgertun::store::{BookingQuery, BookingStore, Store, UserStore};
 use borgertun::store::{Pools, SqlStore};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 const ROOM: &str = "borgertun";
 /// The requester of every measured request: a cluster partner (horizon 90 days).
 const REQUESTER_ORG: &str = "uib";
+/// The requester of the measured series: the owner, whose horizon (365 days) holds a year of
+/// weekly occurrences.
+const SERIES_ORG: &str = "beho";
+const SERIES_RRULE: &str = "FREQ=WEEKLY;COUNT=52";
 const SEED_ROWS_PER_INSERT: usize = 500;
 const SEED_ROWS_PER_TX: usize = 50_000;
 
@@ -483,6 +496,7 @@ struct SizeResult {
     week_any_rows: f64,
     free_candidates: usize,
     busy_candidates: usize,
+    series: SeriesBench,
 }
 
 async fn bench_size(
@@ -507,6 +521,9 @@ async fn bench_size(
     store.migrate().await?;
     let user = store
         .add_user("bench@uib.no", "Benk Benchesen", REQUESTER_ORG, Role::Requester, now)
+        .await?;
+    let owner = store
+        .add_user("benk@bergen.kommune.no", "Benk Eiersen", SERIES_ORG, Role::Staff, now)
         .await?;
     let seeds = generate(rules, &room, n, now, &mut rng);
     let seed_report = seed(&store, &room, &user, &seeds).await?;
@@ -682,6 +699,10 @@ async fn bench_size(
     })
     .await?;
 
+    // (c) A weekly series of 52 by the owner, decided and stored; deleted again, untimed.
+    eprintln!("   series of 52 weekly occurrences");
+    let series = series_bench(&store, &app, rules, &room, &owner, now, budget).await?;
+
     pool(&store).close().await;
     drop(dir);
     Ok(SizeResult {
@@ -699,6 +720,153 @@ async fn bench_size(
         week_any_rows,
         free_candidates: free_slots.len(),
         busy_candidates: busy_slots.len(),
+        series,
+    })
+}
+
+/// The series scenario's figures.
+struct SeriesBench {
+    stats: Stats,
+    /// Start times previewed, and how many of them the preview showed would be stored.
+    previewed: usize,
+    storable: usize,
+    /// Mean occurrences per stored series: confirmed, pending (competing for the
+    /// coordinator), declined (busy), planned (beyond the horizon), skipped (closed days).
+    outcomes: [f64; 5],
+    /// Samples that were not stored after all (never expected: the data is the same each time).
+    unexpected: usize,
+}
+
+/// `App::book_series` of [`SERIES_RRULE`] by [`SERIES_ORG`], from start times (60, 90 or 120
+/// minutes, on the grid) in the week after the protection window whose preview would be stored.
+async fn series_bench(
+    store: &SqlStore,
+    app: &App,
+    rules: &Rules,
+    room: &Room,
+    owner: &User,
+    now: DateTime<Utc>,
+    budget: StdDuration,
+) -> AnyResult<SeriesBench> {
+    let request = |start: DateTime<Utc>, end: DateTime<Utc>| NewBooking {
+        room: ROOM.to_string(),
+        start,
+        end,
+        title: BookingTitle::parse("Benchmark: ukentlig fagmøte").expect("valid title"),
+        description: None,
+        public: true,
+        attendees: 20,
+        org: SERIES_ORG.to_string(),
+        contact: owner.clone(),
+        activity: None,
+    };
+    let first_day = local(now).date_naive() + Duration::days(rules.protection_window_days + 1);
+    let mut candidates = Vec::new();
+    for d in 0..7 {
+        let day = first_day + Duration::days(d);
+        if rules.closed_reason(room, day).is_some() {
+            continue;
+        }
+        let Some((open, close)) = room.opening_hours.on(day.weekday()) else {
+            continue;
+        };
+        let (open, close) = (minutes_of(open), minutes_of(close));
+        let mut t = open;
+        while t + 60 <= close {
+            for len in [60, 90, 120] {
+                if t + len > close {
+                    continue;
+                }
+                if let (Some(s), Some(e)) = (at_local(day, time_of(t)), at_local(day, time_of(t + len))) {
+                    candidates.push((s, e));
+                }
+            }
+            t += room.slot_minutes;
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(3);
+    candidates.shuffle(&mut rng);
+    // A preview decides every occurrence and stores nothing: keep the start times whose
+    // series would be stored (at most the configured number and share of busy occurrences).
+    let limits = rules.series;
+    let mut storable = Vec::new();
+    let mut previewed = 0;
+    for &(s, e) in &candidates {
+        if storable.len() >= 16 || previewed >= 120 {
+            break;
+        }
+        previewed += 1;
+        if let SeriesOutcome::Preview(out) = app.book_series(request(s, e), SERIES_RRULE, &owner.email, true).await? {
+            let decided = out.iter().filter(|o| o.status != OutcomeStatus::Skipped).count();
+            let refused = out.iter().filter(|o| o.status == OutcomeStatus::Declined).count();
+            if recurrence::accepted(decided, refused, limits.max_conflicts, limits.max_conflict_percent) {
+                storable.push((s, e));
+            }
+        }
+    }
+    if storable.is_empty() {
+        return Err(format!("none of {previewed} weekly series previewed from {first_day} would be stored").into());
+    }
+    let outbox_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM outbox")
+        .fetch_one(pool(store))
+        .await?;
+    let rng = RefCell::new(StdRng::seed_from_u64(4));
+    let totals = Cell::new([0usize; 5]);
+    let stored = Cell::new(0usize);
+    let unexpected = Cell::new(0usize);
+    let stats = measure(budget, 2, 10, 2_000, |warm| {
+        let (s, e) = storable[rng.borrow_mut().random_range(0..storable.len())];
+        let new = request(s, e);
+        let (totals, stored, unexpected) = (&totals, &stored, &unexpected);
+        async move {
+            let t = Instant::now();
+            let out = app.book_series(new, SERIES_RRULE, &owner.email, false).await?;
+            let us = t.elapsed().as_secs_f64() * 1e6;
+            let SeriesOutcome::Stored(d) = out else {
+                unexpected.set(unexpected.get() + 1);
+                return Ok(us);
+            };
+            if !warm {
+                let mut n = totals.get();
+                for o in &d.occurrences {
+                    let i = match o.status {
+                        OutcomeStatus::Confirmed => 0,
+                        OutcomeStatus::Pending => 1,
+                        OutcomeStatus::Declined => 2,
+                        OutcomeStatus::Planned => 3,
+                        _ => 4,
+                    };
+                    n[i] += 1;
+                }
+                totals.set(n);
+                stored.set(stored.get() + 1);
+            }
+            // Undo it all, so every sample sees the same data: the series' bookings (their
+            // audit lines go with them), its occurrence rows, the series, its messages.
+            let id = d.series.id;
+            for q in [
+                "DELETE FROM series_occurrences WHERE series_id = $1",
+                "DELETE FROM bookings WHERE series_id = $1",
+                "DELETE FROM series WHERE id = $1",
+            ] {
+                sqlx::query(q).bind(id).execute(pool(store)).await?;
+            }
+            sqlx::query("DELETE FROM outbox WHERE id > $1")
+                .bind(outbox_before)
+                .execute(pool(store))
+                .await?;
+            Ok(us)
+        }
+    })
+    .await?;
+    let n = stored.get().max(1) as f64;
+    let outcomes = totals.get().map(|c| c as f64 / n);
+    Ok(SeriesBench {
+        stats,
+        previewed,
+        storable: storable.len(),
+        outcomes,
+        unexpected: unexpected.get(),
     })
 }
 
@@ -909,15 +1077,56 @@ async fn run() -> AnyResult<()> {
         )?;
     }
     writeln!(o)?;
+    let series_tier = cfg.rules.tier_of_org(SERIES_ORG).ok_or("beho missing")?;
+    writeln!(
+        o,
+        "**Series decisions** (`App::book_series`, `{SERIES_RRULE}` by «{SERIES_ORG}», tier {}, horizon {} days; decided and stored, end to end)\n",
+        series_tier.key, series_tier.horizon_days
+    )?;
+    writeln!(
+        o,
+        "| Bookings | Samples | Series/s | Mean | Median | p95 | Per occurrence (mean) | Confirmed / pending / declined / planned / skipped |"
+    )?;
+    writeln!(o, "|---:|---:|---:|---:|---:|---:|---:|---|")?;
+    for r in &results {
+        let s = &r.series;
+        writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            thousands(r.n),
+            s.stats.n,
+            per_sec(&s.stats),
+            ms(s.stats.mean_us),
+            ms(s.stats.median_us),
+            ms(s.stats.p95_us),
+            ms(s.stats.mean_us / 52.0),
+            s.outcomes.map(|c| format!("{c:.1}")).join(" / ")
+        )?;
+    }
+    writeln!(o)?;
     writeln!(
         o,
         "Decisions/s = samples ÷ summed latency of one sequential client. Free-slot samples pick among the free 60/90/120-minute slots \
          of the partner horizon; each new booking is deleted again outside the timing, so all samples see the same data. \
          Busy samples request a slot held by the same or a higher tier, or inside the protection window. \
-         Seeding drops the overlap trigger and recreates it before measuring (the data is checked for overlaps instead)."
+         Seeding drops the overlap trigger and recreates it before measuring (the data is checked for overlaps instead). \
+         Series samples start in the week after the protection window, at a time whose preview showed the series would be stored \
+         ({}); each series, its bookings, occurrence rows and messages are deleted again outside the timing.",
+        results
+            .iter()
+            .map(|r| format!("{}: {} of {} previewed", thousands(r.n), r.series.storable, r.series.previewed))
+            .collect::<Vec<_>>()
+            .join(", ")
     )?;
     let mut warnings = Vec::new();
     for r in &results {
+        if r.series.unexpected > 0 {
+            warnings.push(format!(
+                "{}: {} series were refused although their preview was stored",
+                thousands(r.n),
+                r.series.unexpected
+            ));
+        }
         if r.free_unexpected > 0 || r.busy_unexpected > 0 {
             warnings.push(format!(
                 "{}: {} free-slot requests were not confirmed, {} taken-slot requests were not busy",

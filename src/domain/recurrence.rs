@@ -142,7 +142,9 @@ pub fn parse(text: &str) -> Result<Recurrence, DomainError> {
                     }
                     if !ordinal.is_empty() {
                         match ordinal.parse::<i32>() {
-                            Ok(n) if n != 0 && (-5..=5).contains(&n) => {}
+                            // (-5, the fifth-last, is left out: the `rrule` crate cannot
+                            // expand it, and a month has at most one.)
+                            Ok(n) if n != 0 && (-4..=5).contains(&n) => {}
                             _ => return Err(invalid(format!("«{d}» i BYDAY har et ugyldig nummer."))),
                         }
                     }
@@ -547,6 +549,10 @@ mod tests {
         assert_eq!(codes("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=10"), "ok");
         assert_eq!(codes("RRULE:FREQ=MONTHLY;BYDAY=-1TH;UNTIL=20271231"), "ok");
         assert_eq!(codes("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=3"), "ok");
+        // The fifth-last weekday is refused in plain Norwegian before the expansion sees it.
+        let e = parse("FREQ=MONTHLY;BYDAY=-5MO;COUNT=1").unwrap_err();
+        assert_eq!(e.code, "invalid_recurrence");
+        assert!(e.message.contains("-5MO"), "{}", e.message);
         assert_eq!(codes("FREQ=DAILY;COUNT=5"), "ok");
         assert_eq!(codes("FREQ=YEARLY;COUNT=2"), "unsupported_recurrence");
         assert_eq!(codes("FREQ=WEEKLY;BYSETPOS=1;COUNT=2"), "unsupported_recurrence");
@@ -646,6 +652,235 @@ mod tests {
             parse("FREQ=WEEKLY;UNTIL=20260630").unwrap().to_rrule(),
             "FREQ=WEEKLY;UNTIL=20260630T215959Z"
         );
+    }
+
+    /// A pattern of the supported subset, as the property tests write it.
+    #[derive(Debug, Clone)]
+    struct Pattern {
+        freq: &'static str,
+        interval: u32,
+        /// Whether `INTERVAL` is written when it is 1.
+        explicit_interval: bool,
+        by_day: Vec<String>,
+        by_month_day: Vec<i32>,
+        /// `COUNT`, or `UNTIL` as days after the first occurrence's day.
+        count: Option<u32>,
+        until_days: i64,
+    }
+
+    impl Pattern {
+        /// The `RRULE` value without its end.
+        fn body(&self) -> String {
+            let mut s = format!("FREQ={}", self.freq);
+            if self.interval != 1 || self.explicit_interval {
+                s.push_str(&format!(";INTERVAL={}", self.interval));
+            }
+            if !self.by_day.is_empty() {
+                s.push_str(&format!(";BYDAY={}", self.by_day.join(",")));
+            }
+            if !self.by_month_day.is_empty() {
+                let days: Vec<String> = self.by_month_day.iter().map(|d| d.to_string()).collect();
+                s.push_str(&format!(";BYMONTHDAY={}", days.join(",")));
+            }
+            s
+        }
+
+        /// The text a user sends: `UNTIL` as a date.
+        fn text(&self, first_day: NaiveDate) -> String {
+            match self.count {
+                Some(n) => format!("{};COUNT={n}", self.body()),
+                None => format!(
+                    "{};UNTIL={}",
+                    self.body(),
+                    (first_day + Duration::days(self.until_days)).format("%Y%m%d")
+                ),
+            }
+        }
+
+        /// What the `rrule` crate gets in the test: `UNTIL` as the last second of that Oslo
+        /// day in UTC, worked out here with chrono-tz.
+        fn rrule_set_text(&self, first: DateTime<Utc>) -> String {
+            let wall = first.with_timezone(&chrono_tz::Europe::Oslo).naive_local();
+            let end = match self.count {
+                Some(n) => format!("COUNT={n}"),
+                None => {
+                    let next_day = wall.date() + Duration::days(self.until_days + 1);
+                    let midnight = chrono_tz::Europe::Oslo
+                        .from_local_datetime(&next_day.and_hms_opt(0, 0, 0).unwrap())
+                        .earliest()
+                        .unwrap();
+                    let until = midnight.with_timezone(&Utc) - Duration::seconds(1);
+                    format!("UNTIL={}", until.format("%Y%m%dT%H%M%SZ"))
+                }
+            };
+            format!(
+                "DTSTART;TZID=Europe/Oslo:{}\nRRULE:{};{end}",
+                wall.format("%Y%m%dT%H%M%S"),
+                self.body()
+            )
+        }
+    }
+
+    fn pattern() -> impl proptest::strategy::Strategy<Value = Pattern> {
+        use proptest::prelude::*;
+        let plain_days = proptest::sample::subsequence(DAYS.to_vec(), 0..=3)
+            .prop_map(|d| d.into_iter().map(String::from).collect::<Vec<_>>());
+        let ordinal_day = (
+            prop_oneof![Just(0i32), 1i32..=5, -4i32..=-1],
+            proptest::sample::select(DAYS.to_vec()),
+        )
+            .prop_map(|(n, d)| if n == 0 { d.to_string() } else { format!("{n}{d}") });
+        let month_day = prop_oneof![1i32..=31, -31i32..=-1];
+        let shape = prop_oneof![
+            Just(("DAILY", vec![], vec![])),
+            plain_days.prop_map(|d| ("WEEKLY", d, vec![])),
+            Just(("MONTHLY", vec![], vec![])),
+            proptest::collection::vec(ordinal_day, 1..=2).prop_map(|d| ("MONTHLY", d, vec![])),
+            proptest::collection::vec(month_day, 1..=3).prop_map(|d| ("MONTHLY", vec![], d)),
+        ];
+        (
+            shape,
+            1u32..=4,
+            any::<bool>(),
+            prop_oneof![(1u32..=60).prop_map(Some), Just(None)],
+            0i64..=730,
+        )
+            .prop_map(
+                |((freq, by_day, by_month_day), interval, explicit_interval, count, until_days)| Pattern {
+                    freq,
+                    interval,
+                    explicit_interval,
+                    by_day,
+                    by_month_day,
+                    count,
+                    until_days,
+                },
+            )
+    }
+
+    /// A first occurrence anywhere in 2026–2028, on the quarter hour between 07.00 and 20.45,
+    /// 15 minutes to 4 hours long.
+    fn first_slot() -> impl proptest::strategy::Strategy<Value = Slot> {
+        use proptest::prelude::*;
+        (0i64..3 * 365, 28u32..84, 1i64..=16).prop_map(|(day, quarter, quarters)| {
+            let date = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(day);
+            let start = at(date.year(), date.month(), date.day(), quarter / 4, (quarter % 4) * 15);
+            Slot {
+                start,
+                end: start + Duration::minutes(15 * quarters),
+            }
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        /// Decided and skipped occurrences together are exactly the `rrule` crate's own
+        /// expansion of the pattern from the same `DTSTART;TZID=Europe/Oslo`, each as long on
+        /// the wall clock as the first; an occurrence is skipped exactly on a day the rules
+        /// name as closed, and says why. Patterns beyond 200 occurrences or two years are
+        /// refused, and only those.
+        #[test]
+        fn occurrences_are_the_rrule_expansion_with_closed_days_skipped(p in pattern(), first in first_slot()) {
+            use proptest::prelude::*;
+            let (rules, room) = shipped_rules();
+            let first_day = local(first.start).date_naive();
+            let text = p.text(first_day);
+            let rec = parse(&text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            let set: rrule::RRuleSet = match p.rrule_set_text(first.start).parse() {
+                Ok(set) => set,
+                Err(e) => {
+                    // What the crate cannot expand is refused, not expanded some other way.
+                    let got = occurrences(&rules, &room, &rec, first).map(|_| ()).unwrap_err();
+                    prop_assert_eq!(got.code, "invalid_recurrence", "{}: {}", text, e);
+                    return Ok(());
+                }
+            };
+            let expected: Vec<DateTime<Utc>> = set.all(1000).dates.iter().map(|d| d.with_timezone(&Utc)).collect();
+            prop_assert!(expected.len() < 1000);
+            let too_many = expected.len() > MAX_OCCURRENCES;
+            let too_long = expected
+                .last()
+                .is_some_and(|d| local(*d).date_naive() > first_day + Duration::days(MAX_SPAN_DAYS));
+            let got = occurrences(&rules, &room, &rec, first);
+            if too_many || too_long {
+                prop_assert_eq!(got.map(|_| ()).unwrap_err().code, "invalid_recurrence", "{}", text);
+                return Ok(());
+            }
+            let got = got.unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            let decided: Vec<&Occurrence> = got.iter().filter(|o| o.skipped.is_none()).collect();
+            let skipped: Vec<&Occurrence> = got.iter().filter(|o| o.skipped.is_some()).collect();
+            prop_assert_eq!(decided.len() + skipped.len(), got.len());
+            let starts: Vec<DateTime<Utc>> = got.iter().map(|o| o.slot.start).collect();
+            prop_assert_eq!(&starts, &expected, "{}", text);
+            let wall_length = local(first.end).naive_local() - local(first.start).naive_local();
+            for o in &got {
+                let day = local(o.slot.start).date_naive();
+                prop_assert_eq!(local(o.slot.end).naive_local() - local(o.slot.start).naive_local(), wall_length);
+                match (&o.skipped, rules.closed_reason(&room, day)) {
+                    (None, None) => {}
+                    (Some(e), Some(reason)) => {
+                        prop_assert_eq!(e.code, "closed_day");
+                        prop_assert!(e.message.contains(&reason), "{} does not say «{}»", e.message, reason);
+                    }
+                    (skip, reason) => prop_assert!(false, "{day}: skipped {:?}, closed {:?} ({})", skip, reason, text),
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Ten weekly occurrences starting in the four weeks before a change of summer time
+        /// (2027: 28 March and 31 October) keep their Oslo wall-clock time and length, while
+        /// their UTC offset changes.
+        #[test]
+        fn weekly_occurrences_keep_their_wall_time_across_both_changes(
+            autumn in proptest::bool::ANY,
+            day in 0i64..28,
+            quarter in 32u32..80,
+            quarters in 2i64..=8,
+        ) {
+            use proptest::prelude::*;
+            let (rules, room) = shipped_rules();
+            let from = if autumn { NaiveDate::from_ymd_opt(2027, 10, 3) } else { NaiveDate::from_ymd_opt(2027, 2, 28) };
+            let date = from.unwrap() + Duration::days(day);
+            let start = at(date.year(), date.month(), date.day(), quarter / 4, (quarter % 4) * 15);
+            let first = Slot { start, end: start + Duration::minutes(15 * quarters) };
+            let occ = occurrences(&rules, &room, &parse("FREQ=WEEKLY;COUNT=10").unwrap(), first).unwrap();
+            prop_assert_eq!(occ.len(), 10);
+            let wall = |t: DateTime<Utc>| local(t).time();
+            let mut offsets = std::collections::BTreeSet::new();
+            for (i, o) in occ.iter().enumerate() {
+                let s = local(o.slot.start);
+                prop_assert_eq!(s.date_naive(), date + Duration::weeks(i as i64));
+                prop_assert_eq!(wall(o.slot.start), wall(first.start));
+                prop_assert_eq!(wall(o.slot.end), wall(first.end));
+                prop_assert_eq!(o.slot.end - o.slot.start, first.end - first.start);
+                offsets.insert(chrono::Offset::fix(s.offset()).local_minus_utc());
+            }
+            prop_assert_eq!(offsets.len(), 2, "{:?}", offsets);
+        }
+    }
+
+    #[test]
+    fn a_weekly_nine_oclock_in_2027_is_nine_before_and_after_each_change() {
+        let (rules, room) = shipped_rules();
+        for (y, m, d) in [(2027, 3, 2), (2027, 10, 5)] {
+            let first = Slot {
+                start: at(y, m, d, 9, 0),
+                end: at(y, m, d, 10, 0),
+            };
+            let occ = occurrences(&rules, &room, &parse("FREQ=WEEKLY;COUNT=10").unwrap(), first).unwrap();
+            let utc_hours: std::collections::BTreeSet<u32> = occ.iter().map(|o| o.slot.start.hour()).collect();
+            // 09.00 Oslo is 08.00 UTC in winter and 07.00 UTC in summer.
+            assert_eq!(utc_hours, [7, 8].into(), "{y}-{m}-{d}");
+            for o in &occ {
+                let s = local(o.slot.start);
+                assert_eq!((s.weekday(), s.hour(), s.minute()), (Weekday::Tue, 9, 0), "{s}");
+            }
+        }
     }
 
     #[test]

@@ -721,6 +721,7 @@ async fn change_series(
         return Err(ServiceError::Rules(shape_problems));
     }
     let activity = change.activity.clone().map(Activity::dedup);
+    // The occurrences' bookings name the series' contact, not whoever changes the series.
     let contact = store.user_by_email(&series.contact_email).await?;
     let mut tx = store.write(&room.key).await?;
     let (detail, rows, bookings) = load_detail_tx(tx.as_mut(), id).await?;

@@ -31,4 +31,5 @@ mod schemathesis;
 mod series;
 mod series_calendars;
 mod series_pages;
+mod series_properties;
 mod signin;
