@@ -3,6 +3,7 @@
 pub mod booking;
 pub mod decision;
 pub mod error;
+pub mod fairness;
 pub mod feed;
 pub mod holidays;
 pub mod plan;

@@ -3,10 +3,13 @@
 //! the pure rules of `domain`, and writes the outcome with its audit line and the messages it
 //! causes (outbox), all or nothing.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::domain::booking::parse_reason;
 use crate::domain::decision::{self, blocked_until, Decision, Held};
+use crate::domain::fairness::{self, Tally};
 use crate::domain::plan::Plan;
 use crate::domain::policy::{self, Slot};
 use crate::domain::time::{format_range, local, start_of_day};
@@ -393,6 +396,11 @@ impl App {
     /// The pending requests with what each competes with, for the coordinator.
     pub async fn conflicts(&self) -> Result<Vec<ConflictCase>> {
         conflicts(self.store.as_ref(), self.rules(), self.now()).await
+    }
+
+    /// The fairness ledger of the last 12 months (the service's clock), per organisation key.
+    pub async fn fairness(&self) -> Result<BTreeMap<String, Tally>> {
+        ledger(self.store.as_ref(), self.rules(), self.now()).await
     }
 
     /// Free slots like `b`'s time (or `slot`) for its organisation, from the committed state.
@@ -910,8 +918,27 @@ pub struct ConflictCase {
     pub protected: Vec<i64>,
     /// Whether approving without override is possible now.
     pub approvable: bool,
-    /// The default suggestion: approve the higher tier, then the earlier request.
+    /// The default suggestion: approve the higher tier; within a tier the organisation with
+    /// more displaced hours in the last 12 months, then the earlier request.
     pub suggest_approve: bool,
+    /// The fairness ledger of each organisation in the case that has lost the room in the last
+    /// 12 months, request first.
+    pub fairness: Vec<FairnessLine>,
+}
+
+/// One organisation's losses in the last 12 months, and the sentence for the coordinator.
+#[derive(Debug, Clone)]
+pub struct FairnessLine {
+    pub org: String,
+    pub tally: Tally,
+    pub text: String,
+}
+
+/// The fairness ledger of the last 12 months, per organisation key.
+async fn ledger(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Result<BTreeMap<String, Tally>> {
+    let (from, to) = fairness::window(now);
+    let events = store.losses(from, to).await?;
+    Ok(fairness::ledger(rules, &events, from, to))
 }
 
 async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Result<Vec<ConflictCase>> {
@@ -922,6 +949,8 @@ async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Resu
             ..Default::default()
         })
         .await?;
+    let ledger = ledger(store, rules, now).await?;
+    let displaced_minutes = |org: &str| ledger.get(org).map_or(0, |t| t.displaced_minutes);
     let mut cases = Vec::new();
     for request in pending {
         let others: Vec<Booking> = store
@@ -946,7 +975,14 @@ async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Resu
             request.start > now && decision::approval(rules, rank, &held(rules, &confirmed), false, now).is_ok();
         let outranks = |o: &Booking| {
             let r = rules.rank_of_org(&o.org);
-            rank < r || (rank == r && request.created_at <= o.created_at)
+            rank < r
+                || (rank == r
+                    && fairness::goes_first(
+                        displaced_minutes(&request.org),
+                        request.created_at,
+                        displaced_minutes(&o.org),
+                        o.created_at,
+                    ))
         };
         let suggest_approve = approvable && others.iter().filter(|o| o.status == Status::Pending).all(outranks);
         let protected = confirmed
@@ -954,12 +990,32 @@ async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Resu
             .filter(|o| decision::is_protected(rules, o.start, now))
             .map(|o| o.id)
             .collect();
+        let mut orgs: Vec<&str> = vec![request.org.as_str()];
+        for o in &others {
+            if !orgs.contains(&o.org.as_str()) {
+                orgs.push(&o.org);
+            }
+        }
+        let fairness = orgs
+            .into_iter()
+            .filter_map(|org| {
+                let name = rules.organisation(org).map_or(org, |o| o.name.as_str());
+                let tally = *ledger.get(org)?;
+                let text = fairness::text(name, &tally)?;
+                Some(FairnessLine {
+                    org: org.to_string(),
+                    tally,
+                    text,
+                })
+            })
+            .collect();
         cases.push(ConflictCase {
             request,
             others,
             protected,
             approvable,
             suggest_approve,
+            fairness,
         });
     }
     Ok(cases)

@@ -36,7 +36,9 @@ pub use sessions::{CurrentSession, FormBinding, SignIn, LINK_MINUTES};
 pub use crate::domain::series::SeriesDetail;
 /// What the use cases answer with, as the store keeps it.
 pub use crate::store::{AccessOutcome, AccessRequest, Account, ApiToken, FeedToken, Session, EXISTS_REASON};
-pub use bookings::{Approval, BookOutcome, ConflictCase, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS};
+pub use bookings::{
+    Approval, BookOutcome, ConflictCase, FairnessLine, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS,
+};
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
 pub use series::{SeriesChange, SeriesOutcome};

@@ -9,6 +9,7 @@ use super::outbox::{NewMessage, OutboxMessage, OutboxSql};
 use super::series::{NewSeries, SeriesUpdate};
 use super::sql::{json, status, to_json};
 use super::{Result, StoreError};
+use crate::domain::fairness::{Loss, LossEvent};
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, NewBooking, SeriesLink, Status};
 
@@ -80,6 +81,11 @@ pub trait BookingStore: Send + Sync {
     /// start in the interval, with only what the report reads (time, organisation, status,
     /// title, public, contact name, activity, attendance); the other fields are left empty.
     async fn report_bookings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>>;
+    /// The losses of the fairness ledger whose change falls in `[from, to]`: every change to
+    /// `displaced`, and every change from `pending` to `rejected` with the organisations of
+    /// the bookings in the same room that overlapped it (buffers included) and existed then.
+    /// Which of them count is `domain::fairness::counts`.
+    async fn losses(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LossEvent>>;
     /// Set what a booking is used for.
     async fn set_activity(&self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking>;
     /// Record who came to a booking's event (replacing an earlier registration).
@@ -240,6 +246,42 @@ impl TryFrom<ReportRow> for Booking {
     }
 }
 
+/// One loss with one rival (or none), as the ledger's query reads it.
+#[derive(sqlx::FromRow)]
+pub(super) struct LossRow {
+    booking_id: i64,
+    at: DateTime<Utc>,
+    to_status: String,
+    org: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    rival: Option<String>,
+}
+
+/// The rows of one booking's loss folded into one event with all its rivals.
+fn losses(rows: Vec<LossRow>) -> Vec<LossEvent> {
+    let mut out: Vec<LossEvent> = Vec::new();
+    for r in rows {
+        let loss = if r.to_status == "displaced" {
+            Loss::Displaced
+        } else {
+            Loss::Rejected
+        };
+        match out.last_mut() {
+            Some(e) if e.booking == r.booking_id && e.loss == loss && e.at == r.at => e.rivals.extend(r.rival),
+            _ => out.push(LossEvent {
+                booking: r.booking_id,
+                org: r.org,
+                loss,
+                at: r.at,
+                minutes: (r.ends_at - r.starts_at).num_minutes(),
+                rivals: r.rival.into_iter().collect(),
+            }),
+        }
+    }
+    out
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct AuditRow {
     at: DateTime<Utc>,
@@ -284,6 +326,7 @@ where
     for<'r> BookingRow: FromRow<'r, Self::Row>,
     for<'r> ReportRow: FromRow<'r, Self::Row>,
     for<'r> AuditRow: FromRow<'r, Self::Row>,
+    for<'r> LossRow: FromRow<'r, Self::Row>,
 {
     async fn booking<'e>(e: impl Executor<'e, Database = Self>, id: i64) -> Result<Option<Booking>> {
         let row: Option<BookingRow> = sqlx::query_as(&format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1"))
@@ -369,6 +412,27 @@ where
         .fetch_all(e)
         .await?;
         rows.into_iter().map(Booking::try_from).collect()
+    }
+
+    async fn losses<'e>(
+        e: impl Executor<'e, Database = Self>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<LossEvent>> {
+        let rows: Vec<LossRow> = sqlx::query_as(
+            "SELECT e.booking_id, e.at, e.to_status, b.org, b.starts_at, b.ends_at, o.org AS rival \
+             FROM booking_events e JOIN bookings b ON b.id = e.booking_id \
+             LEFT JOIN bookings o ON e.to_status = 'rejected' AND o.room = b.room AND o.id <> b.id \
+             AND o.starts_at < b.blocked_until AND b.starts_at < o.blocked_until AND o.created_at <= e.at \
+             WHERE e.at >= $1 AND e.at <= $2 \
+             AND (e.to_status = 'displaced' OR (e.to_status = 'rejected' AND e.from_status = 'pending')) \
+             ORDER BY e.id, o.id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(e)
+        .await?;
+        Ok(losses(rows))
     }
 
     async fn set_activity<'e>(

@@ -140,6 +140,10 @@ impl BookingStore for SqlStore {
         on_pool!(&self.pools, |p, DB| DB::report_bookings(p, from, to).await)
     }
 
+    async fn losses(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<crate::domain::fairness::LossEvent>> {
+        on_pool!(&self.pools, |p, DB| DB::losses(p, from, to).await)
+    }
+
     async fn set_activity(&self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
         on_pool!(&self.pools, |p, DB| DB::set_activity(p, id, activity, now).await)
     }
