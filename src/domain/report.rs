@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
+use super::fairness;
 use super::plan::{Plan, Vocabulary};
 use super::time::local;
 use super::{Booking, Rules, Status};
@@ -157,6 +158,44 @@ pub struct UnmetRow {
     pub unmet: Unmet,
 }
 
+/// One organisation's losses in the report's period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FairnessRow {
+    pub org: String,
+    pub org_name: String,
+    pub tier: String,
+    pub tier_name: String,
+    pub tally: fairness::Tally,
+}
+
+/// The fairness table: the organisations of `ledger` with any loss, highest tier first, then
+/// in the configuration's order (unknown organisations last).
+pub fn fairness_rows(rules: &Rules, ledger: &BTreeMap<String, fairness::Tally>) -> Vec<FairnessRow> {
+    let position = |key: &str| {
+        rules
+            .organisations
+            .iter()
+            .position(|o| o.key == key)
+            .unwrap_or(usize::MAX)
+    };
+    let mut rows: Vec<FairnessRow> = ledger
+        .iter()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(key, t)| {
+            let tier = rules.tier_of_org(key);
+            FairnessRow {
+                org: key.clone(),
+                org_name: rules.organisation(key).map_or_else(|| key.clone(), |o| o.name.clone()),
+                tier: tier.map(|t| t.key.clone()).unwrap_or_default(),
+                tier_name: tier.map(|t| t.name.clone()).unwrap_or_default(),
+                tally: *t,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| (rules.rank_of_org(&r.org), position(&r.org)));
+    rows
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub from: NaiveDate,
@@ -167,6 +206,9 @@ pub struct Report {
     pub unmet_total: Unmet,
     pub unmet_by_tier: Vec<UnmetRow>,
     pub unmet_by_organisation: Vec<UnmetRow>,
+    /// The fairness ledger of the period's changes (displacements and refusals in conflicts,
+    /// by the time they happened), one row per organisation that lost the room, by tier.
+    pub fairness: Vec<FairnessRow>,
     /// The events, by start.
     pub events: Vec<Booking>,
 }
@@ -521,6 +563,7 @@ pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, booking
         unmet_total,
         unmet_by_tier: by_tier,
         unmet_by_organisation,
+        fairness: Vec::new(),
         events,
     }
 }

@@ -4,6 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::App;
+use crate::domain::fairness;
 use crate::domain::report::{self, Figures, GroupBy, Report};
 use crate::domain::time::{day_hint, format_date, local, parse_day};
 use crate::domain::{view_of, DomainError, User, View};
@@ -62,7 +63,14 @@ impl App {
     pub async fn report(&self, from: NaiveDate, to: NaiveDate) -> Result<Report, StoreError> {
         let (start, end) = report::query_bounds(from, to);
         let bookings = self.store.report_bookings(start, end).await?;
-        Ok(report::build(self.plan(), self.rules(), from, to, bookings))
+        let mut r = report::build(self.plan(), self.rules(), from, to, bookings);
+        // The changes of the period's days (Oslo): from its first midnight to just before the
+        // midnight after it.
+        let last = end - chrono::Duration::microseconds(1);
+        let losses = self.store.losses(start, last).await?;
+        let ledger = fairness::ledger(self.rules(), &losses, start, last);
+        r.fairness = report::fairness_rows(self.rules(), &ledger);
+        Ok(r)
     }
 }
 
@@ -198,6 +206,35 @@ pub fn tables(app: &App, r: &Report, viewer: &User, with_events: bool) -> Vec<Ta
         title: "Ikke innfridde forespørsler per virksomhet".into(),
         header: unmet_header("Virksomhet"),
         rows: unmet_rows(&r.unmet_by_organisation),
+    });
+    out.push(Table {
+        key: "rettferdighet",
+        title: "Trukket tilbake og avslått i konflikt per virksomhet".into(),
+        header: [
+            "Virksomhet",
+            "Prioritetsgruppe",
+            "Trukket tilbake",
+            "Timer trukket tilbake",
+            "Avslått i konflikt",
+            "Timer avslått",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: r
+            .fairness
+            .iter()
+            .map(|f| {
+                vec![
+                    f.org_name.clone(),
+                    f.tier_name.clone(),
+                    f.tally.displaced.to_string(),
+                    decimal(f.tally.displaced_minutes as f64 / 60.0),
+                    f.tally.refused.to_string(),
+                    decimal(f.tally.refused_minutes as f64 / 60.0),
+                ]
+            })
+            .collect(),
     });
     if !with_events {
         return out;

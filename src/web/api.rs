@@ -428,7 +428,26 @@ pub struct ConflictOut {
     pub request: FullBooking,
     pub conflicts_with: Vec<ConflictingBooking>,
     pub approvable: bool,
+    /// Approve the higher tier; within a tier the organisation with more displaced hours in
+    /// the last 12 months, then the earlier request.
     pub suggestion: Suggestion,
+    /// The fairness ledger of each organisation in the case that has lost the room in the last
+    /// 12 months (the request's organisation first); organisations without losses are left out.
+    pub fairness: Vec<FairnessOut>,
+}
+
+/// An organisation's displacements and refusals in conflicts (by a higher tier), in the last
+/// 12 months or in a report's period.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FairnessOut {
+    pub organisation: OrganisationOut,
+    pub displaced: i64,
+    pub displaced_hours: f64,
+    pub refused: i64,
+    pub refused_hours: f64,
+    /// For the coordinator: «UiB er flyttet 3 ganger, 7 timer, siste 12 måneder».
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub text: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -489,6 +508,28 @@ pub struct ReportSummary {
     /// Rows by grouping key (`measure`, `focus_area`, `goal_area`, `organisation`, `tier`,
     /// `kind`).
     pub groupings: BTreeMap<String, Vec<ReportRow>>,
+    /// Displaced and refused-in-conflict bookings per organisation (with its tier), by the
+    /// time of the change within the period.
+    pub fairness: Vec<FairnessRowOut>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FairnessRowOut {
+    /// The tier's key.
+    pub tier: String,
+    #[serde(flatten)]
+    pub figures: FairnessOut,
+}
+
+fn fairness_out(rules: &Rules, org: &str, t: &crate::domain::fairness::Tally, text: Option<String>) -> FairnessOut {
+    FairnessOut {
+        organisation: org_out(rules, org),
+        displaced: t.displaced,
+        displaced_hours: t.displaced_minutes as f64 / 60.0,
+        refused: t.refused,
+        refused_hours: t.refused_minutes as f64 / 60.0,
+        text,
+    }
 }
 
 // ---------- rendering ----------
@@ -1310,6 +1351,11 @@ async fn conflicts(State(state): State<AppState>, ApiUser(user): ApiUser) -> Res
             } else {
                 Suggestion::Reject
             },
+            fairness: c
+                .fairness
+                .iter()
+                .map(|f| fairness_out(rules, &f.org, &f.tally, Some(f.text.clone())))
+                .collect(),
         })
         .collect();
     Ok(Json(Conflicts { conflicts }))
@@ -1431,5 +1477,13 @@ async fn report_summary(
             by_organisation: unmet_rows(&r.unmet_by_organisation),
         },
         groupings,
+        fairness: r
+            .fairness
+            .iter()
+            .map(|f| FairnessRowOut {
+                tier: f.tier.clone(),
+                figures: fairness_out(state.app.rules(), &f.org, &f.tally, None),
+            })
+            .collect(),
     }))
 }

@@ -26,7 +26,7 @@ use crate::domain::booking::parse_reason;
 use crate::domain::series::Series;
 use crate::domain::time::{format_date, format_datetime, format_range, local, start_of_day};
 use crate::domain::{Booking, DomainError, Role, Status, User};
-use crate::service::{AccessOutcome, ConflictCase, ServiceError, EXISTS_REASON};
+use crate::service::{AccessOutcome, ConflictCase, FairnessLine, ServiceError, EXISTS_REASON};
 use crate::web::AppState;
 
 pub const PATH: &str = "/koordinator";
@@ -171,10 +171,11 @@ fn case_section(
                     }
                 }
             }
+            (fairness_list(case.fairness.iter()))
             @if case.approvable && case.suggest_approve {
                 p { "Forslaget etter prioriteringsreglene: godkjenn forespørselen." }
             } @else if case.approvable {
-                p { "Forslaget etter prioriteringsreglene: en annen forespørsel har høyere prioritet eller kom først." }
+                p { "Forslaget etter prioriteringsreglene: en annen forespørsel har høyere prioritet, har vært flyttet flere timer siste 12 måneder, eller kom først." }
             } @else if !case.protected.is_empty() {
                 p { "En booking i konflikten er fast (beskyttelsesperioden). Bare overstyring med begrunnelse kan trekke den tilbake." }
             } @else {
@@ -200,6 +201,27 @@ fn case_section(
                     }
                     button.secondary type="submit" name="handling" value="avslaa" { "Avslå" }
                 }
+            }
+        }
+    }
+}
+
+/// The fairness ledger of the organisations in a case (each once): «UiB er flyttet 3 ganger,
+/// 7 timer, siste 12 måneder».
+fn fairness_list<'a>(lines: impl Iterator<Item = &'a FairnessLine>) -> Markup {
+    let mut seen: Vec<&str> = Vec::new();
+    let lines: Vec<&FairnessLine> = lines
+        .filter(|f| {
+            let new = !seen.contains(&f.org.as_str());
+            seen.push(&f.org);
+            new
+        })
+        .collect();
+    html! {
+        @if !lines.is_empty() {
+            div.fairness {
+                p { "Trukket tilbake og avslått i konflikt:" }
+                ul { @for f in &lines { li { (f.text) } } }
             }
         }
     }
@@ -295,6 +317,7 @@ fn series_section(
                     }
                 }
             }
+            (fairness_list(cases.iter().flat_map(|c| c.fairness.iter())))
             form method="post" action=(format!("/koordinator/serier/{}", s.id)) novalidate {
                 input type="hidden" name="csrf" value=(ctx.csrf);
                 div.field {

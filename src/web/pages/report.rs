@@ -167,6 +167,13 @@ fn body(state: &AppState, r: &Report, viewer: &User) -> Markup {
             p { "Forespørsler som ble avslått, og bookinger som ble trukket tilbake, som gjaldt perioden." }
             (table(by_key("ikke-innfridd-prioritetsgruppe"), &period))
             (table(by_key("ikke-innfridd-virksomhet"), &period))
+            h2 { "Trukket tilbake og avslått i konflikt" }
+            p { "Bookinger som ble trukket tilbake, og forespørsler som koordinator avslo fordi de konkurrerte med en høyere prioritetsgruppe, etter når det skjedde i perioden." }
+            @if r.fairness.is_empty() {
+                p { "Ingen i perioden." }
+            } @else {
+                (table(by_key("rettferdighet"), &period))
+            }
             h2 { "Arrangementer" }
             p { (r.events.len()) " arrangementer, ett per rad med alle aktivitetsfeltene: " a href=(format!("/rapport.csv?{period}&tabell=arrangementer")) { "Last ned arrangementslisten som CSV" } "." }
         }
