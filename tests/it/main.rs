@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod coordinator_pages;
+mod fairness;
 mod feeds;
 mod hardening;
 mod lifecycle;
