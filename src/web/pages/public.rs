@@ -268,7 +268,7 @@ pub async fn rules(State(state): State<AppState>, ctx: PageCtx) -> Response {
             li { "Er tiden booket av samme eller høyere prioritetsgruppe, er rommet opptatt. Du får forslag til ledige tider av samme lengde." }
             li { "Er tiden booket av en lavere prioritetsgruppe, går forespørselen til koordinator, som avgjør om den andre bookingen skal trekkes tilbake. Den som mister tiden, får beskjed med begrunnelse og forslag til ledige tider." }
             li { "Bookinger som starter innen " (rules.protection_window_days) " dager, kan ikke trekkes tilbake. Bare koordinator kan overstyre, og alltid med begrunnelse." }
-            li { "Når to forespørsler gjelder samme tid, avgjør koordinator. Utgangspunktet er høyeste prioritet, og deretter den som spurte først." }
+            li { "Når to forespørsler gjelder samme tid, avgjør koordinator. Utgangspunktet er høyeste prioritet; i samme prioritetsgruppe den virksomheten som har fått flest timer trukket tilbake de siste 12 månedene, og deretter den som spurte først." }
         }
 
         h2 { "Virksomheter" }
