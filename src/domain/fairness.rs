@@ -5,7 +5,7 @@
 //!   took its slot);
 //! - a refusal in a conflict: a pending request that the coordinator `rejected` while it
 //!   competed with a booking or request of a higher tier (one in the same room, overlapping
-//!   it with buffers, that existed when the request was refused).
+//!   it with buffers, still pending or confirmed when the request was refused).
 //!
 //! Each counts once, with the booking's length, at the time of the change (its audit line),
 //! inside the rolling window of 12 months back from now.

@@ -83,7 +83,9 @@ pub trait BookingStore: Send + Sync {
     async fn report_bookings(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>>;
     /// The losses of the fairness ledger whose change falls in `[from, to]`: every change to
     /// `displaced`, and every change from `pending` to `rejected` with the organisations of
-    /// the bookings in the same room that overlapped it (buffers included) and existed then.
+    /// the bookings in the same room that overlapped it (buffers included, at their stored
+    /// times) and were still pending or confirmed then (made before it, not yet rejected,
+    /// cancelled or displaced).
     /// Which of them count is `domain::fairness::counts`.
     async fn losses(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LossEvent>>;
     /// Set what a booking is used for.
@@ -424,6 +426,8 @@ where
              FROM booking_events e JOIN bookings b ON b.id = e.booking_id \
              LEFT JOIN bookings o ON e.to_status = 'rejected' AND o.room = b.room AND o.id <> b.id \
              AND o.starts_at < b.blocked_until AND b.starts_at < o.blocked_until AND o.created_at <= e.at \
+             AND NOT EXISTS (SELECT 1 FROM booking_events x WHERE x.booking_id = o.id \
+             AND x.to_status IN ('rejected', 'cancelled', 'displaced') AND x.at < e.at) \
              WHERE e.at >= $1 AND e.at <= $2 \
              AND (e.to_status = 'displaced' OR (e.to_status = 'rejected' AND e.from_status = 'pending')) \
              ORDER BY e.id, o.id",

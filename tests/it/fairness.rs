@@ -75,6 +75,17 @@ async fn the_ledger_counts_what_happened_in_the_last_twelve_months(b: Backend) {
     // count for BEHO.
     decide(&app, &coord, owner, "reject", "Avlyst").await;
 
+    // Rejected after the higher tier withdrew: no longer a conflict with it, not counted.
+    let day = app.open_day(55);
+    let (partner, _) = book(&app, &uib, day, "09:00", "10:00", "Seminar").await;
+    let (owner, st) = book(&app, &beho, day, "09:00", "12:00", "Nettverkssamling").await;
+    assert_eq!(st, "pending");
+    let (s, v) = app
+        .post(&beho, &format!("/api/v1/bookings/{owner}/cancel"), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    decide(&app, &coord, partner, "reject", "Ikke nå").await;
+
     // A displacement 13 months ago is outside the window.
     let long_ago = Utc::now() - Duration::days(400);
     let old = app
