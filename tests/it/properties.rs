@@ -114,7 +114,7 @@ fn expected_alternatives(r: &Rules, free: &[Slot], wanted: Slot) -> Vec<Slot> {
     let mut near: Vec<Slot> = earlier.into_iter().chain(later).collect();
     near.sort_by_key(|s| (distance(s), s.start));
     let mut want: Vec<Slot> = Vec::new();
-    let mut take = |want: &mut Vec<Slot>, s: Slot| {
+    let take = |want: &mut Vec<Slot>, s: Slot| {
         if want.len() < r.alternatives && want.iter().all(|w| apart(*w, s)) {
             want.push(s);
         }
