@@ -168,11 +168,9 @@ pub fn alternatives(
     // A candidate is taken when it is bookable, not the wanted slot, and overlaps nothing
     // already offered.
     let offer = |found: &mut Vec<Slot>, slot: Slot| {
-        let fits = slot != wanted && !found.iter().any(|f| slots_overlap(*f, slot)) && passes(slot);
-        if fits {
+        if slot != wanted && !found.iter().any(|f| slots_overlap(*f, slot)) && passes(slot) {
             found.push(slot);
         }
-        fits
     };
     let first_day = local(wanted.start).date_naive().max(local(now).date_naive());
     let last_day = policy::last_bookable_day(tier, now);
