@@ -135,9 +135,12 @@ pub fn approval(
 }
 
 /// Up to `rules.alternatives` free slots of the same length as `wanted` that pass policy for
-/// `tier`: on the same day first, nearest first; then later days, earliest first, up to the
-/// end of the tier's booking horizon. `existing` are the confirmed and pending bookings of the
-/// room from the requested day to the end of the horizon, in any order.
+/// `tier` and do not overlap each other, so that each is a real choice. In this order: the
+/// nearest free slot on the same day that starts earlier and the nearest that starts later
+/// (the nearer of the two first); then the same time of day on the following days, nearest
+/// first; then any free slot, nearest to the wanted start first — up to the end of the tier's
+/// booking horizon. `existing` are the confirmed and pending bookings of the room from the
+/// requested day to the end of the horizon, in any order.
 pub fn alternatives(
     rules: &Rules,
     room: &Room,
@@ -160,43 +163,80 @@ pub fn alternatives(
     };
     let passes = |slot: Slot| is_free(slot) && policy::check(rules, room, tier, slot, attendees, now).is_empty();
 
-    let mut found = Vec::new();
-    let first_day = local(wanted.start).date_naive().max(local(now).date_naive());
-    let last_day = policy::last_bookable_day(tier, now);
-
-    // Same day: nearest to the wanted start first.
-    let mut same_day: Vec<Slot> = day_candidates(rules, room, first_day, length)
-        .into_iter()
-        .filter(|s| *s != wanted)
-        .collect();
-    same_day.sort_by_key(|s| ((s.start - wanted.start).num_minutes().abs(), s.start));
-    for slot in same_day {
-        if found.len() >= rules.alternatives {
-            return found;
-        }
-        if passes(slot) {
+    let mut found: Vec<Slot> = Vec::new();
+    let full = |found: &Vec<Slot>| found.len() >= rules.alternatives;
+    // A candidate is taken when it is bookable, not the wanted slot, and overlaps nothing
+    // already offered.
+    let offer = |found: &mut Vec<Slot>, slot: Slot| {
+        if slot != wanted && !found.iter().any(|f| slots_overlap(*f, slot)) && passes(slot) {
             found.push(slot);
         }
+    };
+    let first_day = local(wanted.start).date_naive().max(local(now).date_naive());
+    let last_day = policy::last_bookable_day(tier, now);
+    if rules.alternatives == 0 || first_day > last_day {
+        return found;
     }
+
+    // 1. The same day: the nearest earlier and the nearest later free slot.
+    let same_day = day_candidates(rules, room, first_day, length);
+    let distance = |s: &Slot| (s.start - wanted.start).num_minutes().abs();
+    let earlier = same_day.iter().rev().find(|s| s.start < wanted.start && passes(**s));
+    let later = same_day
+        .iter()
+        .find(|s| s.start > wanted.start && passes(**s) && earlier.is_none_or(|e| !slots_overlap(*e, **s)));
+    let mut near: Vec<Slot> = earlier.into_iter().chain(later).copied().collect();
+    near.sort_by_key(|s| (distance(s), s.start));
+    for slot in near {
+        if !full(&found) {
+            offer(&mut found, slot);
+        }
+    }
+
+    // 2. The same time of day on the following days.
+    let from = local(wanted.start).time();
     let mut day = first_day;
-    while found.len() < rules.alternatives {
+    while !full(&found) {
         day = match day.succ_opt() {
             Some(d) if d <= last_day => d,
             _ => break,
         };
-        if rules.closed_reason(room, day).is_some() {
-            continue;
+        if let Some(start) = at_local(day, from) {
+            offer(
+                &mut found,
+                Slot {
+                    start,
+                    end: start + length,
+                },
+            );
         }
-        for slot in day_candidates(rules, room, day, length) {
-            if found.len() >= rules.alternatives {
+    }
+
+    // 3. Anything, nearest to the wanted start first.
+    if !full(&found) {
+        let mut all: Vec<Slot> = Vec::new();
+        let mut day = first_day;
+        loop {
+            all.extend(day_candidates(rules, room, day, length));
+            day = match day.succ_opt() {
+                Some(d) if d <= last_day => d,
+                _ => break,
+            };
+        }
+        all.sort_by_key(|s| (distance(s), s.start));
+        for slot in all {
+            if full(&found) {
                 break;
             }
-            if passes(slot) {
-                found.push(slot);
-            }
+            offer(&mut found, slot);
         }
     }
     found
+}
+
+/// Do two offered slots share any time (buffers aside: only one of them will be booked)?
+pub fn slots_overlap(a: Slot, b: Slot) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 /// Every slot of `length` on the room's grid within the opening hours of `day`.
@@ -346,19 +386,58 @@ mod tests {
     }
 
     #[test]
-    fn alternatives_are_same_day_nearest_first_then_later_days() {
+    fn alternatives_are_the_nearest_later_then_the_same_time_on_the_following_days() {
         let r = rules();
+        // Monday 2 March: 10.00–11.00 taken, 10.00–12.00 wanted. Before it nothing fits (08.00
+        // would end at 10.00 with its buffer until 10.15); 11.15 is the nearest later start.
+        let wanted = slot(at(3, 2, 10, 0), at(3, 2, 12, 0));
+        let existing = [held(1, 0, at(3, 2, 10, 0), at(3, 2, 11, 0), Status::Confirmed)];
+        let alts = alternatives(&r, &r.rooms[0], &r.tiers[2], wanted, 10, &existing, now());
+        assert_eq!(
+            alts,
+            vec![
+                slot(at(3, 2, 11, 15), at(3, 2, 13, 15)),
+                slot(at(3, 3, 10, 0), at(3, 3, 12, 0)),
+                slot(at(3, 4, 10, 0), at(3, 4, 12, 0)),
+                slot(at(3, 5, 10, 0), at(3, 5, 12, 0)),
+                slot(at(3, 6, 10, 0), at(3, 6, 12, 0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn alternatives_offer_the_nearer_of_earlier_and_later_first() {
+        let r = rules();
+        let wanted = slot(at(3, 2, 12, 0), at(3, 2, 14, 0));
+        let existing = [held(1, 0, at(3, 2, 12, 0), at(3, 2, 13, 0), Status::Confirmed)];
+        let alts = alternatives(&r, &r.rooms[0], &r.tiers[2], wanted, 10, &existing, now());
+        // 13.15 is 75 minutes away, 09.45 (its buffer ends at 12.00) 135 minutes.
+        assert_eq!(alts[0], slot(at(3, 2, 13, 15), at(3, 2, 15, 15)));
+        assert_eq!(alts[1], slot(at(3, 2, 9, 45), at(3, 2, 11, 45)));
+        assert_eq!(alts[2], slot(at(3, 3, 12, 0), at(3, 3, 14, 0)));
+        assert_eq!(alts.len(), 5);
+    }
+
+    #[test]
+    fn alternatives_then_take_any_nearest_slot_that_overlaps_none_offered() {
+        let mut r = rules();
+        // The horizon ends on Tuesday 3 March: one following day only.
+        r.tiers[2].horizon_days = 11;
         let wanted = slot(at(3, 2, 12, 0), at(3, 2, 14, 0));
         let existing = [held(1, 0, at(3, 2, 10, 0), at(3, 2, 15, 0), Status::Confirmed)];
         let alts = alternatives(&r, &r.rooms[0], &r.tiers[2], wanted, 10, &existing, now());
-        assert_eq!(alts.len(), 5);
-        // 15.15 is the nearest free start after the booking and its buffer; 07.45 is before
-        // opening, so the nearest before is 08.00 (ends 10.00, buffer until 10.15 > 10.00: busy).
-        assert_eq!(alts[0], slot(at(3, 2, 15, 15), at(3, 2, 17, 15)));
-        assert_eq!(alts[1], slot(at(3, 2, 15, 30), at(3, 2, 17, 30)));
-        for a in &alts {
-            assert_eq!(a.minutes(), 120);
-            assert!(!existing[0].overlaps(&r.rooms[0], *a));
+        assert_eq!(
+            alts,
+            vec![
+                slot(at(3, 2, 15, 15), at(3, 2, 17, 15)),
+                slot(at(3, 3, 12, 0), at(3, 3, 14, 0)),
+                slot(at(3, 2, 17, 15), at(3, 2, 19, 15)),
+                slot(at(3, 3, 8, 0), at(3, 3, 10, 0)),
+                slot(at(3, 3, 10, 0), at(3, 3, 12, 0)),
+            ]
+        );
+        for (i, a) in alts.iter().enumerate() {
+            assert!(alts[i + 1..].iter().all(|b| !slots_overlap(*a, *b)));
         }
     }
 

@@ -8,7 +8,7 @@ use crate::calendar::{self, EventInput, Method, View};
 use crate::config::MailConfig;
 use crate::domain::policy::Slot;
 use crate::domain::series::{OccurrenceOutcome, OutcomeStatus, Series, SeriesDetail};
-use crate::domain::time::format_range;
+use crate::domain::time::{format_range, local};
 use crate::domain::{Booking, Rules, Status};
 use crate::store::{NewAccessRequest, NewMessage};
 
@@ -20,6 +20,8 @@ struct Letter {
     details: Vec<(&'static str, String)>,
     list_title: Option<String>,
     list: Vec<String>,
+    /// Where each item of `list` links to, in the same order, when the items are links.
+    list_links: Vec<String>,
     link: Option<(String, String)>,
 }
 
@@ -39,8 +41,11 @@ impl Letter {
         if let Some(title) = &self.list_title {
             out.push_str(title);
             out.push('\n');
-            for item in &self.list {
-                out.push_str(&format!("- {item}\n"));
+            for (i, item) in self.list.iter().enumerate() {
+                match self.list_links.get(i) {
+                    Some(url) => out.push_str(&format!("- {item}: {url}\n")),
+                    None => out.push_str(&format!("- {item}\n")),
+                }
             }
             out.push('\n');
         }
@@ -71,7 +76,13 @@ impl Letter {
                     }
                     @if let Some(title) = &self.list_title {
                         p { (title) }
-                        ul { @for item in &self.list { li { (item) } } }
+                        ul {
+                            @for (i, item) in self.list.iter().enumerate() {
+                                li {
+                                    @if let Some(url) = self.list_links.get(i) { a href=(url) { (item) } } @else { (item) }
+                                }
+                            }
+                        }
                     }
                     @if let Some((text, url)) = &self.link {
                         p { a href=(url) { (text) } }
@@ -212,15 +223,55 @@ impl Composer<'_> {
         )
     }
 
-    fn alternatives(letter: &mut Letter, alternatives: &[Slot]) {
+    /// The free alternatives, each a link to the booking form filled in with that time and
+    /// the details of `b`.
+    fn alternatives(&self, letter: &mut Letter, b: &Booking, alternatives: &[Slot]) {
         if alternatives.is_empty() {
             letter
                 .paragraphs
                 .push("Vi fant ingen ledige alternativer innenfor bookingvinduet.".into());
         } else {
+            letter
+                .paragraphs
+                .push("Velg en av de ledige tidene under, så er bookingskjemaet fylt ut med de samme opplysningene. Se over og trykk «Send forespørsel».".into());
             letter.list_title = Some("Disse tidene er ledige:".into());
             letter.list = alternatives.iter().map(|s| format_range(s.start, s.end)).collect();
+            letter.list_links = alternatives.iter().map(|s| self.rebook_url(b, *s)).collect();
         }
+    }
+
+    /// The booking form, filled in with `slot` and the title, attendees, description, public
+    /// title and activity of `b`: one click, then «Send forespørsel».
+    pub fn rebook_url(&self, b: &Booking, slot: Slot) -> String {
+        let (start, end) = (local(slot.start), local(slot.end));
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("dato", &start.date_naive().to_string())
+            .append_pair("fra", &start.format("%H:%M").to_string())
+            .append_pair("til", &end.format("%H:%M").to_string())
+            .append_pair("tittel", &b.title)
+            .append_pair("deltakere", &b.attendees.to_string());
+        if let Some(d) = b.description.as_deref().filter(|d| !d.is_empty()) {
+            q.append_pair("beskrivelse", d);
+        }
+        if !b.public {
+            q.append_pair("offentlig", "nei");
+        }
+        if let Some(a) = &b.activity {
+            q.append_pair("aktivitet", &a.kind);
+            for t in &a.themes {
+                q.append_pair("tema", t);
+            }
+            for t in &a.goal_areas {
+                q.append_pair("malomrade", t);
+            }
+            for t in &a.measures {
+                q.append_pair("tiltak", t);
+            }
+            for (g, n) in &a.expected {
+                q.append_pair(&format!("forventet-{g}"), &n.to_string());
+            }
+        }
+        format!("{}/booking/ny?{}", self.public_url, q.finish())
     }
 
     /// A sign-in link («innloggingslenke»).
@@ -390,6 +441,7 @@ impl Composer<'_> {
                     )
                 })
                 .collect(),
+            list_links: vec![],
             link: Some(("Gå til konfliktene".into(), self.conflicts_url())),
         };
         let subject = Self::subject("Konflikt", request);
@@ -419,7 +471,7 @@ impl Composer<'_> {
             format!("Begrunnelse: {reason}"),
         ];
         let mut letter = self.about("Forespørselen er avslått", b, paragraphs, None);
-        Self::alternatives(&mut letter, alternatives);
+        self.alternatives(&mut letter, b, alternatives);
         // A single request never entered a calendar; an occurrence is in its series' event.
         let ics = b
             .series
@@ -434,7 +486,7 @@ impl Composer<'_> {
             format!("Begrunnelse: {reason}"),
         ];
         let mut letter = self.about("Bookingen er trukket tilbake", b, paragraphs, None);
-        Self::alternatives(&mut letter, alternatives);
+        self.alternatives(&mut letter, b, alternatives);
         let note = format!("Trukket tilbake. Begrunnelse: {reason}");
         let ics = self.ics(b, Method::Cancel, Some(&note), now);
         self.to_contact("displaced", b, "Trukket tilbake", letter, Some(ics))
@@ -530,6 +582,7 @@ impl Composer<'_> {
             ],
             list_title: Some("Slik gikk det med hver gang:".into()),
             list: d.occurrences.iter().map(|o| o.describe()).collect(),
+            list_links: vec![],
             link: Some(("Se serien".into(), self.series_url(s.id))),
         }
     }
@@ -629,6 +682,7 @@ impl Composer<'_> {
                     format!("{} – mot {}", format_range(b.start, b.end), with.join(", "))
                 })
                 .collect(),
+            list_links: vec![],
             link: Some(("Gå til konfliktene".into(), self.conflicts_url())),
         };
         let subject = format!("Konflikt i serie: {}", s.title);
@@ -652,8 +706,8 @@ impl Composer<'_> {
             link: Some(("Se serien".into(), self.series_url(s.id))),
             ..Default::default()
         };
-        Self::alternatives(&mut letter, &o.alternatives);
         let b = s.as_booking(o.slot, Status::Cancelled, Some(o.recurrence_id));
+        self.alternatives(&mut letter, &b, &o.alternatives);
         let (_, ics) = self.ics(&b, Method::Cancel, Some(&why), now);
         let ics = ics.replace(&format!("{}/bookinger/0", self.public_url), &self.series_url(s.id));
         let subject = format!("Ikke booket: {} – {}", s.title, format_range(o.slot.start, o.slot.end));

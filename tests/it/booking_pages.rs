@@ -12,7 +12,8 @@ on_both_backends!(
     book_from_the_week_view_and_pick_an_alternative,
     form_errors_keep_values_and_change_nothing,
     our_bookings_show_history_and_cancel,
-    only_a_coordinator_books_for_others_or_overrides
+    only_a_coordinator_books_for_others_or_overrides,
+    a_filled_in_link_books_in_one_click_and_bad_values_are_left_out
 );
 
 fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
@@ -157,6 +158,108 @@ async fn book_from_the_week_view_and_pick_an_alternative(b: Backend) {
     let beho = all.iter().find(|b| b.org == "beho").unwrap();
     assert_eq!((beho.status, beho.public), (Status::Pending, false));
     assert_eq!(all.iter().filter(|b| b.status == Status::Confirmed).count(), 2);
+}
+
+/// The value of the input named `name` in a form page.
+fn input_value(html: &str, name: &str) -> String {
+    let input = between(html, &format!(r#"name="{name}""#), ">");
+    between(input, r#"value=""#, "\"").to_string()
+}
+
+async fn a_filled_in_link_books_in_one_click_and_bad_values_are_left_out(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.store
+        .add_user(
+            "kari@uib.no",
+            "Kari Nordmann",
+            "uib",
+            Role::Requester,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let day = app.open_day(20).to_string();
+    let mut kari = Browser::new(&app);
+    kari.sign_in("kari@uib.no").await;
+
+    // A link as the mails make them: every field filled in from the query.
+    let link = format!(
+        "/booking/ny?dato={day}&fra=10:00&til=12:00&tittel=Seminar%20om%20e-helse&deltakere=24\
+         &beskrivelse=Med%20lunsj&offentlig=nei&aktivitet=seminar&tema=brukermedvirkning&forventet-forskere=4"
+    );
+    let form = kari.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let html = &form.html;
+    assert_eq!(
+        ["dato", "fra", "til", "tittel", "deltakere", "forventet-forskere"].map(|n| input_value(html, n)),
+        [day.as_str(), "10:00", "12:00", "Seminar om e-helse", "24", "4"]
+    );
+    assert!(html.contains(">Med lunsj</textarea>"));
+    assert!(html.contains(r#"<option value="seminar" selected>"#));
+    assert!(html.contains(r#"name="tema" value="brukermedvirkning" checked"#));
+    assert!(!html.contains(r#"name="offentlig" value="ja" checked"#));
+
+    // «Send forespørsel» as the form stands: a confirmed booking with those details.
+    let csrf = kari.csrf();
+    let refs = [
+        ("csrf", csrf.as_str()),
+        ("dato", day.as_str()),
+        ("fra", "10:00"),
+        ("til", "12:00"),
+        ("tittel", "Seminar om e-helse"),
+        ("deltakere", "24"),
+        ("beskrivelse", "Med lunsj"),
+        ("aktivitet", "seminar"),
+        ("tema", "brukermedvirkning"),
+        ("forventet-forskere", "4"),
+    ];
+    let filled: Vec<(&str, String)> = refs
+        .iter()
+        .map(|(k, v)| match *k {
+            "csrf" | "beskrivelse" | "aktivitet" | "tema" => (*k, v.to_string()),
+            _ => (*k, input_value(html, k)),
+        })
+        .collect();
+    let filled: Vec<(&str, &str)> = filled.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = kari.post("/booking/ny", &filled).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("Bookingen er bekreftet"));
+    let all = app.store.bookings(&Default::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    let booked = &all[0];
+    assert_eq!(
+        (
+            booked.title.as_str(),
+            booked.attendees,
+            booked.description.as_deref(),
+            booked.public,
+            booked.status
+        ),
+        ("Seminar om e-helse", 24, Some("Med lunsj"), false, Status::Confirmed)
+    );
+    let activity = booked.activity.as_ref().unwrap();
+    assert_eq!(
+        (activity.kind.as_str(), activity.themes.clone()),
+        ("seminar", vec!["brukermedvirkning".to_string()])
+    );
+    assert_eq!(activity.expected.get("forskere"), Some(&4));
+
+    // Bad values are left out, never an error page.
+    for bad in [
+        "/booking/ny?dato=2027-13-40&fra=25:00&til=kl10&tittel=&deltakere=tusen&aktivitet=fest&tema=ukjent&forventet-ingen=2",
+        "/booking/ny?deltakere=500&forventet-forskere=mange",
+        "/booking/ny?%zz=%&dato",
+    ] {
+        let form = kari.get(bad).await;
+        assert_eq!(form.status, StatusCode::OK, "{bad}");
+        let html = &form.html;
+        for name in ["dato", "fra", "til", "tittel", "deltakere", "forventet-forskere"] {
+            assert_eq!(input_value(html, name), "", "{name} in {bad}");
+        }
+        assert!(html.contains(r#"<option value="mote" selected>"#), "{bad}");
+        assert!(!html.contains("ukjent") && !html.contains("forventet-ingen"), "{bad}");
+        assert!(html.contains(r#"name="offentlig" value="ja" checked"#), "{bad}");
+    }
 }
 
 async fn form_errors_keep_values_and_change_nothing(b: Backend) {

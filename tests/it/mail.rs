@@ -10,6 +10,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::common::browser::Browser;
 use crate::common::tools::{free_port, python, SmtpSink, Validators};
 use crate::common::{self, at, booking, codes, Backend, TestApp};
 
@@ -160,13 +161,15 @@ async fn every_message_kind_arrives_with_the_right_calendar_part(b: Backend) {
 
     // 1 confirmed → REQUEST; 2 pending + conflict to the coordinator; 3 approved → REQUEST and
     // displaced → CANCEL; 4 moved → REQUEST; 5 cancelled → CANCEL; 6 rejected.
-    let (_, v) = app
-        .post(
-            &uib,
-            "/api/v1/bookings",
-            &booking(day, "09:00", "11:00", "Forskermøte om pårørende"),
-        )
-        .await;
+    let mut research = booking(day, "09:00", "11:00", "Forskermøte om pårørende");
+    research["description"] = json!("Innspill & spørsmål fra pårørende");
+    research["public"] = json!(false);
+    research["activity"] = json!({
+        "kind": "seminar",
+        "themes": ["brukermedvirkning", "parorendeinvolvering"],
+        "expected": {"forskere": 5}
+    });
+    let (_, v) = app.post(&uib, "/api/v1/bookings", &research).await;
     let partner = v["id"].as_i64().unwrap();
     let (s, v) = app
         .post(
@@ -284,6 +287,7 @@ async fn every_message_kind_arrives_with_the_right_calendar_part(b: Backend) {
         .text
         .contains("Begrunnelse: BEHO-verksted etter handlingsplanen"));
     assert!(displaced.text.contains("Disse tidene er ledige:"));
+    let displaced_links = alternative_links(&app, displaced);
     let cancel = invitation(&validators, displaced, "CANCEL");
     assert_eq!(cancel["uid"], first["uid"], "the CANCEL carries the REQUEST's UID");
     assert!(cancel["sequence"].as_i64() > first["sequence"].as_i64());
@@ -310,12 +314,96 @@ async fn every_message_kind_arrives_with_the_right_calendar_part(b: Backend) {
             && rejected.text.contains("Disse tidene er ledige:")
     );
     assert_eq!(rejected.structure, ["multipart/alternative", "text/plain", "text/html"]);
+    let rejected_links = alternative_links(&app, rejected);
 
     // The outbox shows each row sent once.
     let outbox = app.store.outbox().await.unwrap();
     assert_eq!(outbox.len(), 11);
     assert!(outbox.iter().all(|m| m.sent_at.is_some() && m.attempts == 1));
     let _ = partner;
+
+    // Followed by the person it was sent to, each alternative is the booking form filled in
+    // with that time and the booking's details.
+    let mut kari = Browser::new(&app);
+    sign_in_by_mail(&mut kari, &sink, "kari@uib.no", 12).await;
+    for (path, (date, from, to)) in &displaced_links {
+        let form = kari.get(path).await;
+        assert_eq!(form.status, StatusCode::OK, "{path}");
+        let html = &form.html;
+        for (name, value) in [
+            ("dato", date.as_str()),
+            ("fra", from.as_str()),
+            ("til", to.as_str()),
+            ("tittel", "Forskermøte om pårørende"),
+            ("deltakere", "10"),
+        ] {
+            assert!(
+                html.contains(&format!(r#"name="{name}" value="{value}""#)),
+                "{name} in {path}"
+            );
+        }
+        assert!(html.contains(">Innspill &amp; spørsmål fra pårørende</textarea>"));
+        assert!(html.contains(r#"name="forventet-forskere" min="0" inputmode="numeric" value="5""#));
+        assert!(html.contains(r#"<option value="seminar" selected>"#));
+        assert!(html.contains(r#"name="tema" value="brukermedvirkning" checked"#));
+        assert!(html.contains(r#"name="tema" value="parorendeinvolvering" checked"#));
+        assert!(
+            !html.contains(r#"name="offentlig" value="ja" checked"#),
+            "the title stays private"
+        );
+    }
+    let mut per = Browser::new(&app);
+    sign_in_by_mail(&mut per, &sink, "per@bergen.kommune.no", 13).await;
+    let (path, (date, from, to)) = &rejected_links[0];
+    let form = per.get(path).await;
+    for (name, value) in [
+        ("dato", date.as_str()),
+        ("fra", from.as_str()),
+        ("til", to.as_str()),
+        ("tittel", "Fagdag"),
+    ] {
+        assert!(
+            form.html.contains(&format!(r#"name="{name}" value="{value}""#)),
+            "{name}"
+        );
+    }
+}
+
+/// The alternatives of a mail: in the HTML each time is a link to the booking form, and in the
+/// text the same URL follows the time. Returns each link's path and its (dato, fra, til).
+fn alternative_links(app: &TestApp, m: &Received) -> Vec<(String, (String, String, String))> {
+    let prefix = format!(r#"<li><a href="{}/booking/ny?"#, app.base);
+    let mut links = Vec::new();
+    for part in m.html.split(&prefix).skip(1) {
+        let query = part.split('"').next().unwrap().replace("&amp;", "&");
+        let url = format!("{}/booking/ny?{query}", app.base);
+        assert!(m.text.contains(&format!(": {url}")), "the text has {url}");
+        let get = |name: &str| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        links.push((format!("/booking/ny?{query}"), (get("dato"), get("fra"), get("til"))));
+    }
+    assert!(links.len() >= 3, "alternatives as links in {}: {}", m.subject, m.html);
+    links
+}
+
+/// Sign in by the link in the sign-in mail, the `n`th message the sink receives.
+async fn sign_in_by_mail(browser: &mut Browser<'_>, sink: &SmtpSink, email: &str, n: usize) {
+    browser.get("/logg-inn").await;
+    let csrf = browser.csrf();
+    browser.post("/logg-inn", &[("csrf", &csrf), ("email", email)]).await;
+    let all: Vec<Received> = sink.wait_for(n).await.iter().map(|r| parse(r)).collect();
+    let mail = all
+        .iter()
+        .rev()
+        .find(|m| m.to == email && m.subject.starts_with("Innloggingslenke"))
+        .expect("a sign-in mail");
+    let link = common::login_link_in(&mail.text).unwrap();
+    let page = browser.post(&link, &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "signed in as {email}");
 }
 
 async fn smtp_down_then_up_loses_and_doubles_nothing(b: Backend) {

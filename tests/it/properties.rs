@@ -1,5 +1,7 @@
 //! Property tests of the pure rules: no two confirmed bookings ever overlap, and a refused
-//! request always gets valid alternatives — as many as exist, up to the configured number.
+//! request always gets valid alternatives that do not overlap each other — the nearest earlier
+//! and later the same day, then the same time on the following days, then the nearest of the
+//! rest, up to the configured number.
 
 use borgertun::domain::decision::{self, Decision, Held};
 use borgertun::domain::holidays::{easter_sunday, holidays};
@@ -58,11 +60,12 @@ fn overlap(room: &borgertun::domain::Room, a: &Held, b: &Held) -> bool {
     a.start < b.blocked_until && b.start < a.blocked_until
 }
 
-/// Every grid slot of `length` within the horizon that passes policy and is free.
-fn brute_force_free(r: &Rules, tier: usize, length: Duration, active: &[Held], wanted: Slot) -> usize {
+/// Every grid slot of `length` within the horizon that passes policy and is free, found by
+/// trying every quarter of an hour of every day, in time order.
+fn brute_force_free(r: &Rules, tier: usize, length: Duration, active: &[Held], wanted: Slot) -> Vec<Slot> {
     let room = &r.rooms[0];
     let t = &r.tiers[tier];
-    let mut count = 0;
+    let mut free = Vec::new();
     let first = local(wanted.start).date_naive();
     for d in 0..=(t.horizon_days + 1) {
         let date = first + Duration::days(d);
@@ -76,11 +79,65 @@ fn brute_force_free(r: &Rules, tier: usize, length: Duration, active: &[Held], w
                 && policy::check(r, room, t, s, 5, now()).is_empty()
                 && active.iter().all(|h| !h.overlaps(room, s))
             {
-                count += 1;
+                free.push(s);
             }
         }
     }
-    count
+    free
+}
+
+fn apart(a: Slot, b: Slot) -> bool {
+    a.end <= b.start || b.end <= a.start
+}
+
+/// The alternatives the rule asks for, chosen from every free slot: the nearest earlier and the
+/// nearest later the same day (the nearer first), then the same time of day on the following
+/// days, then the nearest of the rest, never two that overlap, at most `r.alternatives`.
+fn expected_alternatives(r: &Rules, free: &[Slot], wanted: Slot) -> Vec<Slot> {
+    let day = local(wanted.start).date_naive();
+    let on_day: Vec<Slot> = free
+        .iter()
+        .copied()
+        .filter(|s| local(s.start).date_naive() == day)
+        .collect();
+    let earlier = on_day
+        .iter()
+        .copied()
+        .filter(|s| s.start < wanted.start)
+        .max_by_key(|s| s.start);
+    let later = on_day
+        .iter()
+        .copied()
+        .filter(|s| s.start > wanted.start && earlier.is_none_or(|e| apart(e, *s)))
+        .min_by_key(|s| s.start);
+    let distance = |s: &Slot| (s.start - wanted.start).num_minutes().abs();
+    let mut near: Vec<Slot> = earlier.into_iter().chain(later).collect();
+    near.sort_by_key(|s| (distance(s), s.start));
+    let mut want: Vec<Slot> = Vec::new();
+    let take = |want: &mut Vec<Slot>, s: Slot| {
+        if want.len() < r.alternatives && want.iter().all(|w| apart(*w, s)) {
+            want.push(s);
+        }
+    };
+    for s in near {
+        take(&mut want, s);
+    }
+    let time = local(wanted.start).time();
+    let mut same_time: Vec<Slot> = free
+        .iter()
+        .copied()
+        .filter(|s| local(s.start).date_naive() > day && local(s.start).time() == time)
+        .collect();
+    same_time.sort_by_key(|s| s.start);
+    for s in same_time {
+        take(&mut want, s);
+    }
+    let mut rest = free.to_vec();
+    rest.sort_by_key(|s| (distance(s), s.start));
+    for s in rest {
+        take(&mut want, s);
+    }
+    want
 }
 
 proptest! {
@@ -117,19 +174,15 @@ proptest! {
                                 prop_assert!(active.iter().all(|h| !h.overlaps(room, *a)), "alternative is taken: {:?}", a);
                                 prop_assert!(*a != s && seen.insert(*a));
                             }
-                            // Same day first (nearest first), then later days in order.
-                            let day = local(s.start).date_naive();
-                            let split = alts.iter().position(|a| local(a.start).date_naive() != day).unwrap_or(alts.len());
-                            for w in alts[..split].windows(2) {
-                                prop_assert!((w[0].start - s.start).num_minutes().abs() <= (w[1].start - s.start).num_minutes().abs());
+                            for (i, a) in alts.iter().enumerate() {
+                                prop_assert!(alts[i + 1..].iter().all(|b| apart(*a, *b)), "alternatives overlap: {:?}", alts);
                             }
-                            for w in alts[split..].windows(2) {
-                                prop_assert!(w[0].start < w[1].start);
-                            }
-                            prop_assert!(alts[split..].iter().all(|a| local(a.start).date_naive() > day));
-                            // As many as exist, up to the configured number.
-                            let exist = brute_force_free(&r, tier, Duration::minutes(s.minutes()), &active, s);
-                            prop_assert_eq!(alts.len(), exist.min(r.alternatives), "found {} of {} free", alts.len(), exist);
+                            // The choice and the order follow the rule, checked against every free slot.
+                            let free = brute_force_free(&r, tier, Duration::minutes(s.minutes()), &active, s);
+                            let want = expected_alternatives(&r, &free, s);
+                            prop_assert_eq!(&alts, &want, "free: {}", free.len());
+                            prop_assert!(alts.len() <= r.alternatives);
+                            prop_assert!(free.is_empty() || !alts.is_empty());
                         }
                     }
                 }

@@ -2,7 +2,7 @@
 //! alternatives as one-click choices, or the form again with each error next to its field.
 
 use crate::web::routes::Routes;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate, NaiveTime};
@@ -184,7 +184,7 @@ fn form_page(ctx: &PageCtx, state: &AppState, user: &User, f: &BookingForm, erro
             (deltakere.wrap(html! { input type="number" id="deltakere" name="deltakere" value=(f.deltakere) min="1" max=(room.capacity) inputmode="numeric" required aria-invalid=[deltakere.invalid()] aria-describedby=[deltakere.described()]; }))
             (Field::new("beskrivelse", "Beskrivelse (valgfritt)", errors).textarea(&f.beskrivelse, 4))
             div.field {
-                input type="checkbox" id="offentlig" name="offentlig" value="ja" checked[f.offentlig.is_some() || f.csrf.is_empty()];
+                input type="checkbox" id="offentlig" name="offentlig" value="ja" checked[f.offentlig.is_some()];
                 label for="offentlig" { "Vis tittel offentlig" }
                 p { "Uten hake vises bookingen som «Opptatt» for andre." }
             }
@@ -348,19 +348,20 @@ pub(super) struct SlotFields {
     pub(super) til: String,
 }
 
+/// GET /booking/ny: the form, filled in from the query with the form's own field names
+/// (`dato`, `fra`, `til`, `tittel`, `deltakere`, `beskrivelse`, `offentlig=nei`, `aktivitet`,
+/// `tema`, `malomrade`, `tiltak`, `forventet-{group}`) — the week view's «Book» and the
+/// alternatives in mails link here. A value that is missing or not valid is left out.
 async fn new_form(
     State(state): State<AppState>,
     ctx: PageCtx,
     SignedIn(user): SignedIn,
-    Query(q): Query<SlotFields>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let f = BookingForm {
-        dato: q.dato,
-        fra: q.fra,
-        til: q.til,
-        offentlig: Some("ja".into()),
-        ..Default::default()
-    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let f = prefill(&state, pairs);
     layout(
         &ctx,
         "Book Borgertun",
@@ -368,6 +369,68 @@ async fn new_form(
         form_page(&ctx, &state, &user, &f, &FieldErrors::default()),
     )
     .into_response()
+}
+
+/// The form's fields from a link's query, each kept only when it is valid: a day, times of day
+/// on the quarter-hour grid's format, a title and description the rules accept, a whole number
+/// of attendees within the capacity, and activity terms of the configured plan.
+fn prefill(state: &AppState, pairs: Vec<(String, String)>) -> BookingForm {
+    let config = state.app.config();
+    let (plan, room) = (&config.plan, &config.rules.rooms[0]);
+    let q = BookingForm::from(pairs);
+    let time = |s: &str| {
+        NaiveTime::parse_from_str(s.trim(), "%H:%M")
+            .ok()
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let known = |list: &[crate::domain::plan::Term], keys: &[String]| -> Vec<String> {
+        keys.iter()
+            .filter(|k| list.iter().any(|t| &t.key == *k))
+            .cloned()
+            .collect()
+    };
+    let measures: Vec<String> = q.tiltak.iter().filter(|k| plan.measure(k).is_some()).cloned().collect();
+    BookingForm {
+        dato: crate::domain::time::parse_day(&q.dato)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        fra: time(&q.fra),
+        til: time(&q.til),
+        tittel: BookingTitle::parse(&q.tittel)
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        deltakere: q
+            .deltakere
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=room.capacity).contains(n))
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        beskrivelse: parse_description(Some(&q.beskrivelse))
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        offentlig: (q.offentlig.as_deref() != Some("nei")).then(|| "ja".into()),
+        virksomhet: q
+            .virksomhet
+            .filter(|o| config.rules.organisations.iter().any(|org| &org.key == o)),
+        aktivitet: if plan.kinds.iter().any(|k| k.key == q.aktivitet) {
+            q.aktivitet
+        } else {
+            "mote".into()
+        },
+        temaer: known(&plan.themes, &q.temaer),
+        malomrader: known(&plan.goal_areas, &q.malomrader),
+        tiltak: measures,
+        forventet: q
+            .forventet
+            .into_iter()
+            .filter(|(g, n)| plan.groups.iter().any(|t| &t.key == g) && n.trim().parse::<u32>().is_ok())
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// A date and two times of day, in Oslo, as typed in a form.
