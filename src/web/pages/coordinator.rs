@@ -121,8 +121,6 @@ fn case_section(
         .map(|e| &e.errors)
         .unwrap_or(&empty);
     let reason_id = format!("begrunnelse-{}", r.id);
-    let reason_errors = errors.for_field("begrunnelse");
-    let described: Option<String> = (!reason_errors.is_empty()).then(|| format!("{reason_id}-feil"));
     html! {
         section.case aria-labelledby=(format!("sak-{}", r.id)) {
             @if nested {
@@ -183,12 +181,7 @@ fn case_section(
             }
             form method="post" action=(format!("/koordinator/bookinger/{}", r.id)) novalidate {
                 input type="hidden" name="csrf" value=(ctx.csrf);
-                div.field {
-                    label for=(reason_id) { "Begrunnelse" }
-                    @for e in &reason_errors { p.field-error id=(format!("{reason_id}-feil")) { (e) } }
-                    textarea id=(reason_id) name="begrunnelse" rows="2" aria-invalid=[described.as_ref().map(|_| "true")] aria-describedby=[described] {}
-                    p.hint { "Kreves når du avslår eller overstyrer. Sendes til kontaktpersonene." }
-                }
+                (reason_field(&reason_id, "Begrunnelse", "Kreves når du avslår eller overstyrer. Sendes til kontaktpersonene.", errors))
                 div.actions {
                     @if case.approvable {
                         @if confirmed_others > 0 {
@@ -269,8 +262,6 @@ fn series_section(
         .map(|e| &e.errors)
         .unwrap_or(&empty);
     let reason_id = format!("begrunnelse-serie-{}", s.id);
-    let reason_errors = errors.for_field("begrunnelse");
-    let described: Option<String> = (!reason_errors.is_empty()).then(|| format!("{reason_id}-feil"));
     let one_open = error.is_some_and(|e| cases.iter().any(|c| e.key == CaseKey::Request(c.request.id)));
     html! {
         section.case aria-labelledby=(format!("serie-{}", s.id)) {
@@ -320,12 +311,7 @@ fn series_section(
             (fairness_list(cases.iter().flat_map(|c| c.fairness.iter())))
             form method="post" action=(format!("/koordinator/serier/{}", s.id)) novalidate {
                 input type="hidden" name="csrf" value=(ctx.csrf);
-                div.field {
-                    label for=(reason_id) { "Begrunnelse for hele serien" }
-                    @for e in &reason_errors { p.field-error id=(format!("{reason_id}-feil")) { (e) } }
-                    textarea id=(reason_id) name="begrunnelse" rows="2" aria-invalid=[described.as_ref().map(|_| "true")] aria-describedby=[described] {}
-                    p.hint { "Kreves når du avslår. Sendes til kontaktpersonene. Hver gang avgjøres som en enkelt forespørsel ville blitt." }
-                }
+                (reason_field(&reason_id, "Begrunnelse for hele serien", "Kreves når du avslår. Sendes til kontaktpersonene. Hver gang avgjøres som en enkelt forespørsel ville blitt.", errors))
                 div.actions {
                     button type="submit" name="handling" value="godkjenn" { "Godkjenn alle" span.visually-hidden { " i serien " (s.title) } }
                     button.secondary type="submit" name="handling" value="avslaa" { "Avslå alle" span.visually-hidden { " i serien " (s.title) } }
@@ -1133,4 +1119,18 @@ async fn missing_attendance(State(state): State<AppState>, ctx: PageCtx, _: Coor
         }
     };
     Ok(page(&ctx, "/koordinator/oppmote", "Mangler oppmøte", body).into_response())
+}
+
+/// The reason field of a decision form, with its errors tied to it for screen readers.
+fn reason_field(id: &str, label: &str, hint: &str, errors: &FieldErrors) -> Markup {
+    let reason_errors = errors.for_field("begrunnelse");
+    let described: Option<String> = (!reason_errors.is_empty()).then(|| format!("{id}-feil"));
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            @for e in &reason_errors { p.field-error id=(format!("{id}-feil")) { (e) } }
+            textarea id=(id) name="begrunnelse" rows="2" aria-invalid=[described.as_ref().map(|_| "true")] aria-describedby=[described] {}
+            p.hint { (hint) }
+        }
+    }
 }
