@@ -26,6 +26,7 @@ mod openapi;
 mod pages;
 mod privacy;
 mod privacy_views;
+mod reminders;
 mod properties;
 mod report;
 mod schemathesis;
