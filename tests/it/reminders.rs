@@ -18,7 +18,8 @@ use crate::common::{Backend, TestApp};
 on_both_backends!(
     reminders_are_sent_once_per_booking,
     two_instances_remind_each_booking_once,
-    the_cancel_link_cancels_the_booking_once
+    the_cancel_link_cancels_the_booking_once,
+    the_reminder_arrives_as_text_and_html
 );
 
 const OWN: &str = "kari@uib.no";
@@ -181,4 +182,30 @@ async fn the_cancel_link_cancels_the_booking_once(b: Backend) {
         StatusCode::GONE
     );
     assert_eq!(status(kept).await, Status::Confirmed);
+}
+
+async fn the_reminder_arrives_as_text_and_html(b: Backend) {
+    use crate::common::tools::{free_port, python, SmtpSink};
+    use crate::mail::{fast_mail, parse};
+    let Some(py) = crate::common::require(python()) else {
+        return;
+    };
+    let port = free_port();
+    let maildir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(&py, port, maildir.path());
+    let app = TestApp::spawn_with(b, |c| fast_mail(c, port)).await;
+    app.user(OWN, "uib", Role::Requester).await;
+    let id = stored(&app, 20, "Verksted", Status::Confirmed).await;
+    app.app.send_reminders().await.unwrap();
+    let m = parse(&sink.wait_for(1).await[0]);
+    assert_eq!(m.to, OWN);
+    assert!(m.subject.starts_with("Påminnelse: Verksted – "), "{}", m.subject);
+    assert_eq!(m.structure, ["multipart/alternative", "text/plain", "text/html"]);
+    assert!(m.calendar.is_none() && m.attachment.is_none());
+    let path = cancel_path(&app, id).await;
+    for body in [&m.text, &m.html] {
+        assert!(body.contains(&format!("{}{path}", app.base)), "{body}");
+        assert!(body.contains(&format!("{}/bookinger/{id}", app.base)), "{body}");
+    }
+    assert!(m.html.contains(&format!(r#"<a href="{}{path}">Jeg trenger ikke rommet likevel</a>"#, app.base)));
 }
