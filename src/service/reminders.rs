@@ -19,6 +19,7 @@ pub const MIN_REMINDER_LEAD_MINUTES: i64 = 60;
 
 /// What a reminder's cancel link leads to.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum ReminderLinkState {
     /// The link works: the booking it cancels.
     Usable(Booking),
@@ -102,7 +103,11 @@ impl App {
             },
         };
         let cancelled = self
-            .cancel(b.id, &contact, Some("Avbestilt fra påminnelsen: rommet trengs ikke likevel."))
+            .cancel(
+                b.id,
+                &contact,
+                Some("Avbestilt fra påminnelsen: rommet trengs ikke likevel."),
+            )
             .await?;
         tracing::info!(booking = cancelled.id, "cancelled from the reminder");
         // The slot is free now. The waitlist (issue 12) is woken here: offer the freed time

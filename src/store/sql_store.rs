@@ -21,7 +21,8 @@ use super::users::UserSql;
 use super::{
     postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, BookingQuery, BookingStore,
     ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
-    PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition, UserStore, WriteTx,
+    PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition,
+    UserStore, WriteTx,
 };
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
@@ -176,7 +177,14 @@ impl BookingStore for SqlStore {
         now: DateTime<Utc>,
         remind: &(dyn for<'b> Fn(&'b Booking) -> (NewMessage, String) + Sync),
     ) -> Result<Vec<Booking>> {
-        on_pool!(&self.pools, |p, DB| DB::remind(p, starts_after, starts_before, now, remind).await)
+        on_pool!(&self.pools, |p, DB| DB::remind(
+            p,
+            starts_after,
+            starts_before,
+            now,
+            remind
+        )
+        .await)
     }
 
     async fn reminder_link(&self, token_hash: &str) -> Result<Option<ReminderLink>> {

@@ -157,9 +157,7 @@ async fn the_cancel_link_cancels_the_booking_once(b: Backend) {
     assert!(page.html.contains("Bookingen er avbestilt"), "{}", page.html);
     assert_eq!(status(id).await, Status::Cancelled, "the slot is free");
     let outbox = app.store.outbox().await.unwrap();
-    assert!(outbox
-        .iter()
-        .any(|m| m.kind == "cancelled" && m.booking_id == Some(id)));
+    assert!(outbox.iter().any(|m| m.kind == "cancelled" && m.booking_id == Some(id)));
 
     // Used: it says so, and changes nothing.
     let page = browser.get(&path).await;
@@ -171,7 +169,10 @@ async fn the_cancel_link_cancels_the_booking_once(b: Backend) {
     // Unknown links.
     for bad in ["/paminnelse/abc".to_string(), format!("/paminnelse/{}", "0".repeat(64))] {
         assert_eq!(browser.get(&bad).await.status, StatusCode::NOT_FOUND);
-        assert_eq!(browser.post(&bad, &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            browser.post(&bad, &[("csrf", &csrf)]).await.status,
+            StatusCode::NOT_FOUND
+        );
     }
 
     // Expired once the booking has begun: nothing changes.
@@ -207,5 +208,8 @@ async fn the_reminder_arrives_as_text_and_html(b: Backend) {
         assert!(body.contains(&format!("{}{path}", app.base)), "{body}");
         assert!(body.contains(&format!("{}/bookinger/{id}", app.base)), "{body}");
     }
-    assert!(m.html.contains(&format!(r#"<a href="{}{path}">Jeg trenger ikke rommet likevel</a>"#, app.base)));
+    assert!(m.html.contains(&format!(
+        r#"<a href="{}{path}">Jeg trenger ikke rommet likevel</a>"#,
+        app.base
+    )));
 }
