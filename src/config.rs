@@ -183,6 +183,25 @@ impl Default for PrivacyConfig {
     }
 }
 
+/// Hours before a confirmed booking's start its contact is reminded, by default.
+pub const DEFAULT_REMINDER_HOURS: i64 = 24;
+
+/// `[reminders]`: the mail before a confirmed booking starts, with a link to cancel it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Hours before the start the reminder is sent.
+    pub hours_before: i64,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        Self {
+            hours_before: DEFAULT_REMINDER_HOURS,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -192,6 +211,8 @@ struct RawConfig {
     feeds: FeedsConfig,
     #[serde(default)]
     privacy: PrivacyConfig,
+    #[serde(default)]
+    reminders: RemindersConfig,
     #[serde(default)]
     auth: AuthConfig,
     rules: RawRules,
@@ -321,6 +342,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub feeds: FeedsConfig,
     pub privacy: PrivacyConfig,
+    pub reminders: RemindersConfig,
     pub auth: AuthConfig,
     pub rules: Rules,
     /// The action plans and the activity vocabulary.
@@ -343,12 +365,13 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "server",
     "database",
     "mail",
     "feeds",
     "privacy",
+    "reminders",
     "auth",
     "rules",
     "series",
@@ -441,6 +464,9 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         v.err("feeds.refresh_minutes", "must be at least 1");
     }
     v.privacy(&raw.privacy);
+    if !(2..=168).contains(&raw.reminders.hours_before) {
+        v.err("reminders.hours_before", "must be between 2 and 168 (hours)");
+    }
     if raw.series.max_conflict_percent > 100 {
         v.err("series.max_conflict_percent", "must be between 0 and 100 (per cent)");
     }
@@ -453,6 +479,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
             mail,
             feeds: raw.feeds,
             privacy: raw.privacy,
+            reminders: raw.reminders,
             auth: raw.auth,
             rules,
             plan,

@@ -381,6 +381,24 @@ impl Composer<'_> {
         )
     }
 
+    /// Before a confirmed booking starts: the time, the room, a link to the booking and the
+    /// single-use link to cancel it.
+    pub fn reminder(&self, b: &Booking, cancel_url: &str) -> NewMessage {
+        let paragraphs = vec![
+            format!(
+                "Påminnelse: {} er booket for dere {}.",
+                self.room_name(b),
+                format_range(b.start, b.end)
+            ),
+            "Trenger dere ikke rommet likevel? Avbestill med lenken under, så blir tiden ledig for andre.".into(),
+        ];
+        let mut letter = self.about("Påminnelse", b, paragraphs, Some("Se bookingen"));
+        letter.list_title = Some("Avbestill med ett klikk:".into());
+        letter.list = vec!["Jeg trenger ikke rommet likevel".into()];
+        letter.list_links = vec![cancel_url.to_string()];
+        self.to_contact("reminder", b, "Påminnelse", letter, None)
+    }
+
     /// Booked at once: the invitation.
     pub fn confirmed(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
         let paragraph = format!(

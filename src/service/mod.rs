@@ -23,6 +23,7 @@ pub mod export;
 mod feeds;
 mod listings;
 mod privacy;
+mod reminders;
 pub mod report;
 mod series;
 mod sessions;
@@ -41,8 +42,9 @@ pub use bookings::{
 };
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
+pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
-pub use workers::{Workers, ATTENDANCE_INTERVAL, RETENTION_CHECK_INTERVAL};
+pub use workers::{Workers, ATTENDANCE_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

@@ -1,6 +1,6 @@
 //! The background work of a running service: the outbox worker (sends what is due, retries
-//! with backoff) and the attendance requests (every ten minutes, ask the contacts of finished
-//! events) and the daily round (once a day by the service's clock: anonymise what is older
+//! with backoff), the attendance requests (every ten minutes, ask the contacts of finished
+//! events), the reminders (every five minutes, before confirmed bookings start) and the daily round (once a day by the service's clock: anonymise what is older
 //! than `privacy.retention_months`, and book the planned occurrences of series that have come
 //! within their requester's horizon). Started once by the startup path, for `serve` and
 //! the tests alike.
@@ -14,6 +14,9 @@ use crate::mail::transport::Transport;
 
 /// How often finished events are looked for.
 pub const ATTENDANCE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How often bookings about to start are looked for, to remind their contacts.
+pub const REMINDER_INTERVAL: Duration = Duration::from_secs(300);
 
 /// How often the retention worker wakes to ask the clock whether a new day has begun.
 pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
@@ -32,8 +35,8 @@ impl Drop for Workers {
 }
 
 impl App {
-    /// Start the outbox worker (with the configured transport), the attendance requests and
-    /// the daily retention round.
+    /// Start the outbox worker (with the configured transport), the attendance requests, the
+    /// reminders and the daily retention round.
     pub fn start_workers(&self) -> anyhow::Result<Workers> {
         let transport = Transport::from_config(&self.config().mail)?;
         let mail = tokio::spawn(crate::mail::worker::run(
@@ -52,6 +55,19 @@ impl App {
                 ticks.tick().await;
                 if let Err(e) = app.ask_for_attendance().await {
                     tracing::error!(error = %e, "attendance requests");
+                }
+            }
+        });
+        let app = self.clone();
+        // Like the attendance requests: the first round one interval after the start; each
+        // booking is claimed in the database, so several instances remind it once.
+        let reminders = tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + REMINDER_INTERVAL;
+            let mut ticks = tokio::time::interval_at(first, REMINDER_INTERVAL);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = app.send_reminders().await {
+                    tracing::error!(error = %e, "reminders");
                 }
             }
         });
@@ -83,7 +99,7 @@ impl App {
             }
         });
         Ok(Workers {
-            handles: vec![mail, attendance, retention],
+            handles: vec![mail, attendance, reminders, retention],
         })
     }
 }

@@ -103,6 +103,22 @@ pub trait BookingStore: Send + Sync {
         ask: &(dyn for<'b> Fn(&'b Booking) -> NewMessage + Sync),
     ) -> Result<Vec<Booking>>;
 
+    /// Claim the confirmed bookings that start in `(starts_after, starts_before]` and were not
+    /// yet reminded, mark them reminded, and for each put the message of `remind(booking)` in
+    /// the outbox and keep its cancel link (by hash, valid until the booking starts), together.
+    /// Each booking is claimed once, also across processes.
+    async fn remind(
+        &self,
+        starts_after: DateTime<Utc>,
+        starts_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        remind: &(dyn for<'b> Fn(&'b Booking) -> (NewMessage, String) + Sync),
+    ) -> Result<Vec<Booking>>;
+    /// The reminder's cancel link with this hash: its booking, when it expires, when it was used.
+    async fn reminder_link(&self, token_hash: &str) -> Result<Option<ReminderLink>>;
+    /// Use the cancel link with this hash once, if unused and not expired: its booking.
+    async fn use_reminder_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>>;
+
     /// Start a serialised write transaction for decisions about `room`.
     async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>>;
 }
@@ -135,6 +151,14 @@ pub trait WriteTx: Send {
     async fn move_occurrences(&mut self, from_series: i64, from: DateTime<Utc>, to: i64) -> Result<()>;
     async fn update_series(&mut self, u: SeriesUpdate<'_>) -> Result<Series>;
     async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// A reminder's single-use cancel link, as stored (by its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReminderLink {
+    pub booking_id: i64,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 pub(super) const BOOKING_COLUMNS: &str =
@@ -324,6 +348,7 @@ where
     for<'r> (i64,): FromRow<'r, Self::Row>,
     for<'r> (i64, Option<DateTime<Utc>>, i64, i64): FromRow<'r, Self::Row>,
     for<'r> (DateTime<Utc>, DateTime<Utc>): FromRow<'r, Self::Row>,
+    for<'r> (i64, DateTime<Utc>, Option<DateTime<Utc>>): FromRow<'r, Self::Row>,
     for<'r> OutboxMessage: FromRow<'r, Self::Row>,
     for<'r> BookingRow: FromRow<'r, Self::Row>,
     for<'r> ReportRow: FromRow<'r, Self::Row>,
@@ -496,6 +521,67 @@ where
         }
         tx.commit().await?;
         Ok(asked)
+    }
+
+    async fn remind(
+        pool: &Pool<Self>,
+        starts_after: DateTime<Utc>,
+        starts_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        remind: &(dyn for<'b> Fn(&'b Booking) -> (NewMessage, String) + Sync),
+    ) -> Result<Vec<Booking>> {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<BookingRow> = sqlx::query_as(&format!(
+            "UPDATE bookings SET reminded_at = $1 \
+             WHERE status = 'confirmed' AND reminded_at IS NULL AND starts_at > $2 AND starts_at <= $3 \
+             RETURNING {BOOKING_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(starts_after)
+        .bind(starts_before)
+        .fetch_all(&mut *tx)
+        .await?;
+        let reminded = bookings(rows)?;
+        for b in &reminded {
+            let (message, token_hash) = remind(b);
+            sqlx::query(
+                "INSERT INTO reminder_links (token_hash, booking_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(b.id)
+            .bind(now)
+            .bind(b.start)
+            .execute(&mut *tx)
+            .await?;
+            Self::enqueue(&mut *tx, &message, now).await?;
+        }
+        tx.commit().await?;
+        Ok(reminded)
+    }
+
+    async fn reminder_link(pool: &Pool<Self>, token_hash: &str) -> Result<Option<ReminderLink>> {
+        let row: Option<(i64, DateTime<Utc>, Option<DateTime<Utc>>)> =
+            sqlx::query_as("SELECT booking_id, expires_at, used_at FROM reminder_links WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?;
+        Ok(row.map(|(booking_id, expires_at, used_at)| ReminderLink {
+            booking_id,
+            expires_at,
+            used_at,
+        }))
+    }
+
+    async fn use_reminder_link(pool: &Pool<Self>, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE reminder_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING booking_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await?;
+        Ok(id)
     }
 
     async fn active_between<'e>(

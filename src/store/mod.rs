@@ -47,7 +47,7 @@ mod sql_store;
 pub mod sqlite;
 mod users;
 
-pub use bookings::{BookingQuery, BookingStore, Insert, Reschedule, Transition, WriteTx, MAX_SPAN};
+pub use bookings::{BookingQuery, BookingStore, Insert, ReminderLink, Reschedule, Transition, WriteTx, MAX_SPAN};
 pub use feeds::{FeedStore, FeedToken};
 pub use outbox::{NewMessage, OutboxMessage, OutboxStore};
 pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};

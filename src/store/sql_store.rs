@@ -21,7 +21,8 @@ use super::users::UserSql;
 use super::{
     postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, BookingQuery, BookingStore,
     ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
-    PrivacyStore, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition, UserStore, WriteTx,
+    PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition,
+    UserStore, WriteTx,
 };
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
@@ -167,6 +168,31 @@ impl BookingStore for SqlStore {
             ask
         )
         .await)
+    }
+
+    async fn remind(
+        &self,
+        starts_after: DateTime<Utc>,
+        starts_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        remind: &(dyn for<'b> Fn(&'b Booking) -> (NewMessage, String) + Sync),
+    ) -> Result<Vec<Booking>> {
+        on_pool!(&self.pools, |p, DB| DB::remind(
+            p,
+            starts_after,
+            starts_before,
+            now,
+            remind
+        )
+        .await)
+    }
+
+    async fn reminder_link(&self, token_hash: &str) -> Result<Option<ReminderLink>> {
+        on_pool!(&self.pools, |p, DB| DB::reminder_link(p, token_hash).await)
+    }
+
+    async fn use_reminder_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+        on_pool!(&self.pools, |p, DB| DB::use_reminder_link(p, token_hash, now).await)
     }
 
     /// Writers that decide about one room are serialised: see `sqlite::begin_write` and

@@ -56,6 +56,9 @@ enum Fx {
     FeedFile,
     /// `{token}`: a sign-in link token that was never sent.
     Link,
+    /// `{token}`: the cancel link of a reminder sent for a confirmed booking of UiB months
+    /// ahead.
+    Reminder,
     /// `{room}`: the room.
     Room,
     /// Nothing, and the request ends the caller's session: run after every other row.
@@ -93,6 +96,8 @@ const MATRIX: &[Row] = &[
     ("POST", "/logg-inn",                           No,       "email=ny{n}@uib.no",      [200, 200, 200, 200, 200, 200]),
     ("GET",  "/logg-inn/lenke/{token}",             Link,     "",                        [410, 410, 410, 410, 410, 410]),
     ("POST", "/logg-inn/lenke/{token}",             Link,     "",                        [410, 410, 410, 410, 410, 410]),
+    ("GET",  "/paminnelse/{token}",                 Reminder, "",                        [200, 200, 200, 200, 200, 200]),
+    ("POST", "/paminnelse/{token}",                 Reminder, "",                        [200, 200, 200, 200, 200, 200]),
     ("POST", "/logg-ut",                            SignOut,  "",                        [303, 303, 303, 303, 303, 303]),
     ("GET",  "/tilgang",                            No,       "",                        [200, 200, 200, 200, 200, 200]),
     ("POST", "/tilgang",                            No,       "navn=Ny&epost=ny{n}@lag.example&virksomhet=Lag&melding=", [200, 200, 200, 200, 200, 200]),
@@ -345,6 +350,22 @@ impl Fixtures<'_> {
                 app.app.create_api_token_with_id(&owner).await.unwrap().1.id.to_string()
             }
             Link => "0123456789abcdef".repeat(4),
+            Reminder => {
+                // The link is all it takes: whoever holds it may cancel, signed in or not.
+                let id = self.ahead(Status::Confirmed).await;
+                let b = app.store.booking(id).await.unwrap().unwrap();
+                let (token, hash) = borgertun::token::new_secret();
+                let composer = app.app.composer();
+                let reminded = app
+                    .store
+                    .remind(b.start - Duration::seconds(1), b.start, Utc::now(), &|b| {
+                        (composer.reminder(b, "http://localhost/paminnelse/x"), hash.clone())
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(reminded.len(), 1);
+                token
+            }
             Room => app.rules().rooms[0].key.clone(),
         })
     }

@@ -27,6 +27,7 @@ mod pages;
 mod privacy;
 mod privacy_views;
 mod properties;
+mod reminders;
 mod report;
 mod schemathesis;
 mod series;

@@ -23,6 +23,7 @@ mod extract;
 mod mine;
 mod privacy;
 mod public;
+mod reminders;
 mod report;
 mod series;
 mod sessions;
@@ -75,6 +76,7 @@ fn routes() -> (Routes, Routes) {
         .get("/tilgjengelighet", public::accessibility)
         .merge(privacy::routes())
         .merge(signin::routes())
+        .merge(reminders::routes())
         .merge(booking::routes())
         .merge(mine::routes())
         .merge(series::routes())
