@@ -151,6 +151,7 @@ run(async (browser) => {
   await visit(partner, `/bookinger/${env('BOOKING_ID')}/flytt`, 'partner /bookinger/{id}/flytt');
   await visit(partner, '/kalenderabonnement', 'partner /kalenderabonnement');
   await visit(partner, `/bookinger/${env('PAST_ID')}/oppmote`, 'partner /bookinger/{id}/oppmote');
+  await visit(partner, env('REMINDER_PATH'), 'partner /paminnelse/{token}');
   // A weekly series: the preview of every occurrence, «Book serien», the series' pages.
   await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('SERIES_FROM')}&til=${env('SERIES_TO')}`);
   await act.type(partner.getByLabel('Tittel', { exact: true }), 'Lesesirkel');

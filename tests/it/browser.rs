@@ -354,6 +354,7 @@ const SCANNED: &[&str] = &[
     "partner /bookinger/{id}/flytt",
     "partner /kalenderabonnement",
     "partner /bookinger/{id}/oppmote",
+    "partner /paminnelse/{token}",
     "partner «Slik blir serien»",
     "partner /serier/{id}",
     "partner /serier/{id}/endre",
@@ -421,7 +422,22 @@ async fn every_page_passes_axe_at_both_widths() {
     // series case in the coordinator's queue.
     let series_id = beho_series(&app, day).await;
 
+    // The partner's reminder with its cancel link: the clock moved to half a day before the
+    // booking for the round, and back.
+    let start = app.store.booking(booking_id).await.unwrap().unwrap().start;
+    app.clock.set(start - chrono::Duration::hours(12));
+    app.app.send_reminders().await.unwrap();
+    app.clock.set(chrono::Utc::now());
+    let outbox = app.store.outbox().await.unwrap();
+    let reminder = outbox.iter().find(|m| m.kind == "reminder").expect("the reminder");
+    let at = reminder.body_text.find("/paminnelse/").expect("the cancel link");
+    let reminder_path: String = reminder.body_text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+
     let envs = vec![
+        ("REMINDER_PATH", reminder_path),
         ("PAST_ID", past_id.to_string()),
         ("BASE_URL", app.base.clone()),
         ("MAILDIR", sink.dir.display().to_string()),
