@@ -85,6 +85,13 @@ fn oslo_time(t: DateTime<Utc>) -> String {
     local(t).format("%Y%m%dT%H%M%S").to_string()
 }
 
+/// The `RECURRENCE-ID` of a series occurrence: its start by the pattern, in Oslo time.
+fn recurrence_id(link: crate::domain::SeriesLink) -> Property {
+    Property::new("RECURRENCE-ID", oslo_time(link.recurrence_id))
+        .add_parameter("TZID", TZ.name())
+        .done()
+}
+
 /// How much of a booking an event shows: the domain's view rule.
 pub use crate::domain::View;
 
@@ -218,11 +225,7 @@ pub fn invitation(input: &EventInput, ctx: &Context, method: Method, dtstamp: Da
     let mut e = event(input, ctx, method, dtstamp);
     if let Some(link) = input.booking.series {
         e.uid(&series_uid(link.series_id, &ctx.uid_domain));
-        e.append_property(
-            Property::new("RECURRENCE-ID", oslo_time(link.recurrence_id))
-                .add_parameter("TZID", TZ.name())
-                .done(),
-        );
+        e.append_property(recurrence_id(link));
     }
     cal.push(e);
     finish(&cal)
@@ -267,11 +270,7 @@ pub fn series_invitation(s: &SeriesEvent, ctx: &Context, method: Method, dtstamp
             let mut e = event(o, ctx, method, dtstamp);
             e.uid(&uid);
             if let Some(link) = o.booking.series {
-                e.append_property(
-                    Property::new("RECURRENCE-ID", oslo_time(link.recurrence_id))
-                        .add_parameter("TZID", TZ.name())
-                        .done(),
-                );
+                e.append_property(recurrence_id(link));
             }
             cal.push(e);
         }

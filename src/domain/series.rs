@@ -413,12 +413,11 @@ pub enum PolicyVerdict {
 }
 
 pub fn policy_verdict(problems: Vec<DomainError>) -> PolicyVerdict {
-    if problems.is_empty() {
-        PolicyVerdict::Decide
-    } else if problems.iter().all(|p| p.code == "beyond_horizon") {
-        PolicyVerdict::Planned
-    } else {
-        PolicyVerdict::Declined(problems.into_iter().find(|p| p.code != "beyond_horizon").unwrap())
+    let beyond = !problems.is_empty();
+    match problems.into_iter().find(|p| p.code != "beyond_horizon") {
+        Some(first) => PolicyVerdict::Declined(first),
+        None if beyond => PolicyVerdict::Planned,
+        None => PolicyVerdict::Decide,
     }
 }
 

@@ -211,6 +211,16 @@ fn skipped(o: &Occurrence) -> (SeriesOccurrence, OccurrenceOutcome) {
     )
 }
 
+/// The bookings `booking` competes with (their ids `conflicts`), as the transaction sees them.
+async fn competitors(tx: &mut dyn WriteTx, booking: &Booking, conflicts: &[i64]) -> Result<Vec<Booking>> {
+    Ok(tx
+        .active_between(&booking.room, booking.start, booking.blocked_until)
+        .await?
+        .into_iter()
+        .filter(|b| conflicts.contains(&b.id))
+        .collect())
+}
+
 /// The booked occurrences that compete with other bookings, with those others: one case for
 /// the coordinator.
 type Competing = Vec<(Booking, Vec<Booking>)>;
@@ -447,12 +457,7 @@ async fn book_series(
         let d = decide_occurrence(tx.as_mut(), c, plan, room, tier, &new, o.slot, link, actor, now).await?;
         if let Decided::Booked { booking, conflicts } = &d {
             if !conflicts.is_empty() {
-                let others = tx
-                    .active_between(&room.key, booking.start, booking.blocked_until)
-                    .await?
-                    .into_iter()
-                    .filter(|b| conflicts.contains(&b.id))
-                    .collect();
+                let others = competitors(tx.as_mut(), booking, conflicts).await?;
                 competing.push((booking.clone(), others));
             }
         }
@@ -740,7 +745,11 @@ async fn change_series(
         .unwrap_or(detail.series.title.clone());
     // The part that changes: the whole series, or a new one split off at `from`.
     let (target, first_slot) = if split {
-        let first_row = rows.iter().find(|o| o.recurrence_id == from_id).cloned().unwrap();
+        let first_row = rows
+            .iter()
+            .find(|o| o.recurrence_id == from_id)
+            .cloned()
+            .ok_or(ServiceError::NotFound)?;
         let rec = recurrence::parse(&detail.series.rrule)?;
         let remaining = rows.iter().filter(|o| o.recurrence_id >= from_id).count() as u32;
         let rest = Recurrence {
@@ -999,12 +1008,7 @@ async fn book_planned(
         match &d {
             Decided::Booked { booking, conflicts } => {
                 if !conflicts.is_empty() {
-                    let others = tx
-                        .active_between(&room.key, booking.start, booking.blocked_until)
-                        .await?
-                        .into_iter()
-                        .filter(|b| conflicts.contains(&b.id))
-                        .collect();
+                    let others = competitors(tx.as_mut(), booking, conflicts).await?;
                     let competing = vec![(booking.clone(), others)];
                     for coordinator in tx.coordinator_emails().await? {
                         tx.enqueue(&c.series_conflict(&series, &competing, &coordinator), now)

@@ -403,19 +403,7 @@ async fn decide(
     };
     let reason = match parse_reason(Some(&f.begrunnelse), required) {
         Ok(r) => r,
-        Err(e) => {
-            let mut errors = FieldErrors::default();
-            errors.add("begrunnelse", e.message);
-            return queue_page(
-                &state,
-                &ctx,
-                Some(CaseError {
-                    key: CaseKey::Request(id),
-                    errors,
-                }),
-            )
-            .await;
-        }
+        Err(e) => return reason_refused(&state, &ctx, CaseKey::Request(id), vec![e]).await,
     };
     let reason = reason.as_deref();
     let result = match f.handling.as_str() {
@@ -458,34 +446,8 @@ async fn decide(
             };
             Ok(page(&ctx, PATH, title, body).into_response())
         }
-        Err(ServiceError::Conflict(e)) => {
-            let mut errors = FieldErrors::default();
-            errors.add("begrunnelse", e.message);
-            queue_page(
-                &state,
-                &ctx,
-                Some(CaseError {
-                    key: CaseKey::Request(id),
-                    errors,
-                }),
-            )
-            .await
-        }
-        Err(ServiceError::Rules(errs)) => {
-            let mut errors = FieldErrors::default();
-            for e in errs {
-                errors.add("begrunnelse", e.message);
-            }
-            queue_page(
-                &state,
-                &ctx,
-                Some(CaseError {
-                    key: CaseKey::Request(id),
-                    errors,
-                }),
-            )
-            .await
-        }
+        Err(ServiceError::Conflict(e)) => reason_refused(&state, &ctx, CaseKey::Request(id), vec![e]).await,
+        Err(ServiceError::Rules(errs)) => reason_refused(&state, &ctx, CaseKey::Request(id), errs).await,
         Err(ServiceError::NotFound) => Err(not_found()),
         Err(ServiceError::Forbidden) => Err(PageError::forbidden("Denne siden er for koordinator.")),
         Err(e) => Err(e).unavailable(NOTHING_CHANGED),
@@ -529,11 +491,7 @@ async fn decide_series(
     let required = (!approve).then_some("Skriv en begrunnelse når du avslår.");
     let reason = match parse_reason(Some(&f.begrunnelse), required) {
         Ok(r) => r,
-        Err(e) => {
-            let mut errors = FieldErrors::default();
-            errors.add("begrunnelse", e.message);
-            return queue_page(&state, &ctx, Some(CaseError { key, errors })).await;
-        }
+        Err(e) => return reason_refused(&state, &ctx, key, vec![e]).await,
     };
     let results = match state.app.decide_series(id, &user, approve, reason.as_deref()).await {
         Ok(r) => r,
