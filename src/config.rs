@@ -218,6 +218,10 @@ struct RawConfig {
     rules: RawRules,
     #[serde(default)]
     series: crate::domain::rules::SeriesLimits,
+    #[serde(default)]
+    waitlist: crate::domain::rules::WaitlistRules,
+    #[serde(default)]
+    check_in: crate::domain::rules::CheckInRules,
     tiers: BTreeMap<String, RawTier>,
     rooms: BTreeMap<String, RawRoom>,
     #[serde(default)]
@@ -255,6 +259,8 @@ struct RawTier {
     auto_confirm: bool,
     #[serde(default)]
     monthly_quota_hours: Option<i64>,
+    #[serde(default)]
+    check_in: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,7 +371,7 @@ impl Config {
 #[error("{}", .0.join("\n"))]
 pub struct ConfigErrors(pub Vec<String>);
 
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 16] = [
     "server",
     "database",
     "mail",
@@ -375,6 +381,8 @@ const SECTIONS: [&str; 14] = [
     "auth",
     "rules",
     "series",
+    "waitlist",
+    "check_in",
     "tiers",
     "rooms",
     "closures",
@@ -694,6 +702,7 @@ impl Validator<'_> {
                 max_minutes: t.max_duration_minutes,
                 auto_confirm: t.auto_confirm,
                 monthly_quota_hours: t.monthly_quota_hours,
+                check_in: t.check_in,
             });
         }
         for key in raw.tiers.keys() {
@@ -706,6 +715,18 @@ impl Validator<'_> {
         }
         if !(1..=20).contains(&raw.rules.alternatives) {
             self.err("rules.alternatives", "must be between 1 and 20");
+        }
+        if !(1..=168).contains(&raw.waitlist.hold_hours) {
+            self.err("waitlist.hold_hours", "must be between 1 and 168 (hours)");
+        }
+        if !(0..=72).contains(&raw.waitlist.hold_ends_before_start_hours) {
+            self.err("waitlist.hold_ends_before_start_hours", "must be between 0 and 72 (hours)");
+        }
+        if !(0..=120).contains(&raw.check_in.opens_minutes_before) {
+            self.err("check_in.opens_minutes_before", "must be between 0 and 120 (minutes)");
+        }
+        if !(5..=240).contains(&raw.check_in.release_minutes) {
+            self.err("check_in.release_minutes", "must be between 5 and 240 (minutes)");
         }
 
         let rooms = self.rooms(raw);
@@ -789,6 +810,8 @@ impl Validator<'_> {
             closed_on_public_holidays: raw.rules.closed_on_public_holidays,
             alternatives: raw.rules.alternatives,
             series: raw.series,
+            waitlist: raw.waitlist,
+            check_in: raw.check_in,
         }
     }
 

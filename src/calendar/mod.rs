@@ -121,8 +121,9 @@ fn clean_param(s: &str) -> String {
 
 fn status(method: Method, status: Status) -> &'static str {
     match (method, status) {
-        (Method::Cancel, _) | (_, Status::Cancelled | Status::Displaced | Status::Rejected) => "CANCELLED",
-        (_, Status::Pending) => "TENTATIVE",
+        (Method::Cancel, _)
+        | (_, Status::Cancelled | Status::Displaced | Status::Rejected | Status::Lapsed | Status::NoShow) => "CANCELLED",
+        (_, Status::Pending | Status::Held) => "TENTATIVE",
         (_, Status::Confirmed) => "CONFIRMED",
     }
 }
@@ -516,6 +517,8 @@ mod tests {
             activity: None,
             attendance: None,
             series: None,
+            held_until: None,
+            checked_in_at: None,
         }
     }
 

@@ -11,15 +11,24 @@ pub enum Status {
     Rejected,
     Cancelled,
     Displaced,
+    /// A freed slot reserved for the first eligible on the waitlist until `held_until`.
+    Held,
+    /// A hold that was declined, ran out, or was withdrawn for a higher tier.
+    Lapsed,
+    /// Released because nobody checked in by the release time.
+    NoShow,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 8] = [
         Status::Pending,
         Status::Confirmed,
         Status::Rejected,
         Status::Cancelled,
         Status::Displaced,
+        Status::Held,
+        Status::Lapsed,
+        Status::NoShow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +38,9 @@ impl Status {
             Status::Rejected => "rejected",
             Status::Cancelled => "cancelled",
             Status::Displaced => "displaced",
+            Status::Held => "held",
+            Status::Lapsed => "lapsed",
+            Status::NoShow => "no_show",
         }
     }
 
@@ -40,6 +52,9 @@ impl Status {
             Status::Rejected => "avslått",
             Status::Cancelled => "avbestilt",
             Status::Displaced => "trukket tilbake",
+            Status::Held => "holdt fra ventelisten",
+            Status::Lapsed => "hold utløpt",
+            Status::NoShow => "ikke møtt, frigitt",
         }
     }
 
@@ -47,19 +62,27 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
             DomainError::new(
                 "invalid_status",
-                format!("Ukjent status «{s}». Gyldige verdier: pending, confirmed, rejected, cancelled, displaced."),
+                format!("Ukjent status «{s}». Gyldige verdier: {}.", Status::ALL.map(Status::as_str).join(", ")),
             )
             .on("status")
         })
     }
 
-    /// Pending and confirmed bookings take part in the rules; the rest are history.
+    /// Pending and confirmed bookings are live bookings: they can be changed and cancelled,
+    /// and they are in the calendars. The rest are history, or a hold.
     pub fn is_active(self) -> bool {
         matches!(self, Status::Pending | Status::Confirmed)
     }
 
+    /// Pending and confirmed bookings and holds take part in the rules: each keeps its slot
+    /// from the requests that come after it.
+    pub fn occupies(self) -> bool {
+        matches!(self, Status::Pending | Status::Confirmed | Status::Held)
+    }
+
     /// The status life cycle: `pending → confirmed | rejected | cancelled`,
-    /// `confirmed → cancelled | displaced`. A requester may withdraw a pending request
+    /// `confirmed → cancelled | displaced | no_show`, and a hold:
+    /// `held → confirmed | pending | lapsed`. A requester may withdraw a pending request
     /// (it becomes cancelled).
     pub fn can_become(self, next: Status) -> bool {
         matches!(
@@ -67,7 +90,10 @@ impl Status {
             (
                 Status::Pending,
                 Status::Confirmed | Status::Rejected | Status::Cancelled
-            ) | (Status::Confirmed, Status::Cancelled | Status::Displaced)
+            ) | (
+                Status::Confirmed,
+                Status::Cancelled | Status::Displaced | Status::NoShow
+            ) | (Status::Held, Status::Confirmed | Status::Pending | Status::Lapsed)
         )
     }
 }
@@ -328,6 +354,10 @@ pub struct Booking {
     /// The series this booking is an occurrence of, and the occurrence's start by the
     /// pattern (its `RECURRENCE-ID`).
     pub series: Option<SeriesLink>,
+    /// A hold's end: until then the slot is kept for the one the waitlist offered it to.
+    pub held_until: Option<DateTime<Utc>>,
+    /// When the contact checked in (tiers with check-in).
+    pub checked_in_at: Option<DateTime<Utc>>,
 }
 
 /// Which occurrence of which series a booking is.

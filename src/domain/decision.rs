@@ -56,24 +56,26 @@ pub enum Decision {
 }
 
 /// Decide a request for `slot` by an organisation of `tier`, given the confirmed and pending
-/// bookings of the room near it. Policy checks come first and are not repeated here.
+/// bookings and the holds of the room near it. Policy checks come first and are not repeated here.
 pub fn decide(rules: &Rules, room: &Room, tier: &Tier, slot: Slot, existing: &[Held], now: DateTime<Utc>) -> Decision {
     let overlapping: Vec<&Held> = existing.iter().filter(|h| h.overlaps(room, slot)).collect();
-    let confirmed: Vec<&Held> = overlapping
+    // A hold keeps its slot as a confirmed booking of the holder's tier does, but is never
+    // firm: a higher tier's request competes with it as with a pending one.
+    let keeping: Vec<&Held> = overlapping
         .iter()
         .copied()
-        .filter(|h| h.status == Status::Confirmed)
+        .filter(|h| matches!(h.status, Status::Confirmed | Status::Held))
         .collect();
-    let stronger: Vec<i64> = confirmed.iter().filter(|h| h.rank <= tier.rank).map(|h| h.id).collect();
+    let stronger: Vec<i64> = keeping.iter().filter(|h| h.rank <= tier.rank).map(|h| h.id).collect();
     if !stronger.is_empty() {
         return Decision::Busy {
             held_by: stronger,
             protected: false,
         };
     }
-    let firm: Vec<i64> = confirmed
+    let firm: Vec<i64> = keeping
         .iter()
-        .filter(|h| is_protected(rules, h.start, now))
+        .filter(|h| h.status == Status::Confirmed && is_protected(rules, h.start, now))
         .map(|h| h.id)
         .collect();
     if !firm.is_empty() {
@@ -456,5 +458,25 @@ mod tests {
         assert!(alts
             .iter()
             .all(|a| local(a.start).date_naive() != NaiveDate::from_ymd_opt(2026, 4, 2).unwrap()));
+    }
+
+    #[test]
+    fn a_hold_is_busy_for_its_tier_and_below_and_a_conflict_above() {
+        let r = rules();
+        let room = &r.rooms[0];
+        let slot = Slot {
+            start: at(3, 2, 10, 0),
+            end: at(3, 2, 11, 0),
+        };
+        // A partner's hold, well inside the protection window: holds are never firm.
+        let existing = [held(7, 2, slot.start, slot.end, Status::Held)];
+        for (tier, busy) in [(2, true), (3, true), (0, false)] {
+            let d = decide(&r, room, &r.tiers[tier], slot, &existing, at(3, 1, 9, 0));
+            if busy {
+                assert_eq!(d, Decision::Busy { held_by: vec![7], protected: false });
+            } else {
+                assert_eq!(d, Decision::Pending { conflicts: vec![7] });
+            }
+        }
     }
 }

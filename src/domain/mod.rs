@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod series;
 pub mod time;
 pub mod view;
+pub mod waitlist;
 
 pub use booking::{
     Activity, Attendance, AuditEntry, Booking, BookingTitle, NewBooking, Role, SeriesLink, Status, User,

@@ -646,6 +646,8 @@ mod tests {
                 registered_by: "kari@example.no".into(),
             }),
             series: None,
+            held_until: None,
+            checked_in_at: None,
         }
     }
 

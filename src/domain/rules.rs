@@ -19,6 +19,8 @@ pub struct Tier {
     pub max_minutes: i64,
     pub auto_confirm: bool,
     pub monthly_quota_hours: Option<i64>,
+    /// The contact must check in around the start, or the booking is released as a no-show.
+    pub check_in: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +89,68 @@ pub struct Rules {
     pub alternatives: usize,
     /// How many of a series' occurrences may be refused for it to be stored anyway.
     pub series: SeriesLimits,
+    /// How long a freed slot is held for the first on the waitlist.
+    pub waitlist: WaitlistRules,
+    /// When a booking of a tier with check-in must be claimed.
+    pub check_in: CheckInRules,
+}
+
+/// `[waitlist]`: a hold lasts `hold_hours`, and ends at the latest
+/// `hold_ends_before_start_hours` before the booking would start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitlistRules {
+    #[serde(default = "WaitlistRules::default_hold_hours")]
+    pub hold_hours: i64,
+    #[serde(default = "WaitlistRules::default_hold_ends_before_start_hours")]
+    pub hold_ends_before_start_hours: i64,
+}
+
+impl WaitlistRules {
+    fn default_hold_hours() -> i64 {
+        24
+    }
+    fn default_hold_ends_before_start_hours() -> i64 {
+        2
+    }
+}
+
+impl Default for WaitlistRules {
+    fn default() -> Self {
+        Self {
+            hold_hours: Self::default_hold_hours(),
+            hold_ends_before_start_hours: Self::default_hold_ends_before_start_hours(),
+        }
+    }
+}
+
+/// `[check_in]`: check-in opens `opens_minutes_before` the start, and a booking not checked
+/// in `release_minutes` after its start is released as a no-show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInRules {
+    #[serde(default = "CheckInRules::default_opens_minutes_before")]
+    pub opens_minutes_before: i64,
+    #[serde(default = "CheckInRules::default_release_minutes")]
+    pub release_minutes: i64,
+}
+
+impl CheckInRules {
+    fn default_opens_minutes_before() -> i64 {
+        15
+    }
+    fn default_release_minutes() -> i64 {
+        20
+    }
+}
+
+impl Default for CheckInRules {
+    fn default() -> Self {
+        Self {
+            opens_minutes_before: Self::default_opens_minutes_before(),
+            release_minutes: Self::default_release_minutes(),
+        }
+    }
 }
 
 /// A series is stored when at most `max_conflicts`, and at most `max_conflict_percent` per
@@ -203,6 +267,7 @@ pub(crate) mod fixtures {
             max_minutes: 12 * 60,
             auto_confirm: true,
             monthly_quota_hours: None,
+            check_in: false,
         };
         let weekday = Some((hm(8, 0), hm(21, 0)));
         let org = |key: &str, tier: &str| Organisation {
@@ -244,6 +309,8 @@ pub(crate) mod fixtures {
             closed_on_public_holidays: true,
             alternatives: 5,
             series: SeriesLimits::default(),
+            waitlist: WaitlistRules::default(),
+            check_in: CheckInRules::default(),
         }
     }
 }

@@ -63,6 +63,8 @@ impl Series {
                 series_id: self.id,
                 recurrence_id,
             }),
+            held_until: None,
+            checked_in_at: None,
         }
     }
 
@@ -197,8 +199,9 @@ impl OutcomeStatus {
     pub fn of_booking(status: Status) -> Self {
         match status {
             Status::Confirmed => OutcomeStatus::Confirmed,
-            Status::Pending => OutcomeStatus::Pending,
-            Status::Cancelled => OutcomeStatus::Cancelled,
+            Status::Pending | Status::Held => OutcomeStatus::Pending,
+            // Released unused: the occurrence is out of the series' calendar as a cancelled one.
+            Status::Cancelled | Status::Lapsed | Status::NoShow => OutcomeStatus::Cancelled,
             Status::Rejected => OutcomeStatus::Rejected,
             Status::Displaced => OutcomeStatus::Displaced,
         }

@@ -83,6 +83,8 @@ mod tests {
             activity: None,
             attendance: None,
             series: None,
+            held_until: None,
+            checked_in_at: None,
         }
     }
 

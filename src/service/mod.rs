@@ -19,6 +19,7 @@ pub use crate::store::StoreError;
 mod access;
 mod attendance;
 mod bookings;
+mod checkin;
 pub mod export;
 mod feeds;
 mod listings;
@@ -28,6 +29,7 @@ pub mod report;
 mod series;
 mod sessions;
 mod users;
+mod waitlist;
 mod workers;
 
 pub use access::AccessAsked;

@@ -7,10 +7,12 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use super::outbox::{NewMessage, OutboxMessage, OutboxSql};
 use super::series::{NewSeries, SeriesUpdate};
+use super::waitlist::{NewEntry, NewHold};
 use super::sql::{json, status, to_json};
 use super::{Result, StoreError};
 use crate::domain::fairness::{Loss, LossEvent};
 use crate::domain::series::{Series, SeriesOccurrence};
+use crate::domain::waitlist::{Entry, EntryStatus};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, NewBooking, SeriesLink, Status};
 
 /// No booking keeps more than this from its start to the end of its buffer (the configuration
@@ -126,10 +128,11 @@ pub trait BookingStore: Send + Sync {
 /// A write transaction. Dropped without `commit`, it rolls back.
 #[async_trait]
 pub trait WriteTx: Send {
-    /// Pending and confirmed bookings of `room` whose kept interval overlaps `[from, to)`.
+    /// Pending and confirmed bookings and holds of `room` whose kept interval overlaps
+    /// `[from, to)`.
     async fn active_between(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>>;
     async fn booking(&mut self, id: i64) -> Result<Option<Booking>>;
-    /// Minutes of pending and confirmed bookings of `org` that start in `[from, to)`.
+    /// Minutes of pending and confirmed bookings and holds of `org` that start in `[from, to)`.
     async fn minutes_held(&mut self, org: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64>;
     async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking>;
     async fn transition(&mut self, t: Transition<'_>) -> Result<Booking>;
@@ -150,6 +153,21 @@ pub trait WriteTx: Send {
     /// Move series `from_series`'s occurrences from `from` on, and their bookings, to series `to`.
     async fn move_occurrences(&mut self, from_series: i64, from: DateTime<Utc>, to: i64) -> Result<()>;
     async fn update_series(&mut self, u: SeriesUpdate<'_>) -> Result<Series>;
+    async fn join_waitlist(&mut self, n: NewEntry<'_>) -> Result<Entry>;
+    async fn waitlist_entry(&mut self, id: i64) -> Result<Option<Entry>>;
+    /// The waiting entries of `room` whose time overlaps `[from, to)`.
+    async fn waitlist_waiting(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>>;
+    /// The entry whose hold is booking `booking_id`.
+    async fn entry_of_hold(&mut self, booking_id: i64) -> Result<Option<Entry>>;
+    /// Change an entry's status if it still has `from`.
+    async fn set_entry_status(&mut self, id: i64, from: EntryStatus, to: EntryStatus, now: DateTime<Utc>)
+        -> Result<Entry>;
+    /// Write a hold: its booking (status `held`, with an audit line), the entry's new status and
+    /// the hold's two links.
+    async fn hold(&mut self, h: NewHold<'_>) -> Result<Booking>;
+    /// Use a hold's link once (the entry's other link with it): its entry, if the link was
+    /// unused and unexpired.
+    async fn use_hold_link(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -164,7 +182,7 @@ pub struct ReminderLink {
 pub(super) const BOOKING_COLUMNS: &str =
     "id, room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
      contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, attendance, \
-     series_id, recurrence_id";
+     series_id, recurrence_id, held_until, checked_in_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct BookingRow {
@@ -189,6 +207,8 @@ pub(super) struct BookingRow {
     attendance: Option<String>,
     series_id: Option<i64>,
     recurrence_id: Option<DateTime<Utc>>,
+    held_until: Option<DateTime<Utc>>,
+    checked_in_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<BookingRow> for Booking {
@@ -221,6 +241,8 @@ impl TryFrom<BookingRow> for Booking {
                 }),
                 _ => None,
             },
+            held_until: r.held_until,
+            checked_in_at: r.checked_in_at,
         })
     }
 }
@@ -268,6 +290,8 @@ impl TryFrom<ReportRow> for Booking {
             activity: json(r.activity, "activity")?,
             attendance: json(r.attendance, "attendance")?,
             series: None,
+            held_until: None,
+            checked_in_at: None,
         })
     }
 }
@@ -592,7 +616,7 @@ where
     ) -> Result<Vec<Booking>> {
         let rows: Vec<BookingRow> = sqlx::query_as(&format!(
             "SELECT {BOOKING_COLUMNS} FROM bookings WHERE room = $1 AND starts_at < $2 AND blocked_until > $3 AND starts_at > $4 \
-             AND status IN ('pending', 'confirmed') ORDER BY starts_at, id"
+             AND status IN ('pending', 'confirmed', 'held') ORDER BY starts_at, id"
         ))
         .bind(room)
         .bind(to)
@@ -611,7 +635,7 @@ where
     ) -> Result<i64> {
         let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
             "SELECT starts_at, ends_at FROM bookings WHERE org = $1 AND starts_at >= $2 AND starts_at < $3 \
-             AND status IN ('pending', 'confirmed')",
+             AND status IN ('pending', 'confirmed', 'held')",
         )
         .bind(org)
         .bind(from)

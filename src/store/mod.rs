@@ -12,7 +12,9 @@
 //! - `feeds.rs`: `FeedStore` (calendar feed subscriptions);
 //! - `privacy.rs`: `PrivacyStore` (the retention round, a person's export and erasure);
 //! - `series.rs`: `SeriesStore` (series of bookings and their occurrences; their writes are
-//!   part of `WriteTx`).
+//!   part of `WriteTx`);
+//! - `waitlist.rs`: `WaitlistStore` (waitlist entries, holds and their links; joining,
+//!   holding and answering are part of `WriteTx`).
 //!
 //! `Store` is all of them together, plus `backend()`, `migrate()` and `ping()`; the rest of the
 //! application holds an `Arc<dyn Store>`, on which every method can be called as it is. Code that
@@ -46,6 +48,7 @@ mod sql;
 mod sql_store;
 pub mod sqlite;
 mod users;
+mod waitlist;
 
 pub use bookings::{BookingQuery, BookingStore, Insert, ReminderLink, Reschedule, Transition, WriteTx, MAX_SPAN};
 pub use feeds::{FeedStore, FeedToken};
@@ -54,6 +57,7 @@ pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
 pub use series::{NewSeries, SeriesStore, SeriesUpdate};
 pub use sessions::{Session, SessionStore};
 pub use sql_store::{Pools, SqlStore};
+pub use waitlist::{HoldAction, HoldLink, NewEntry, NewHold, WaitlistCounts, WaitlistStore};
 pub use users::{
     AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, NewAccessRequest, UserStore, EXISTS_REASON,
 };
@@ -61,7 +65,8 @@ pub use users::{
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {
     pub use super::{
-        BookingStore, FeedStore, OutboxStore, PrivacyStore, SeriesStore, SessionStore, Store, UserStore, WriteTx,
+        BookingStore, FeedStore, OutboxStore, PrivacyStore, SeriesStore, SessionStore, Store, UserStore, WaitlistStore,
+        WriteTx,
     };
 }
 
@@ -112,7 +117,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The whole store: every aggregate's trait, on one database.
 #[async_trait]
 pub trait Store:
-    BookingStore + UserStore + SessionStore + OutboxStore + FeedStore + PrivacyStore + SeriesStore + Send + Sync + 'static
+    BookingStore
+    + UserStore
+    + SessionStore
+    + OutboxStore
+    + FeedStore
+    + PrivacyStore
+    + SeriesStore
+    + WaitlistStore
+    + Send
+    + Sync
+    + 'static
 {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;

@@ -18,6 +18,7 @@ use super::privacy::PrivacySql;
 use super::series::{NewSeries, SeriesSql, SeriesStore, SeriesUpdate};
 use super::sessions::SessionSql;
 use super::users::UserSql;
+use super::waitlist::{HoldLink, NewEntry, NewHold, WaitlistCounts, WaitlistSql, WaitlistStore};
 use super::{
     postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, BookingQuery, BookingStore,
     ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
@@ -25,6 +26,7 @@ use super::{
     UserStore, WriteTx,
 };
 use crate::domain::series::{Series, SeriesOccurrence};
+use crate::domain::waitlist::{Entry, EntryStatus};
 use crate::domain::{Activity, Attendance, AuditEntry, Booking, FeedKind, Role, User};
 
 /// The database behind a [`SqlStore`].
@@ -286,12 +288,77 @@ impl WriteTx for Tx {
         on_tx!(self, |c, DB| DB::update_series(c, u).await)
     }
 
+    async fn join_waitlist(&mut self, n: NewEntry<'_>) -> Result<Entry> {
+        on_tx!(self, |c, DB| DB::join_waitlist(c, n).await)
+    }
+
+    async fn waitlist_entry(&mut self, id: i64) -> Result<Option<Entry>> {
+        on_tx!(self, |c, DB| <DB as WaitlistSql>::waitlist_entry(&mut **c, id).await)
+    }
+
+    async fn waitlist_waiting(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>> {
+        on_tx!(self, |c, DB| <DB as WaitlistSql>::waitlist_waiting(&mut **c, room, from, to).await)
+    }
+
+    async fn entry_of_hold(&mut self, booking_id: i64) -> Result<Option<Entry>> {
+        on_tx!(self, |c, DB| DB::entry_of_hold(&mut **c, booking_id).await)
+    }
+
+    async fn set_entry_status(
+        &mut self,
+        id: i64,
+        from: EntryStatus,
+        to: EntryStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Entry> {
+        on_tx!(self, |c, DB| DB::set_entry_status(c, id, from, to, now).await)
+    }
+
+    async fn hold(&mut self, h: NewHold<'_>) -> Result<Booking> {
+        on_tx!(self, |c, DB| DB::hold(c, h).await)
+    }
+
+    async fn use_hold_link(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+        on_tx!(self, |c, DB| DB::use_hold_link(c, token_hash, now).await)
+    }
+
     async fn commit(self: Box<Self>) -> Result<()> {
         match *self {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl WaitlistStore for SqlStore {
+    async fn waitlist_entry(&self, id: i64) -> Result<Option<Entry>> {
+        on_pool!(&self.pools, |p, DB| <DB as WaitlistSql>::waitlist_entry(p, id).await)
+    }
+
+    async fn waitlist_of(&self, contact_email: &str) -> Result<Vec<Entry>> {
+        on_pool!(&self.pools, |p, DB| DB::waitlist_of(p, contact_email).await)
+    }
+
+    async fn waitlist_waiting(&self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>> {
+        on_pool!(&self.pools, |p, DB| <DB as WaitlistSql>::waitlist_waiting(p, room, from, to).await)
+    }
+
+    async fn hold_link(&self, token_hash: &str) -> Result<Option<HoldLink>> {
+        on_pool!(&self.pools, |p, DB| DB::hold_link(p, token_hash).await)
+    }
+
+    async fn holds_due(&self, now: DateTime<Utc>) -> Result<Vec<(String, i64)>> {
+        on_pool!(&self.pools, |p, DB| DB::holds_due(p, now).await)
+    }
+
+    async fn expire_waiting(&self, now: DateTime<Utc>) -> Result<u64> {
+        on_pool!(&self.pools, |p, DB| DB::expire_waiting(p, now).await)
+    }
+
+    async fn waitlist_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<WaitlistCounts> {
+        on_pool!(&self.pools, |p, DB| DB::waitlist_counts(p, from, to).await)
     }
 }
 

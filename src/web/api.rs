@@ -247,6 +247,12 @@ pub enum BookingStatus {
     Rejected,
     Cancelled,
     Displaced,
+    /// A freed slot kept for the first on the waitlist until `held_until`.
+    Held,
+    /// A hold that was declined, ran out, or was withdrawn.
+    Lapsed,
+    /// Released because nobody checked in.
+    NoShow,
 }
 
 impl From<Status> for BookingStatus {
@@ -257,6 +263,9 @@ impl From<Status> for BookingStatus {
             Status::Rejected => BookingStatus::Rejected,
             Status::Cancelled => BookingStatus::Cancelled,
             Status::Displaced => BookingStatus::Displaced,
+            Status::Held => BookingStatus::Held,
+            Status::Lapsed => BookingStatus::Lapsed,
+            Status::NoShow => BookingStatus::NoShow,
         }
     }
 }

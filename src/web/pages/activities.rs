@@ -369,6 +369,8 @@ mod tests {
             activity: None,
             attendance: None,
             series: None,
+            held_until: None,
+            checked_in_at: None,
         }
     }
 
