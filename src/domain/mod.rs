@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O, no web, no database.
 
 pub mod booking;
+pub mod checkin;
 pub mod decision;
 pub mod error;
 pub mod fairness;
