@@ -8,7 +8,7 @@ use crate::calendar::{self, EventInput, Method, View};
 use crate::config::MailConfig;
 use crate::domain::policy::Slot;
 use crate::domain::series::{OccurrenceOutcome, OutcomeStatus, Series, SeriesDetail};
-use crate::domain::time::{format_range, local};
+use crate::domain::time::{format_range, format_time, local};
 use crate::domain::{Booking, Rules, Status};
 use crate::store::{NewAccessRequest, NewMessage};
 
@@ -384,7 +384,7 @@ impl Composer<'_> {
     /// Before a confirmed booking starts: the time, the room, a link to the booking and the
     /// single-use link to cancel it.
     pub fn reminder(&self, b: &Booking, cancel_url: &str) -> NewMessage {
-        let paragraphs = vec![
+        let mut paragraphs = vec![
             format!(
                 "Påminnelse: {} er booket for dere {}.",
                 self.room_name(b),
@@ -392,11 +392,37 @@ impl Composer<'_> {
             ),
             "Trenger dere ikke rommet likevel? Avbestill med lenken under, så blir tiden ledig for andre.".into(),
         ];
+        if crate::domain::checkin::required(self.rules, b) {
+            let w = crate::domain::checkin::window(&self.rules.check_in, b.start);
+            paragraphs.push(format!(
+                "Husk å sjekke inn mellom kl. {} og kl. {}, på bookingsiden eller med lenken under. Uten innsjekking blir rommet frigitt for andre.",
+                format_time(local(w.opens).time()),
+                format_time(local(w.closes).time())
+            ));
+        }
         let mut letter = self.about("Påminnelse", b, paragraphs, Some("Se bookingen"));
         letter.list_title = Some("Avbestill med ett klikk:".into());
         letter.list = vec!["Jeg trenger ikke rommet likevel".into()];
         letter.list_links = vec![cancel_url.to_string()];
         self.to_contact("reminder", b, "Påminnelse", letter, None)
+    }
+
+    /// Released as a no-show: nobody checked in by the release time. CANCEL, with why.
+    pub fn released(&self, b: &Booking, now: DateTime<Utc>) -> NewMessage {
+        let reason = crate::domain::checkin::release_reason(&self.rules.check_in);
+        let paragraphs = vec![
+            format!(
+                "Bookingen av {} {} er frigitt fordi ingen sjekket inn innen {} minutter etter start.",
+                self.room_name(b),
+                format_range(b.start, b.end),
+                self.rules.check_in.release_minutes
+            ),
+            "Resten av tiden er ledig for andre. Trenger dere rommet likevel, kan dere booke det på nytt hvis det fortsatt er ledig.".into(),
+            format!("Begrunnelse: {reason}"),
+        ];
+        let letter = self.about("Bookingen er frigitt", b, paragraphs, Some("Se bookingen"));
+        let ics = self.ics(b, Method::Cancel, Some(&reason), now);
+        self.to_contact("released", b, "Frigitt", letter, Some(ics))
     }
 
     /// Booked at once: the invitation.

@@ -46,7 +46,7 @@ pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
-pub use workers::{Workers, ATTENDANCE_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL};
+pub use workers::{Workers, ATTENDANCE_INTERVAL, CHECK_IN_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

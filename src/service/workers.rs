@@ -1,6 +1,7 @@
 //! The background work of a running service: the outbox worker (sends what is due, retries
 //! with backoff), the attendance requests (every ten minutes, ask the contacts of finished
-//! events), the reminders (every five minutes, before confirmed bookings start) and the daily round (once a day by the service's clock: anonymise what is older
+//! events), the reminders (every five minutes, before confirmed bookings start), the no-show
+//! release (every minute, bookings of check-in tiers nobody checked in) and the daily round (once a day by the service's clock: anonymise what is older
 //! than `privacy.retention_months`, and book the planned occurrences of series that have come
 //! within their requester's horizon). Started once by the startup path, for `serve` and
 //! the tests alike.
@@ -17,6 +18,9 @@ pub const ATTENDANCE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// How often bookings about to start are looked for, to remind their contacts.
 pub const REMINDER_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How often bookings of check-in tiers are looked for that nobody checked in, to release them.
+pub const CHECK_IN_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often the retention worker wakes to ask the clock whether a new day has begun.
 pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
@@ -36,7 +40,7 @@ impl Drop for Workers {
 
 impl App {
     /// Start the outbox worker (with the configured transport), the attendance requests, the
-    /// reminders and the daily retention round.
+    /// reminders, the no-show release and the daily retention round.
     pub fn start_workers(&self) -> anyhow::Result<Workers> {
         let transport = Transport::from_config(&self.config().mail)?;
         let mail = tokio::spawn(crate::mail::worker::run(
@@ -72,6 +76,19 @@ impl App {
             }
         });
         let app = self.clone();
+        // The same: the first round one interval after the start; each release is decided in
+        // the room's write transaction, so several instances release a booking once.
+        let check_in = tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + CHECK_IN_INTERVAL;
+            let mut ticks = tokio::time::interval_at(first, CHECK_IN_INTERVAL);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = app.release_no_shows().await {
+                    tracing::error!(error = %e, "no-show release");
+                }
+            }
+        });
+        let app = self.clone();
         // Due once per Oslo day by the service's clock; the timer only wakes it. Several
         // instances may each run it: a second run the same day finds nothing to do.
         // The planned occurrences of series are booked by the same daily round, on the day
@@ -99,7 +116,7 @@ impl App {
             }
         });
         Ok(Workers {
-            handles: vec![mail, attendance, reminders, retention],
+            handles: vec![mail, attendance, reminders, check_in, retention],
         })
     }
 }

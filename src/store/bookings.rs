@@ -120,6 +120,10 @@ pub trait BookingStore: Send + Sync {
     async fn reminder_link(&self, token_hash: &str) -> Result<Option<ReminderLink>>;
     /// Use the cancel link with this hash once, if unused and not expired: its booking.
     async fn use_reminder_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>>;
+    /// The confirmed bookings nobody has checked in that started at `started_by` or before
+    /// (and after `now - MAX_SPAN`) and have not ended at `now`: the candidates for release
+    /// as no-shows (which tiers need a check-in is the caller's to filter).
+    async fn unclaimed(&self, started_by: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Booking>>;
 
     /// Start a serialised write transaction for decisions about `room`.
     async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>>;
@@ -137,6 +141,9 @@ pub trait WriteTx: Send {
     async fn insert(&mut self, ins: Insert<'_>) -> Result<Booking>;
     async fn transition(&mut self, t: Transition<'_>) -> Result<Booking>;
     async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking>;
+    /// Check in a confirmed booking not yet checked in, with an audit line (to `confirmed`,
+    /// «Sjekket inn»): the booking, or `None` when it is not confirmed or already checked in.
+    async fn check_in(&mut self, id: i64, actor: &str, now: DateTime<Utc>) -> Result<Option<Booking>>;
     /// Replace the booking's activity (no audit line of its own: it goes with the change it
     /// belongs to).
     async fn set_activity(&mut self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking>;
@@ -606,6 +613,50 @@ where
         .fetch_optional(pool)
         .await?;
         Ok(id)
+    }
+
+    async fn unclaimed<'e>(
+        e: impl Executor<'e, Database = Self>,
+        started_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Booking>> {
+        let rows: Vec<BookingRow> = sqlx::query_as(&format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings WHERE status = 'confirmed' AND checked_in_at IS NULL \
+             AND starts_at > $1 AND starts_at <= $2 AND ends_at > $3 ORDER BY starts_at, id"
+        ))
+        .bind(now - MAX_SPAN)
+        .bind(started_by)
+        .bind(now)
+        .fetch_all(e)
+        .await?;
+        bookings(rows)
+    }
+
+    /// Check in a confirmed booking not yet checked in, with its audit line.
+    async fn check_in(conn: &mut Self::Connection, id: i64, actor: &str, now: DateTime<Utc>) -> Result<Option<Booking>> {
+        let row: Option<BookingRow> = sqlx::query_as(&format!(
+            "UPDATE bookings SET checked_in_at = $1, updated_at = $1 \
+             WHERE id = $2 AND status = 'confirmed' AND checked_in_at IS NULL RETURNING {BOOKING_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let booking = Booking::try_from(row)?;
+        Self::audit(
+            conn,
+            id,
+            Some(Status::Confirmed),
+            Status::Confirmed,
+            Some("Sjekket inn"),
+            actor,
+            now,
+        )
+        .await?;
+        Ok(Some(booking))
     }
 
     async fn active_between<'e>(

@@ -197,6 +197,9 @@ impl BookingStore for SqlStore {
         on_pool!(&self.pools, |p, DB| DB::use_reminder_link(p, token_hash, now).await)
     }
 
+    async fn unclaimed(&self, started_by: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Booking>> {
+        on_pool!(&self.pools, |p, DB| DB::unclaimed(p, started_by, now).await)
+    }
     /// Writers that decide about one room are serialised: see `sqlite::begin_write` and
     /// `postgres::begin_write`.
     async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>> {
@@ -250,6 +253,9 @@ impl WriteTx for Tx {
 
     async fn reschedule(&mut self, r: Reschedule<'_>) -> Result<Booking> {
         on_tx!(self, |c, DB| DB::reschedule(c, r).await)
+    }
+    async fn check_in(&mut self, id: i64, actor: &str, now: DateTime<Utc>) -> Result<Option<Booking>> {
+        on_tx!(self, |c, DB| DB::check_in(c, id, actor, now).await)
     }
 
     async fn set_activity(&mut self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
