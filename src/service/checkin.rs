@@ -22,13 +22,22 @@ impl App {
     /// coordinator. Outside the window `check_in_closed`, for a tier without check-in
     /// `check_in_not_required` (both conflicts); checking in again changes nothing.
     pub async fn check_in(&self, id: i64, user: &User) -> Result<Booking> {
+        self.booking_to_check_in(user, id).await?;
+        self.check_in_as(id, &user.email).await
+    }
+
+    /// Booking `id`, if `user` may check it in (its contact, a user of its organisation, or a
+    /// coordinator), and where it stands with check-in now. Another organisation's booking is
+    /// `Forbidden` when `user` may see it at all, else `NotFound`.
+    pub async fn booking_to_check_in(&self, user: &User, id: i64) -> Result<(Booking, CheckIn)> {
         let b = self.store.booking(id).await?.ok_or(ServiceError::NotFound)?;
         let contact = b.contact_email.eq_ignore_ascii_case(&user.email);
         if !(contact || user.may_manage(&b)) {
             view_of(Some(user), &b).ok_or(ServiceError::NotFound)?;
             return Err(ServiceError::Forbidden);
         }
-        self.check_in_as(id, &user.email).await
+        let state = self.check_in_state(&b);
+        Ok((b, state))
     }
 
     /// Where booking `b` stands with check-in now.

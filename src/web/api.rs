@@ -66,6 +66,7 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_bookings, create_booking))
         .routes(routes!(get_booking, move_booking))
         .routes(routes!(cancel_booking))
+        .routes(routes!(check_in_booking))
         .routes(routes!(approve_booking))
         .routes(routes!(reject_booking))
         .routes(routes!(conflicts))
@@ -325,6 +326,9 @@ pub struct FullBooking {
     /// The occurrence's start by the series' pattern (its RECURRENCE-ID), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence_id: Option<String>,
+    /// When the booking was checked in (tiers with check-in), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_at: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -607,6 +611,7 @@ pub(super) fn full_out(rules: &Rules, b: &Booking) -> FullBooking {
         attendance: b.attendance.clone(),
         series_id: b.series.map(|l| l.series_id),
         recurrence_id: b.series.map(|l| rfc3339(l.recurrence_id)),
+        checked_in_at: b.checked_in_at.map(rfc3339),
     }
 }
 
@@ -1258,6 +1263,30 @@ async fn cancel_booking(
     ApiJson(input): ApiJson<ReasonInput>,
 ) -> Result<Json<FullBooking>, ApiError> {
     let b = state.app.cancel(parse_id(&id)?, &user, input.reason.as_deref()).await?;
+    Ok(Json(full_out(state.app.rules(), &b)))
+}
+
+/// Check in a confirmed booking of a tier with check-in (its contact, a user of its
+/// organisation, or a coordinator), from `check_in.opens_minutes_before` its start until
+/// `check_in.release_minutes` after it. Checking in again changes nothing.
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/check-in",
+    tag = "bookings",
+    params(("id" = String, Path, description = "The booking's id.")),
+    responses(
+        (status = 200, description = "The checked-in booking (`checked_in_at` set).", body = FullBooking),
+        (status = 403, description = "Another organisation's booking (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No booking the caller may see (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Outside the check-in window (`check_in_closed`), a tier without check-in (`check_in_not_required`), or not confirmed (`invalid_state`).", body = ErrorBody),
+    )
+)]
+async fn check_in_booking(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<FullBooking>, ApiError> {
+    let b = state.app.check_in(parse_id(&id)?, &user).await?;
     Ok(Json(full_out(state.app.rules(), &b)))
 }
 

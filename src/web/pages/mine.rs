@@ -213,6 +213,7 @@ async fn show(
         return Err(not_found());
     }
     let now = state.now();
+    let check_in = state.app.check_in_state(&b);
     let alternatives = if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
         alternatives(&state, &b).await
     } else {
@@ -239,6 +240,7 @@ async fn show(
                 @if let Some(a) = &b.activity { (activity_rows(&state.app.config().plan, a)) }
             }
         }
+        (super::checkin::status(&ctx, check_in, Some(&super::checkin::path(b.id)), &b))
         @if matches!(b.status, Status::Displaced | Status::Rejected) && b.end > now {
             div.notice role="status" {
                 @if b.status == Status::Displaced {

@@ -16,6 +16,7 @@ use crate::service::{CurrentSession, FormBinding};
 mod access;
 mod activities;
 mod booking;
+mod checkin;
 mod coordinator;
 mod counts;
 mod error;
@@ -79,6 +80,7 @@ fn routes() -> (Routes, Routes) {
         .merge(reminders::routes())
         .merge(booking::routes())
         .merge(mine::routes())
+        .merge(checkin::routes())
         .merge(series::routes())
         .merge(access::routes())
         .merge(subscriptions::routes())

@@ -181,6 +181,38 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
     Ok(layout(&ctx, &heading, "/", body).into_response())
 }
 
+/// The QR code of a booking's check-in page, for the screen by the door while its check-in
+/// is open: the time and the code, nothing personal.
+fn check_in_code(state: &AppState, b: &Booking) -> Markup {
+    let url = format!("{}{}", state.app.public_url(), super::checkin::path(b.id));
+    html! {
+        section.check-in aria-labelledby=(format!("sjekk-inn-{}", b.id)) {
+            h2 id=(format!("sjekk-inn-{}", b.id)) { "Sjekk inn " (time_range(b.start, b.end)) }
+            p { "Kontaktpersonen skanner koden og sjekker inn innen " (format_time(local(b.start + Duration::minutes(state.app.rules().check_in.release_minutes)).time())) ", ellers blir rommet frigitt." }
+            @match qr_svg(&url, "QR-kode for innsjekking") {
+                Some(svg) => { div.qr { (svg) } }
+                None => {}
+            }
+            p.qr-link { (url) }
+        }
+    }
+}
+
+/// `data` as a QR code: an inline SVG image named `label`. `None` if it does not fit in one.
+fn qr_svg(data: &str, label: &str) -> Option<Markup> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::new(data.as_bytes()).ok()?;
+    let image = code.render::<svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();
+    // An image inside the page: without the XML declaration, with a role and a name.
+    let start = image.find("<svg")?;
+    let named = image[start..].replacen(
+        "<svg",
+        &format!("<svg role=\"img\" aria-label=\"{}\"", maud::html! { (label) }.into_string()),
+        1,
+    );
+    Some(maud::PreEscaped(named))
+}
+
 /// `/i-dag` — «I dag i Borgertun» for the screen by the door: large type, reloads itself.
 pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let rules = &state.app.config().rules;
@@ -196,6 +228,9 @@ pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             p { "Ingen bookinger i dag. Rommet er ledig hele åpningstiden." }
         }
         (day_list(rules, plan, &bookings))
+        @for b in bookings.iter().filter(|b| state.app.check_in_state(b).is_open()) {
+            (check_in_code(&state, b))
+        }
         script src="/static/refresh.js" defer {}
     };
     Ok(layout_with(&ctx, "I dag i Borgertun", "/i-dag", "today-screen", body).into_response())

@@ -1,18 +1,22 @@
 //! The reminder's one-click cancel link, «Jeg trenger ikke rommet likevel»: the page shows the
 //! booking and a button, so mail scanners that open links cannot cancel it; the button
 //! (with the anti-forgery token) cancels the booking as its contact. No sign-in needed: the
-//! single-use link is the proof.
+//! single-use link is the proof. For a tier with check-in the same link checks the booking in
+//! during its window («Sjekk inn», posting to `/paminnelse/{token}/sjekk-inn`), until the
+//! release time; cancelling by it ends at the start.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use maud::html;
 
+use super::checkin;
 use super::signin::EmptyForm;
 use super::{layout, CsrfForm, PageCtx, PageError, PageResult};
 use crate::domain::time::format_range;
 use crate::domain::Booking;
-use crate::service::ReminderLinkState;
+use crate::domain::checkin::CheckIn;
+use crate::service::{ReminderLinkState, ServiceError};
 use crate::web::routes::Routes;
 use crate::web::AppState;
 
@@ -20,6 +24,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/paminnelse/{token}", page)
         .post("/paminnelse/{token}", cancel)
+        .post("/paminnelse/{token}/sjekk-inn", check_in)
 }
 
 fn link_gone() -> PageError {
@@ -52,22 +57,58 @@ fn details(state: &AppState, b: &Booking) -> maud::Markup {
     }
 }
 
+/// The link's page: until the booking starts, its «Avbestill bookingen» button; in the
+/// check-in window of a tier with check-in, «Sjekk inn» (until the release time, also after
+/// the start, when the cancel use has expired).
 async fn page(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>) -> PageResult {
-    let b = match state.app.reminder_link(&token).await? {
-        ReminderLinkState::Usable(b) => b,
-        ReminderLinkState::Gone => return Err(link_gone()),
+    let check_in = state.app.reminder_check_in(&token).await?;
+    let check_in_state = check_in.as_ref().map(|(_, s)| *s);
+    let checking_in = check_in_state.is_some_and(|s| s.is_open() || matches!(s, CheckIn::CheckedIn(_)));
+    let (b, cancel) = match state.app.reminder_link(&token).await? {
+        ReminderLinkState::Usable(b) => (b, true),
+        ReminderLinkState::Gone => match check_in {
+            Some((b, _)) if checking_in => (b, false),
+            _ => return Err(link_gone()),
+        },
         ReminderLinkState::Unknown => return Err(link_unknown()),
     };
+    let title = if cancel { "Jeg trenger ikke rommet likevel" } else { "Sjekk inn" };
+    let check_in_action = format!("/paminnelse/{token}/sjekk-inn");
     let body = html! {
-        h1 { "Jeg trenger ikke rommet likevel" }
-        p { "Trykk på knappen for å avbestille bookingen. Da blir tiden ledig for andre." }
+        h1 { (title) }
         (details(&state, &b))
-        form method="post" action=(format!("/paminnelse/{token}")) {
-            input type="hidden" name="csrf" value=(ctx.csrf);
-            button type="submit" { "Avbestill bookingen" }
+        @if let Some(s) = check_in_state {
+            (checkin::status(&ctx, s, Some(&check_in_action), &b))
+        }
+        @if cancel {
+            @if checking_in { h2 { "Jeg trenger ikke rommet likevel" } }
+            p { "Trykk på knappen for å avbestille bookingen. Da blir tiden ledig for andre." }
+            form method="post" action=(format!("/paminnelse/{token}")) {
+                input type="hidden" name="csrf" value=(ctx.csrf);
+                button type="submit" { "Avbestill bookingen" }
+            }
         }
     };
-    Ok(layout(&ctx, "Jeg trenger ikke rommet likevel", "", body).into_response())
+    Ok(layout(&ctx, title, "", body).into_response())
+}
+
+/// «Sjekk inn» by the link, as the booking's contact: in the window, until the release time.
+async fn check_in(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(token): Path<String>,
+    _: CsrfForm<EmptyForm>,
+) -> PageResult {
+    let b = match state.app.check_in_by_reminder(&token).await {
+        Ok(ReminderLinkState::Usable(b)) => b,
+        Ok(ReminderLinkState::Gone) => return Err(link_gone()),
+        Ok(ReminderLinkState::Unknown) => return Err(link_unknown()),
+        Err(ServiceError::Conflict(e)) => {
+            return Err(PageError::refused(StatusCode::CONFLICT, "Kan ikke sjekkes inn", e.message))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(checkin::checked_in(&state, &ctx, &b).into_response())
 }
 
 async fn cancel(
