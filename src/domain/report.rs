@@ -196,6 +196,63 @@ pub fn fairness_rows(rules: &Rules, ledger: &BTreeMap<String, fairness::Tally>) 
     rows
 }
 
+/// One organisation's bookings released as no-shows in the report's period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoShowRow {
+    pub org: String,
+    pub org_name: String,
+    pub tier: String,
+    pub tier_name: String,
+    pub count: i64,
+    /// The booked minutes of those bookings.
+    pub minutes: i64,
+}
+
+/// The no-show table: of `bookings`, those released as no-shows (`no_show`), counted per
+/// organisation, highest tier first, then in the configuration's order.
+pub fn no_show_rows(rules: &Rules, bookings: &[Booking]) -> Vec<NoShowRow> {
+    let mut by_org: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for b in bookings.iter().filter(|b| b.status == Status::NoShow) {
+        let e = by_org.entry(b.org.as_str()).or_default();
+        e.0 += 1;
+        e.1 += (b.end - b.start).num_minutes();
+    }
+    let position = |key: &str| {
+        rules
+            .organisations
+            .iter()
+            .position(|o| o.key == key)
+            .unwrap_or(usize::MAX)
+    };
+    let mut rows: Vec<NoShowRow> = by_org
+        .into_iter()
+        .map(|(key, (count, minutes))| {
+            let tier = rules.tier_of_org(key);
+            NoShowRow {
+                org: key.to_string(),
+                org_name: rules.organisation(key).map_or_else(|| key.to_string(), |o| o.name.clone()),
+                tier: tier.map(|t| t.key.clone()).unwrap_or_default(),
+                tier_name: tier.map(|t| t.name.clone()).unwrap_or_default(),
+                count,
+                minutes,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| (rules.rank_of_org(&r.org), position(&r.org)));
+    rows
+}
+
+/// The waitlist in the report's period (entries whose time starts in it): how many joined,
+/// how many got a hold, how many of those confirmed it, and how many holds ended without a
+/// booking while nothing else took their slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitlistFigures {
+    pub entries: i64,
+    pub holds_offered: i64,
+    pub holds_confirmed: i64,
+    pub unused: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub from: NaiveDate,
@@ -209,6 +266,10 @@ pub struct Report {
     /// The fairness ledger of the period's changes (displacements and refusals in conflicts,
     /// by the time they happened), one row per organisation that lost the room, by tier.
     pub fairness: Vec<FairnessRow>,
+    /// Bookings released as no-shows that started in the period, per organisation.
+    pub no_shows: Vec<NoShowRow>,
+    /// The waitlist of the period.
+    pub waitlist: WaitlistFigures,
     /// The events, by start.
     pub events: Vec<Booking>,
 }
@@ -564,6 +625,8 @@ pub fn build(plan: &Plan, rules: &Rules, from: NaiveDate, to: NaiveDate, booking
         unmet_by_tier: by_tier,
         unmet_by_organisation,
         fairness: Vec::new(),
+        no_shows: Vec::new(),
+        waitlist: WaitlistFigures::default(),
         events,
     }
 }
@@ -597,6 +660,31 @@ pub fn tertial(year: i32, n: u32) -> Option<(NaiveDate, NaiveDate)> {
 mod tests {
     use super::*;
     use crate::domain::{Activity, Attendance};
+
+    #[test]
+    fn no_shows_are_counted_per_organisation_highest_tier_first() {
+        let rules = crate::domain::rules::fixtures::rules();
+        let bookings = vec![
+            booking(1, "hvl", Status::NoShow, None, None),
+            booking(2, "uib", Status::NoShow, None, None),
+            booking(3, "hvl", Status::NoShow, None, None),
+            booking(4, "beho", Status::NoShow, None, None),
+            booking(5, "uib", Status::Confirmed, None, None),
+        ];
+        let rows = no_show_rows(&rules, &bookings);
+        let got: Vec<(&str, &str, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.org.as_str(), r.tier.as_str(), r.count, r.minutes))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("beho", "owner", 1, 90),
+                ("uib", "partner", 1, 90),
+                ("hvl", "partner", 2, 180)
+            ]
+        );
+    }
 
     #[test]
     fn tertials() {

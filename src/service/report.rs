@@ -7,8 +7,8 @@ use super::App;
 use crate::domain::fairness;
 use crate::domain::report::{self, Figures, GroupBy, Report};
 use crate::domain::time::{day_hint, format_date, local, parse_day};
-use crate::domain::{view_of, DomainError, User, View};
-use crate::store::StoreError;
+use crate::domain::{view_of, DomainError, Status, User, View};
+use crate::store::{BookingQuery, StoreError};
 
 /// The longest period a report covers.
 pub const MAX_DAYS: i64 = 366 * 6;
@@ -70,6 +70,27 @@ impl App {
         let losses = self.store.losses(start, last).await?;
         let ledger = fairness::ledger(self.rules(), &losses, start, last);
         r.fairness = report::fairness_rows(self.rules(), &ledger);
+        let released = self
+            .store
+            .bookings(&BookingQuery {
+                from: Some(start),
+                to: Some(end),
+                statuses: vec![Status::NoShow],
+                ..Default::default()
+            })
+            .await?;
+        let started_in: Vec<_> = released
+            .into_iter()
+            .filter(|b| b.start >= start && b.start < end)
+            .collect();
+        r.no_shows = report::no_show_rows(self.rules(), &started_in);
+        let w = self.store.waitlist_counts(start, end).await?;
+        r.waitlist = report::WaitlistFigures {
+            entries: w.entries,
+            holds_offered: w.holds_offered,
+            holds_confirmed: w.holds_confirmed,
+            unused: w.unused,
+        };
         Ok(r)
     }
 }
@@ -235,6 +256,40 @@ pub fn tables(app: &App, r: &Report, viewer: &User, with_events: bool) -> Vec<Ta
                 ]
             })
             .collect(),
+    });
+    out.push(Table {
+        key: "ikke-mott",
+        title: "Frigitt uten innsjekking per virksomhet".into(),
+        header: ["Virksomhet", "Prioritetsgruppe", "Bookinger frigitt", "Timer frigitt"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows: r
+            .no_shows
+            .iter()
+            .map(|n| {
+                vec![
+                    n.org_name.clone(),
+                    n.tier_name.clone(),
+                    n.count.to_string(),
+                    decimal(n.minutes as f64 / 60.0),
+                ]
+            })
+            .collect(),
+    });
+    out.push(Table {
+        key: "venteliste",
+        title: "Venteliste".into(),
+        header: vec!["Venteliste".into(), "Antall".into()],
+        rows: [
+            ("Oppføringer", r.waitlist.entries),
+            ("Tider holdt av", r.waitlist.holds_offered),
+            ("Holdt av og bekreftet", r.waitlist.holds_confirmed),
+            ("Holdt av, men ikke brukt", r.waitlist.unused),
+        ]
+        .iter()
+        .map(|(label, n)| vec![label.to_string(), n.to_string()])
+        .collect(),
     });
     if !with_events {
         return out;

@@ -524,6 +524,30 @@ pub struct ReportSummary {
     /// Displaced and refused-in-conflict bookings per organisation (with its tier), by the
     /// time of the change within the period.
     pub fairness: Vec<FairnessRowOut>,
+    /// Bookings released as no-shows (nobody checked in) that started in the period, per
+    /// organisation (with its tier); hours are the bookings' length.
+    pub no_shows: Vec<NoShowRowOut>,
+    /// The waitlist for times in the period.
+    pub waitlist: WaitlistOut,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NoShowRowOut {
+    pub organisation: OrganisationOut,
+    /// The tier's key.
+    pub tier: String,
+    pub count: i64,
+    pub hours: f64,
+}
+
+/// Waitlist entries whose time starts in the period: how many joined, got a hold, confirmed
+/// it, and holds that ended without a booking while nothing else took their slot.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WaitlistOut {
+    pub entries: i64,
+    pub holds_offered: i64,
+    pub holds_confirmed: i64,
+    pub unused: i64,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -1523,5 +1547,21 @@ async fn report_summary(
                 figures: fairness_out(state.app.rules(), &f.org, &f.tally, None),
             })
             .collect(),
+        no_shows: r
+            .no_shows
+            .iter()
+            .map(|n| NoShowRowOut {
+                organisation: org_out(state.app.rules(), &n.org),
+                tier: n.tier.clone(),
+                count: n.count,
+                hours: n.minutes as f64 / 60.0,
+            })
+            .collect(),
+        waitlist: WaitlistOut {
+            entries: r.waitlist.entries,
+            holds_offered: r.waitlist.holds_offered,
+            holds_confirmed: r.waitlist.holds_confirmed,
+            unused: r.waitlist.unused,
+        },
     }))
 }

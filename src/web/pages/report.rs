@@ -174,6 +174,16 @@ fn body(state: &AppState, r: &Report, viewer: &User) -> Markup {
             } @else {
                 (table(by_key("rettferdighet"), &period))
             }
+            h2 { "Frigitt uten innsjekking" }
+            p { "Bookinger i prioritetsgrupper med innsjekking som ingen sjekket inn innen fristen, så rommet ble frigitt for andre, etter når de skulle starte. Timene er bookingenes lengde." }
+            @if r.no_shows.is_empty() {
+                p { "Ingen i perioden." }
+            } @else {
+                (table(by_key("ikke-mott"), &period))
+            }
+            h2 { "Venteliste" }
+            p { "Oppføringer på ventelisten for tider i perioden: hvor mange som fikk tiden holdt av, hvor mange som bekreftet den, og hvor mange holdte tider som ikke ble brukt av noen." }
+            (table(by_key("venteliste"), &period))
             h2 { "Arrangementer" }
             p { (r.events.len()) " arrangementer, ett per rad med alle aktivitetsfeltene: " a href=(format!("/rapport.csv?{period}&tabell=arrangementer")) { "Last ned arrangementslisten som CSV" } "." }
         }
