@@ -40,6 +40,10 @@ pub enum ErrorCode {
     AttendanceNotDue,
     BeyondHorizon,
     Busy,
+    /// Outside the check-in window.
+    CheckInClosed,
+    /// A check-in for a tier without check-in.
+    CheckInNotRequired,
     ClosedDay,
     /// An occurrence of a series that was not booked (stored before its reason had a code).
     Declined,
