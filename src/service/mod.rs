@@ -44,6 +44,8 @@ pub use bookings::{
 };
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
+pub use waitlist::{HoldAnswer, HoldLinkState, WaitlistPlace};
+pub use crate::store::HoldAction;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
 pub use workers::{Workers, ATTENDANCE_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL};
