@@ -370,7 +370,8 @@ pub struct SeriesLink {
 impl Booking {
     /// The title others may see.
     pub fn public_title(&self) -> &str {
-        if self.public {
+        // A hold is not an event yet: others see the slot as busy.
+        if self.public && self.status != Status::Held {
             &self.title
         } else {
             "Opptatt"

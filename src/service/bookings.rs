@@ -367,8 +367,8 @@ impl App {
         Ok(SeenBooking { booking, view, history })
     }
 
-    /// What the availability of `room` shows for `[from, to)`: its confirmed bookings (to be
-    /// shown in the public view).
+    /// What the availability of `room` shows for `[from, to)`: its confirmed bookings and
+    /// holds (to be shown in the public view; a hold as «Opptatt»).
     pub async fn availability(&self, room: &Room, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
         Ok(self
             .store
@@ -376,7 +376,7 @@ impl App {
                 room: Some(room.key.clone()),
                 from: Some(from),
                 to: Some(to),
-                statuses: vec![Status::Confirmed],
+                statuses: vec![Status::Confirmed, Status::Held],
                 ..Default::default()
             })
             .await?)

@@ -48,7 +48,7 @@ pub use waitlist::{HoldAnswer, HoldLinkState, WaitlistPlace};
 pub use crate::store::HoldAction;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
-pub use workers::{Workers, ATTENDANCE_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL};
+pub use workers::{Workers, ATTENDANCE_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL, WAITLIST_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

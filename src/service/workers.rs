@@ -18,6 +18,9 @@ pub const ATTENDANCE_INTERVAL: Duration = Duration::from_secs(600);
 /// How often bookings about to start are looked for, to remind their contacts.
 pub const REMINDER_INTERVAL: Duration = Duration::from_secs(300);
 
+/// How often the waitlist looks for holds that ran out and entries whose time started.
+pub const WAITLIST_INTERVAL: Duration = Duration::from_secs(60);
+
 /// How often the retention worker wakes to ask the clock whether a new day has begun.
 pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -72,6 +75,18 @@ impl App {
             }
         });
         let app = self.clone();
+        // Each hold is ended once, in its room's write transaction, whichever instance comes first.
+        let waitlist = tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + WAITLIST_INTERVAL;
+            let mut ticks = tokio::time::interval_at(first, WAITLIST_INTERVAL);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = app.waitlist_round().await {
+                    tracing::error!(error = %e, "waitlist round");
+                }
+            }
+        });
+        let app = self.clone();
         // Due once per Oslo day by the service's clock; the timer only wakes it. Several
         // instances may each run it: a second run the same day finds nothing to do.
         // The planned occurrences of series are booked by the same daily round, on the day
@@ -99,7 +114,7 @@ impl App {
             }
         });
         Ok(Workers {
-            handles: vec![mail, attendance, reminders, retention],
+            handles: vec![mail, attendance, reminders, waitlist, retention],
         })
     }
 }

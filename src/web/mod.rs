@@ -21,6 +21,7 @@ pub mod limits;
 pub mod pages;
 pub mod routes;
 pub mod series;
+pub mod waitlist;
 pub mod server;
 pub mod tokens;
 

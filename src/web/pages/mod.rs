@@ -29,6 +29,7 @@ mod series;
 mod sessions;
 mod signin;
 mod subscriptions;
+mod waitlist;
 
 pub use crate::web::limits::Limits;
 pub use error::{PageError, PageResult};
@@ -80,6 +81,7 @@ fn routes() -> (Routes, Routes) {
         .merge(booking::routes())
         .merge(mine::routes())
         .merge(series::routes())
+        .merge(waitlist::routes())
         .merge(access::routes())
         .merge(subscriptions::routes())
         .merge(sessions::routes())
