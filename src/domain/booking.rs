@@ -62,7 +62,10 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
             DomainError::new(
                 "invalid_status",
-                format!("Ukjent status «{s}». Gyldige verdier: {}.", Status::ALL.map(Status::as_str).join(", ")),
+                format!(
+                    "Ukjent status «{s}». Gyldige verdier: {}.",
+                    Status::ALL.map(Status::as_str).join(", ")
+                ),
             )
             .on("status")
         })

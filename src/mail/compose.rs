@@ -742,7 +742,13 @@ impl Composer<'_> {
     /// A freed slot is held for the first on the waitlist: until when, and the single-use
     /// links that confirm it (the booking is then made as a request would be) or let it go.
     /// No calendar yet: the event enters the calendar when it is booked.
-    pub fn hold_offered(&self, b: &Booking, held_until: DateTime<Utc>, confirm_url: &str, decline_url: &str) -> NewMessage {
+    pub fn hold_offered(
+        &self,
+        b: &Booking,
+        held_until: DateTime<Utc>,
+        confirm_url: &str,
+        decline_url: &str,
+    ) -> NewMessage {
         let paragraphs = vec![
             format!(
                 "Du står på ventelisten for {} {}, og nå er tiden blitt ledig. Den er holdt for deg til {}.",

@@ -155,8 +155,11 @@ pub(super) async fn offer_freed(
             })
             .await?;
         let link = |token: &str| format!("{}/venteliste/svar/{token}", c.public_url);
-        tx.enqueue(&c.hold_offered(&hold, held_until, &link(&confirm), &link(&decline)), now)
-            .await?;
+        tx.enqueue(
+            &c.hold_offered(&hold, held_until, &link(&confirm), &link(&decline)),
+            now,
+        )
+        .await?;
         tracing::info!(entry = e.id, hold = hold.id, "freed slot held for the waitlist");
         holds.push(hold);
     }
@@ -452,8 +455,7 @@ impl App {
                     .into_iter()
                     .filter(|b| b.id != hold.id)
                     .collect();
-                let (status, conflicts) = match decision::decide(rules, room, tier, slot, &held(rules, &others), now)
-                {
+                let (status, conflicts) = match decision::decide(rules, room, tier, slot, &held(rules, &others), now) {
                     Decision::Confirm => (Status::Confirmed, vec![]),
                     Decision::Pending { conflicts } => (Status::Pending, conflicts),
                     Decision::Busy { .. } => {
@@ -473,7 +475,8 @@ impl App {
                         now,
                     })
                     .await?;
-                tx.set_entry_status(id, EntryStatus::Held, EntryStatus::Booked, now).await?;
+                tx.set_entry_status(id, EntryStatus::Held, EntryStatus::Booked, now)
+                    .await?;
                 if status == Status::Confirmed {
                     tx.enqueue(&c.confirmed(&booking, now), now).await?;
                 } else {
@@ -487,7 +490,12 @@ impl App {
                     }
                 }
                 tx.commit().await?;
-                tracing::info!(entry = id, booking = booking.id, status = status.as_str(), "hold confirmed");
+                tracing::info!(
+                    entry = id,
+                    booking = booking.id,
+                    status = status.as_str(),
+                    "hold confirmed"
+                );
                 Ok(HoldAnswer::Booked(booking))
             }
         }

@@ -21,9 +21,9 @@ pub mod limits;
 pub mod pages;
 pub mod routes;
 pub mod series;
-pub mod waitlist;
 pub mod server;
 pub mod tokens;
+pub mod waitlist;
 
 /// What every handler gets: the application (the service layer) and what only HTTP needs.
 #[derive(Clone)]

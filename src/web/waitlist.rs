@@ -201,7 +201,11 @@ async fn confirm_hold(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FullBooking>, ApiError> {
-    match state.app.answer_hold(&user, parse_id(&id)?, HoldAction::Confirm).await? {
+    match state
+        .app
+        .answer_hold(&user, parse_id(&id)?, HoldAction::Confirm)
+        .await?
+    {
         HoldAnswer::Booked(b) => Ok(Json(full_out(state.app.rules(), &b))),
         HoldAnswer::Declined(_) => Err(ApiError::not_found()),
     }

@@ -564,7 +564,12 @@ fn parse_repeat(f: &BookingForm, first: Option<NaiveDate>, errors: &mut FieldErr
 }
 
 /// The form as a request: the first (or only) booking, and the series' `RRULE` if it repeats.
-pub(super) fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<(NewBooking, Option<String>), FieldErrors> {
+pub(super) fn parse(
+    f: &BookingForm,
+    user: &User,
+    room: &str,
+    plan: &Plan,
+) -> Result<(NewBooking, Option<String>), FieldErrors> {
     let mut errors = FieldErrors::default();
     let slot = parse_slot(&f.dato, &f.fra, &f.til).map_err(|e| errors = e).ok();
     let rrule = parse_repeat(f, crate::domain::time::parse_day(&f.dato), &mut errors);
