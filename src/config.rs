@@ -720,7 +720,10 @@ impl Validator<'_> {
             self.err("waitlist.hold_hours", "must be between 1 and 168 (hours)");
         }
         if !(0..=72).contains(&raw.waitlist.hold_ends_before_start_hours) {
-            self.err("waitlist.hold_ends_before_start_hours", "must be between 0 and 72 (hours)");
+            self.err(
+                "waitlist.hold_ends_before_start_hours",
+                "must be between 0 and 72 (hours)",
+            );
         }
         if !(0..=120).contains(&raw.check_in.opens_minutes_before) {
             self.err("check_in.opens_minutes_before", "must be between 0 and 120 (minutes)");

@@ -122,7 +122,9 @@ fn clean_param(s: &str) -> String {
 fn status(method: Method, status: Status) -> &'static str {
     match (method, status) {
         (Method::Cancel, _)
-        | (_, Status::Cancelled | Status::Displaced | Status::Rejected | Status::Lapsed | Status::NoShow) => "CANCELLED",
+        | (_, Status::Cancelled | Status::Displaced | Status::Rejected | Status::Lapsed | Status::NoShow) => {
+            "CANCELLED"
+        }
         (_, Status::Pending | Status::Held) => "TENTATIVE",
         (_, Status::Confirmed) => "CONFIRMED",
     }

@@ -62,7 +62,10 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
             DomainError::new(
                 "invalid_status",
-                format!("Ukjent status «{s}». Gyldige verdier: {}.", Status::ALL.map(Status::as_str).join(", ")),
+                format!(
+                    "Ukjent status «{s}». Gyldige verdier: {}.",
+                    Status::ALL.map(Status::as_str).join(", ")
+                ),
             )
             .on("status")
         })
@@ -370,7 +373,8 @@ pub struct SeriesLink {
 impl Booking {
     /// The title others may see.
     pub fn public_title(&self) -> &str {
-        if self.public {
+        // A hold is not an event yet: others see the slot as busy.
+        if self.public && self.status != Status::Held {
             &self.title
         } else {
             "Opptatt"

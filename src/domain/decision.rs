@@ -473,7 +473,13 @@ mod tests {
         for (tier, busy) in [(2, true), (3, true), (0, false)] {
             let d = decide(&r, room, &r.tiers[tier], slot, &existing, at(3, 1, 9, 0));
             if busy {
-                assert_eq!(d, Decision::Busy { held_by: vec![7], protected: false });
+                assert_eq!(
+                    d,
+                    Decision::Busy {
+                        held_by: vec![7],
+                        protected: false
+                    }
+                );
             } else {
                 assert_eq!(d, Decision::Pending { conflicts: vec![7] });
             }

@@ -48,7 +48,8 @@ impl View {
 pub fn view_of(viewer: Option<&User>, b: &Booking) -> Option<View> {
     match viewer {
         Some(u) if u.may_see_details(b) => Some(View::Full),
-        _ if b.status == Status::Confirmed => Some(View::Public),
+        // A hold keeps its slot: others see it as busy, without its title.
+        _ if matches!(b.status, Status::Confirmed | Status::Held) => Some(View::Public),
         _ => None,
     }
 }

@@ -155,7 +155,8 @@ pub fn place(entry: &Entry, others: &[Entry], rank_of: impl Fn(&str) -> usize) -
 /// but no later than `hold_ends_before_start_hours` before the start. `None` when that leaves
 /// no time at all (the slot is then simply free).
 pub fn hold_until(rules: &WaitlistRules, now: DateTime<Utc>, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let until = (now + Duration::hours(rules.hold_hours)).min(start - Duration::hours(rules.hold_ends_before_start_hours));
+    let until =
+        (now + Duration::hours(rules.hold_hours)).min(start - Duration::hours(rules.hold_ends_before_start_hours));
     (until > now).then_some(until)
 }
 
@@ -223,7 +224,10 @@ mod tests {
     fn holds_end_before_the_start() {
         let r = WaitlistRules::default();
         // Far ahead: 24 hours.
-        assert_eq!(hold_until(&r, at(0), at(0) + Duration::days(5)), Some(at(0) + Duration::hours(24)));
+        assert_eq!(
+            hold_until(&r, at(0), at(0) + Duration::days(5)),
+            Some(at(0) + Duration::hours(24))
+        );
         // Starting in 10 hours: until 2 hours before.
         assert_eq!(hold_until(&r, at(0), at(10)), Some(at(8)));
         // Starting in 2 hours or less: no hold.

@@ -764,4 +764,47 @@ impl Composer<'_> {
             Some((Method::Cancel, ics)),
         )
     }
+
+    /// A freed slot is held for the first on the waitlist: until when, and the single-use
+    /// links that confirm it (the booking is then made as a request would be) or let it go.
+    /// No calendar yet: the event enters the calendar when it is booked.
+    pub fn hold_offered(
+        &self,
+        b: &Booking,
+        held_until: DateTime<Utc>,
+        confirm_url: &str,
+        decline_url: &str,
+    ) -> NewMessage {
+        let paragraphs = vec![
+            format!(
+                "Du står på ventelisten for {} {}, og nå er tiden blitt ledig. Den er holdt for deg til {}.",
+                self.room_name(b),
+                format_range(b.start, b.end),
+                crate::domain::time::format_datetime(held_until)
+            ),
+            "Bekreft innen fristen, så blir forespørselen sendt som vanlig. Trenger du ikke tiden, avslå, så går den videre til neste på ventelisten.".into(),
+        ];
+        let mut letter = self.about("Ledig tid holdt for deg", b, paragraphs, None);
+        letter.list_title = Some("Svar med ett klikk:".into());
+        letter.list = vec!["Bekreft".into(), "Avslå".into()];
+        letter.list_links = vec![confirm_url.to_string(), decline_url.to_string()];
+        self.to_contact("hold_offered", b, "Holdt for deg", letter, None)
+    }
+
+    /// A hold ended without a booking: it ran out, or was withdrawn (`reason`); with the free
+    /// alternatives, each a link to the filled-in booking form. The hold was never in a
+    /// calendar.
+    pub fn hold_ended(&self, b: &Booking, reason: &str, alternatives: &[Slot]) -> NewMessage {
+        let paragraphs = vec![
+            format!(
+                "Tiden {} i {} er ikke lenger holdt for deg.",
+                format_range(b.start, b.end),
+                self.room_name(b)
+            ),
+            format!("Begrunnelse: {reason}"),
+        ];
+        let mut letter = self.about("Holdet er utløpt", b, paragraphs, None);
+        self.alternatives(&mut letter, b, alternatives);
+        self.to_contact("hold_ended", b, "Holdet er utløpt", letter, None)
+    }
 }

@@ -19,6 +19,7 @@ use crate::domain::{
 use crate::mail::Composer;
 use crate::store::{BookingQuery, Insert, Reschedule, Store, StoreError, Transition, WriteTx};
 
+use super::waitlist::{offer_freed, withdraw_holds};
 use super::{App, Result, ServiceError};
 
 /// The answer to a booking request (one per request, so its size does not matter).
@@ -176,6 +177,19 @@ async fn displace(
         with_alternatives.push((d, alts));
     }
     Ok(with_alternatives)
+}
+
+/// Offer what the `displaced` bookings freed (beyond what took their slot) to the waitlist.
+async fn offer_freed_by(
+    tx: &mut dyn WriteTx,
+    c: &Composer<'_>,
+    displaced: &[(Booking, Vec<Slot>)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (d, _) in displaced {
+        offer_freed(tx, c, &d.room, d.start, d.blocked_until, now).await?;
+    }
+    Ok(())
 }
 
 /// What a request must pass before anything is decided: only a coordinator books for another
@@ -353,8 +367,8 @@ impl App {
         Ok(SeenBooking { booking, view, history })
     }
 
-    /// What the availability of `room` shows for `[from, to)`: its confirmed bookings (to be
-    /// shown in the public view).
+    /// What the availability of `room` shows for `[from, to)`: its confirmed bookings and
+    /// holds (to be shown in the public view; a hold as «Opptatt»).
     pub async fn availability(&self, room: &Room, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
         Ok(self
             .store
@@ -362,7 +376,7 @@ impl App {
                 room: Some(room.key.clone()),
                 from: Some(from),
                 to: Some(to),
-                statuses: vec![Status::Confirmed],
+                statuses: vec![Status::Confirmed, Status::Held],
                 ..Default::default()
             })
             .await?)
@@ -499,6 +513,7 @@ async fn book_inner(
                 .filter(|b| b.status == Status::Confirmed)
                 .map(|b| b.id)
                 .collect();
+            withdraw_holds(tx.as_mut(), c, &existing, actor, now).await?;
             let displaced = displace(tx.as_mut(), c, &confirmed, reason, actor, now).await?;
             let booking = tx
                 .insert(Insert {
@@ -512,6 +527,7 @@ async fn book_inner(
                 })
                 .await?;
             tx.enqueue(&c.confirmed(&booking, now), now).await?;
+            offer_freed_by(tx.as_mut(), c, &displaced, now).await?;
             tx.commit().await?;
             tracing::info!(
                 booking = booking.id,
@@ -648,15 +664,23 @@ async fn approve(
         )
         .into());
     }
-    let overlapping: Vec<Booking> = tx
+    let in_the_way: Vec<Booking> = tx
         .active_between(&b.room, b.start, b.blocked_until)
         .await?
         .into_iter()
-        .filter(|o| o.id != b.id && o.status == Status::Confirmed)
+        .filter(|o| o.id != b.id)
+        .collect();
+    let overlapping: Vec<Booking> = in_the_way
+        .iter()
+        .filter(|o| o.status == Status::Confirmed)
+        .cloned()
         .collect();
     let to_displace = decision::approval(rules, rules.rank_of_org(&b.org), &held(rules, &overlapping), force, now)
         .map_err(ServiceError::Conflict)?;
     let displace_reason = reason.unwrap_or("Rommet er tildelt en booking med høyere prioritet.");
+    // A pending request that competes with a hold is of a higher tier (the hold is busy for
+    // the rest): approving it takes the slot back from the waitlist.
+    withdraw_holds(tx.as_mut(), c, &in_the_way, &actor.email, now).await?;
     let displaced = displace(tx.as_mut(), c, &to_displace, displace_reason, &actor.email, now).await?;
     let booking = tx
         .transition(Transition {
@@ -669,6 +693,7 @@ async fn approve(
         })
         .await?;
     tx.enqueue(&c.approved(&booking, now), now).await?;
+    offer_freed_by(tx.as_mut(), c, &displaced, now).await?;
     tx.commit().await?;
     tracing::info!(booking = id, displaced = displaced.len(), "request approved");
     Ok(Approval { booking, displaced })
@@ -706,6 +731,7 @@ async fn reject(
         .await?;
     let alternatives = alternatives_in(tx.as_mut(), c.rules, &booking, now).await?;
     tx.enqueue(&c.rejected(&booking, reason, &alternatives), now).await?;
+    offer_freed(tx.as_mut(), c, &b.room, b.start, b.blocked_until, now).await?;
     tx.commit().await?;
     Ok((booking, alternatives))
 }
@@ -745,6 +771,7 @@ async fn cancel(
         .await?;
     tx.enqueue(&c.cancelled(&booking, b.status == Status::Confirmed, reason, now), now)
         .await?;
+    offer_freed(tx.as_mut(), c, &b.room, b.start, b.blocked_until, now).await?;
     tx.commit().await?;
     Ok(booking)
 }
@@ -904,6 +931,7 @@ async fn change_booking(
         moved = tx.set_activity(id, a, now).await?;
     }
     tx.enqueue(&c.moved(&moved, old, now), now).await?;
+    offer_freed(tx.as_mut(), c, &b.room, b.start, b.blocked_until, now).await?;
     tx.commit().await?;
     tracing::info!(booking = id, "booking moved");
     Ok(MoveOutcome::Moved(moved))

@@ -13,14 +13,14 @@ pub const OUR_BOOKINGS_BACK_DAYS: i64 = 180;
 pub const OUR_BOOKINGS_AHEAD_DAYS: i64 = 400;
 
 impl App {
-    /// The confirmed bookings of `room` that overlap `[from, to)`: what the week view and
-    /// today's screen show.
+    /// The confirmed bookings and the holds of `room` that overlap `[from, to)`: what the
+    /// week view and today's screen show (a hold as «Opptatt»).
     pub async fn confirmed_in_room(&self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
         let q = BookingQuery {
             room: Some(room.to_string()),
             from: Some(from),
             to: Some(to),
-            statuses: vec![Status::Confirmed],
+            statuses: vec![Status::Confirmed, Status::Held],
             ..Default::default()
         };
         Ok(self.store.bookings(&q).await?)

@@ -37,6 +37,7 @@ pub use attendance::attendance_due;
 pub use sessions::{CurrentSession, FormBinding, SignIn, LINK_MINUTES};
 
 pub use crate::domain::series::SeriesDetail;
+pub use crate::store::HoldAction;
 /// What the use cases answer with, as the store keeps it.
 pub use crate::store::{AccessOutcome, AccessRequest, Account, ApiToken, FeedToken, Session, EXISTS_REASON};
 pub use bookings::{
@@ -46,7 +47,8 @@ pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
-pub use workers::{Workers, ATTENDANCE_INTERVAL, CHECK_IN_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL};
+pub use waitlist::{HoldAnswer, HoldLinkState, WaitlistPlace};
+pub use workers::{Workers, ATTENDANCE_INTERVAL, CHECK_IN_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL, WAITLIST_INTERVAL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

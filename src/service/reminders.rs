@@ -110,8 +110,7 @@ impl App {
             )
             .await?;
         tracing::info!(booking = cancelled.id, "cancelled from the reminder");
-        // The slot is free now. The waitlist (issue 12) is woken here: offer the freed time
-        // to the first eligible entry.
+        // The cancellation offered the freed time to the waitlist, in its own transaction.
         Ok(ReminderLinkState::Usable(cancelled))
     }
 }

@@ -23,6 +23,7 @@ use crate::mail::Composer;
 use crate::store::{Insert, NewSeries, SeriesUpdate, Store, StoreError, Transition, WriteTx};
 
 use super::bookings::{activity_problems, check_request, free_alternatives, month_bounds, room_and_tier};
+use super::waitlist::offer_freed;
 use super::{App, Result, ServiceError};
 
 /// The answer to a series request.
@@ -571,6 +572,8 @@ async fn cancel_series(
     let from_id = starting_at(&rows, from)?;
     let mut cancelled = 0;
     let mut first_cancelled: Option<DateTime<Utc>> = None;
+    // The bookings given up, whose time goes to the waitlist.
+    let mut freed: Vec<Booking> = Vec::new();
     for row in rows.iter().filter(|o| o.recurrence_id >= from_id) {
         match row.state {
             OccurrenceState::Planned => {
@@ -600,6 +603,7 @@ async fn cancel_series(
                         now,
                     })
                     .await?;
+                    freed.push(b.clone());
                     cancelled += 1;
                     first_cancelled.get_or_insert(row.recurrence_id);
                 }
@@ -648,6 +652,9 @@ async fn cancel_series(
         c.series_updated(&after, reason, now)
     };
     tx.enqueue(&message, now).await?;
+    for b in &freed {
+        offer_freed(tx.as_mut(), c, &b.room, b.start, b.blocked_until, now).await?;
+    }
     tx.commit().await?;
     tracing::info!(series = id, cancelled, all, "series cancelled");
     Ok(after)
@@ -738,6 +745,8 @@ async fn change_series(
     }
     let from_id = starting_at(&rows, change.from)?;
     let split = from_id != rows[0].recurrence_id;
+    // The old bookings of occurrences booked at a new time, whose time goes to the waitlist.
+    let mut freed: Vec<Booking> = Vec::new();
     let title = change
         .title
         .as_ref()
@@ -880,6 +889,7 @@ async fn change_series(
         .await?;
         match d {
             Decided::Booked { booking, .. } => {
+                freed.push(b.clone());
                 tx.put_occurrence(
                     series.id,
                     row.recurrence_id,
@@ -921,6 +931,9 @@ async fn change_series(
     };
     let note = (!notes.is_empty()).then(|| notes.join("\n"));
     tx.enqueue(&c.series_updated(&after, note.as_deref(), now), now).await?;
+    for b in &freed {
+        offer_freed(tx.as_mut(), c, &b.room, b.start, b.blocked_until, now).await?;
+    }
     tx.commit().await?;
     tracing::info!(series = after.series.id, split, "series changed");
     Ok(after)

@@ -1,10 +1,11 @@
 //! The background work of a running service: the outbox worker (sends what is due, retries
 //! with backoff), the attendance requests (every ten minutes, ask the contacts of finished
 //! events), the reminders (every five minutes, before confirmed bookings start), the no-show
-//! release (every minute, bookings of check-in tiers nobody checked in) and the daily round (once a day by the service's clock: anonymise what is older
-//! than `privacy.retention_months`, and book the planned occurrences of series that have come
-//! within their requester's horizon). Started once by the startup path, for `serve` and
-//! the tests alike.
+//! release (every minute, bookings of check-in tiers nobody checked in), the waitlist round
+//! (every minute, holds that ran out) and the daily round (once a day by the service's clock:
+//! anonymise what is older than `privacy.retention_months`, and book the planned occurrences
+//! of series that have come within their requester's horizon). Started once by the startup
+//! path, for `serve` and the tests alike.
 
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ pub const REMINDER_INTERVAL: Duration = Duration::from_secs(300);
 
 /// How often bookings of check-in tiers are looked for that nobody checked in, to release them.
 pub const CHECK_IN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often the waitlist looks for holds that ran out and entries whose time started.
+pub const WAITLIST_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often the retention worker wakes to ask the clock whether a new day has begun.
 pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
@@ -40,7 +44,7 @@ impl Drop for Workers {
 
 impl App {
     /// Start the outbox worker (with the configured transport), the attendance requests, the
-    /// reminders, the no-show release and the daily retention round.
+    /// reminders, the no-show release, the waitlist round and the daily retention round.
     pub fn start_workers(&self) -> anyhow::Result<Workers> {
         let transport = Transport::from_config(&self.config().mail)?;
         let mail = tokio::spawn(crate::mail::worker::run(
@@ -89,6 +93,18 @@ impl App {
             }
         });
         let app = self.clone();
+        // Each hold is ended once, in its room's write transaction, whichever instance comes first.
+        let waitlist = tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + WAITLIST_INTERVAL;
+            let mut ticks = tokio::time::interval_at(first, WAITLIST_INTERVAL);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = app.waitlist_round().await {
+                    tracing::error!(error = %e, "waitlist round");
+                }
+            }
+        });
+        let app = self.clone();
         // Due once per Oslo day by the service's clock; the timer only wakes it. Several
         // instances may each run it: a second run the same day finds nothing to do.
         // The planned occurrences of series are booked by the same daily round, on the day
@@ -116,7 +132,7 @@ impl App {
             }
         });
         Ok(Workers {
-            handles: vec![mail, attendance, reminders, check_in, retention],
+            handles: vec![mail, attendance, reminders, check_in, waitlist, retention],
         })
     }
 }

@@ -7,8 +7,8 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use super::outbox::{NewMessage, OutboxMessage, OutboxSql};
 use super::series::{NewSeries, SeriesUpdate};
-use super::waitlist::{NewEntry, NewHold};
 use super::sql::{json, status, to_json};
+use super::waitlist::{NewEntry, NewHold};
 use super::{Result, StoreError};
 use crate::domain::fairness::{Loss, LossEvent};
 use crate::domain::series::{Series, SeriesOccurrence};
@@ -167,8 +167,13 @@ pub trait WriteTx: Send {
     /// The entry whose hold is booking `booking_id`.
     async fn entry_of_hold(&mut self, booking_id: i64) -> Result<Option<Entry>>;
     /// Change an entry's status if it still has `from`.
-    async fn set_entry_status(&mut self, id: i64, from: EntryStatus, to: EntryStatus, now: DateTime<Utc>)
-        -> Result<Entry>;
+    async fn set_entry_status(
+        &mut self,
+        id: i64,
+        from: EntryStatus,
+        to: EntryStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Entry>;
     /// Write a hold: its booking (status `held`, with an audit line), the entry's new status and
     /// the hold's two links.
     async fn hold(&mut self, h: NewHold<'_>) -> Result<Booking>;

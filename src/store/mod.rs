@@ -57,10 +57,10 @@ pub use privacy::{ErasureCounts, PersonData, PrivacyStore, RetentionCounts};
 pub use series::{NewSeries, SeriesStore, SeriesUpdate};
 pub use sessions::{Session, SessionStore};
 pub use sql_store::{Pools, SqlStore};
-pub use waitlist::{HoldAction, HoldLink, NewEntry, NewHold, WaitlistCounts, WaitlistStore};
 pub use users::{
     AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, NewAccessRequest, UserStore, EXISTS_REASON,
 };
+pub use waitlist::{HoldAction, HoldLink, NewEntry, NewHold, WaitlistCounts, WaitlistStore};
 
 /// The store traits, for callers that use a store's methods.
 pub mod prelude {

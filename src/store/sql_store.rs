@@ -303,7 +303,10 @@ impl WriteTx for Tx {
     }
 
     async fn waitlist_waiting(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>> {
-        on_tx!(self, |c, DB| <DB as WaitlistSql>::waitlist_waiting(&mut **c, room, from, to).await)
+        on_tx!(self, |c, DB| <DB as WaitlistSql>::waitlist_waiting(
+            &mut **c, room, from, to
+        )
+        .await)
     }
 
     async fn entry_of_hold(&mut self, booking_id: i64) -> Result<Option<Entry>> {
@@ -348,7 +351,10 @@ impl WaitlistStore for SqlStore {
     }
 
     async fn waitlist_waiting(&self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Entry>> {
-        on_pool!(&self.pools, |p, DB| <DB as WaitlistSql>::waitlist_waiting(p, room, from, to).await)
+        on_pool!(&self.pools, |p, DB| <DB as WaitlistSql>::waitlist_waiting(
+            p, room, from, to
+        )
+        .await)
     }
 
     async fn hold_link(&self, token_hash: &str) -> Result<Option<HoldLink>> {

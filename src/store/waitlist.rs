@@ -84,7 +84,8 @@ pub trait WaitlistStore: Send + Sync {
     async fn waitlist_counts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<WaitlistCounts>;
 }
 
-pub(super) const ENTRY_COLUMNS: &str = "id, room, starts_at, ends_at, org, contact_user_id, contact_name, contact_email, \
+pub(super) const ENTRY_COLUMNS: &str =
+    "id, room, starts_at, ends_at, org, contact_user_id, contact_name, contact_email, \
      title, description, public, attendees, activity, joined_at, status, booking_id, held_at";
 
 #[derive(sqlx::FromRow)]
@@ -221,12 +222,12 @@ where
     }
 
     async fn holds_due<'e>(e: impl Executor<'e, Database = Self>, now: DateTime<Utc>) -> Result<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT room, id FROM bookings WHERE status = 'held' AND held_until <= $1 ORDER BY held_until, id")
-                .bind(now)
-                .fetch_all(e)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT room, id FROM bookings WHERE status = 'held' AND held_until <= $1 ORDER BY held_until, id",
         )
+        .bind(now)
+        .fetch_all(e)
+        .await?)
     }
 
     async fn expire_waiting<'e>(e: impl Executor<'e, Database = Self>, now: DateTime<Utc>) -> Result<u64> {
@@ -363,7 +364,10 @@ where
         if Self::rows_affected(&updated) != 1 {
             return Err(StoreError::NotFound);
         }
-        for (hash, action) in [(h.confirm_hash, HoldAction::Confirm), (h.decline_hash, HoldAction::Decline)] {
+        for (hash, action) in [
+            (h.confirm_hash, HoldAction::Confirm),
+            (h.decline_hash, HoldAction::Decline),
+        ] {
             sqlx::query(
                 "INSERT INTO hold_links (token_hash, entry_id, action, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             )

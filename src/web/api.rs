@@ -72,6 +72,7 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(conflicts))
         .routes(routes!(report_summary))
         .merge(super::series::api_router())
+        .merge(super::waitlist::api_router())
         .merge(super::feeds::api_router())
         .merge(super::tokens::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())

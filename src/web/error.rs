@@ -37,6 +37,8 @@ pub enum ErrorCode {
     InvalidInput,
     // The rules of `domain`.
     AlreadyEnded,
+    /// Already on the waitlist for that time.
+    AlreadyWaiting,
     AttendanceNotDue,
     BeyondHorizon,
     Busy,
@@ -48,6 +50,8 @@ pub enum ErrorCode {
     /// An occurrence of a series that was not booked (stored before its reason had a code).
     Declined,
     EndBeforeStart,
+    /// A hold's time to confirm has run out.
+    HoldExpired,
     InPast,
     InvalidAttendees,
     InvalidCount,
@@ -64,15 +68,20 @@ pub enum ErrorCode {
     InvalidTitle,
     MeasureNotInForce,
     MissingOffset,
+    /// The time is not busy for the requester: request it instead of waiting for it.
+    NotBusy,
     NotOnSlotGrid,
     NothingToChange,
     OutsideOpeningHours,
     OverCapacity,
+    /// The requester's own organisation already holds the time.
+    OwnBooking,
     PeriodTooLong,
     Protected,
     QuotaExceeded,
     RangeTooLarge,
     ReasonRequired,
+    TooLate,
     TooLong,
     TooManyItems,
     TooShort,

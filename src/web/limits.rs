@@ -258,7 +258,7 @@ pub async fn client_address(State(state): State<AppState>, mut req: Request, nex
 pub fn is_api_booking_write(method: &Method, path: &str) -> bool {
     let under = |root: &str| path == root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'));
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && (under("/api/v1/bookings") || under("/api/v1/series"))
+        && (under("/api/v1/bookings") || under("/api/v1/series") || under("/api/v1/waitlist"))
 }
 
 /// The per-token limit on the API's booking writes (`server.api_booking_writes_per_minute`).

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod series;
 pub mod server;
 pub mod tokens;
+pub mod waitlist;
 
 /// What every handler gets: the application (the service layer) and what only HTTP needs.
 #[derive(Clone)]

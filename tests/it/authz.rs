@@ -61,6 +61,12 @@ enum Fx {
     Reminder,
     /// `{room}`: the room.
     Room,
+    /// `{id}`: a waitlist entry of the UiB requester, waiting for a slot HVL has.
+    Waiting,
+    /// `{id}`: a waitlist entry of the UiB requester that holds a freed slot.
+    Holding,
+    /// `{token}`: the «Bekreft» link of a hold of the UiB requester.
+    HoldLink,
     /// Nothing, and the request ends the caller's session: run after every other row.
     SignOut,
 }
@@ -98,6 +104,8 @@ const MATRIX: &[Row] = &[
     ("POST", "/logg-inn/lenke/{token}",             Link,     "",                        [410, 410, 410, 410, 410, 410]),
     ("GET",  "/paminnelse/{token}",                 Reminder, "",                        [200, 200, 200, 200, 200, 200]),
     ("POST", "/paminnelse/{token}",                 Reminder, "",                        [200, 200, 200, 200, 200, 200]),
+    ("GET",  "/venteliste/svar/{token}",            HoldLink, "",                        [200, 200, 200, 200, 200, 200]),
+    ("POST", "/venteliste/svar/{token}",            HoldLink, "",                        [200, 200, 200, 200, 200, 200]),
     ("POST", "/logg-ut",                            SignOut,  "",                        [303, 303, 303, 303, 303, 303]),
     ("GET",  "/tilgang",                            No,       "",                        [200, 200, 200, 200, 200, 200]),
     ("POST", "/tilgang",                            No,       "navn=Ny&epost=ny{n}@lag.example&virksomhet=Lag&melding=", [200, 200, 200, 200, 200, 200]),
@@ -115,6 +123,12 @@ const MATRIX: &[Row] = &[
     ("GET",  "/serier/{id}/endre",                  Series,   "",                        [IN, 200, 404, 404, 200, 200]),
     ("POST", "/serier/{id}/endre",                  Series,   "forekomst=&fra=16:00&til=17:00&tittel=Endret {n}&deltakere=12", [IN, 303, 404, 404, 303, 303]),
     ("POST", "/serier/{id}/avbestill",              Series,   "forekomst=",              [IN, 303, 404, 404, 303, 303]),
+    // The waitlist: a free time is not waited for (409)
+    ("GET",  "/venteliste",                         No,       "",                        [IN, 200, 200, 200, 200, 200]),
+    ("POST", "/venteliste",                         No,       BOOK_FORM,                 [IN, 409, 409, 409, 409, 409]),
+    ("POST", "/venteliste/{id}/forlat",             Waiting,  "",                        [IN, 303, 404, 404, 303, 303]),
+    ("POST", "/venteliste/{id}/bekreft",            Holding,  "",                        [IN, 200, 404, 404, 200, 200]),
+    ("POST", "/venteliste/{id}/avsla",              Holding,  "",                        [IN, 200, 404, 404, 200, 200]),
     ("GET",  "/kalenderabonnement",                 No,       "",                        [IN, 200, 200, 200, 200, 200]),
     ("POST", "/kalenderabonnement",                 No,       "type=mine",               [IN, 200, 200, 200, 200, 200]),
     ("POST", "/kalenderabonnement/{id}/trekk-tilbake", Feed,  "",                        [IN, 200, 404, 404, 404, 404]),
@@ -153,6 +167,12 @@ const MATRIX: &[Row] = &[
     ("PATCH", "/api/v1/series/{id}",                Series,   r#"{"title":"Nytt navn"}"#, [401, 200, 404, 404, 200, 200]),
     ("POST", "/api/v1/series/{id}/cancel",          Series,   "{}",                      [401, 200, 404, 404, 200, 200]),
     ("POST", "/api/v1/series/{id}/decide",          Series,   r#"{"approve":true}"#,     [401, 403, 403, 403, 409, 409]),
+    ("POST", "/api/v1/waitlist",                    No,       BOOK_JSON,                 [401, 409, 409, 409, 409, 409]),
+    ("GET",  "/api/v1/waitlist",                    No,       "",                        [401, 200, 200, 200, 200, 200]),
+    ("GET",  "/api/v1/waitlist/{id}",               Waiting,  "",                        [401, 200, 404, 404, 200, 200]),
+    ("POST", "/api/v1/waitlist/{id}/leave",         Waiting,  "{}",                      [401, 200, 404, 404, 200, 200]),
+    ("POST", "/api/v1/waitlist/{id}/confirm",       Holding,  "{}",                      [401, 200, 404, 404, 200, 200]),
+    ("POST", "/api/v1/waitlist/{id}/decline",       Holding,  "{}",                      [401, 200, 404, 404, 200, 200]),
     ("GET",  "/api/v1/conflicts",                   No,       "",                        [401, 403, 403, 403, 200, 200]),
     ("GET",  "/api/v1/reports/summary",             No,       "",                        [401, 403, 403, 200, 200, 200]),
     ("GET",  "/api/v1/feeds",                       No,       "",                        [401, 200, 200, 200, 200, 200]),
@@ -234,6 +254,10 @@ struct Fixtures<'a> {
     /// days further ahead for the bookings the cells refer to, so they never meet.
     near: Vec<NaiveDate>,
     far: Vec<NaiveDate>,
+    /// Open days inside the partners' horizon for the waitlist's slots: three an afternoon,
+    /// clear of the mornings the bodies book on the same days.
+    mid: Vec<NaiveDate>,
+    mid_slots: usize,
 }
 
 fn open_days(app: &TestApp, from_days: i64, n: usize) -> Vec<NaiveDate> {
@@ -367,7 +391,59 @@ impl Fixtures<'_> {
                 token
             }
             Room => app.rules().rooms[0].key.clone(),
+            Waiting => self.entry(false).await.to_string(),
+            Holding => self.entry(true).await.to_string(),
+            HoldLink => {
+                self.entry(true).await;
+                let outbox = app.store.outbox().await.unwrap();
+                let m = outbox
+                    .iter()
+                    .rev()
+                    .find(|m| m.kind == "hold_offered" && m.recipient == OWN)
+                    .unwrap();
+                let at = m.body_text.find("/venteliste/svar/").unwrap() + "/venteliste/svar/".len();
+                m.body_text[at..at + 64].to_string()
+            }
         })
+    }
+
+    /// A waitlist entry of the UiB requester for a slot HVL has, inside the partners' horizon;
+    /// with `hold`, HVL then cancels, and the entry holds the slot. The entry's id.
+    async fn entry(&mut self, hold: bool) -> i64 {
+        let app = self.app;
+        let k = self.mid_slots;
+        self.mid_slots += 1;
+        let (day, hour) = (self.mid[k / 3], 14 + 2 * (k % 3) as u32);
+        let t = |h: u32| borgertun::domain::time::at_local(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap()).unwrap();
+        let blocking = app
+            .store_booking(
+                "per@hvl.no",
+                t(hour),
+                t(hour + 1),
+                "Opptatt",
+                Status::Confirmed,
+                Utc::now() - Duration::days(40),
+            )
+            .await;
+        let own = app.store.user_by_email(OWN).await.unwrap().unwrap();
+        let new = borgertun::domain::NewBooking {
+            room: app.rules().rooms[0].key.clone(),
+            start: t(hour),
+            end: t(hour + 1),
+            title: borgertun::domain::BookingTitle::parse("Venter").unwrap(),
+            description: None,
+            public: true,
+            attendees: 10,
+            org: "uib".into(),
+            contact: own,
+            activity: None,
+        };
+        let place = app.app.join_waitlist(new).await.unwrap();
+        if hold {
+            let hvl = app.store.user_by_email("per@hvl.no").await.unwrap().unwrap();
+            app.app.cancel(blocking, &hvl, None).await.unwrap();
+        }
+        place.entry.id
     }
 
     /// `body` with its placeholders filled in.
@@ -475,8 +551,10 @@ async fn every_route_answers_each_caller_as_the_matrix_says(b: Backend) {
         app: &app,
         n: 0,
         slots: 0,
-        near: open_days(&app, 15, 44),
+        near: open_days(&app, 15, 56),
         far: open_days(&app, 120, 40),
+        mid: open_days(&app, 15, 20),
+        mid_slots: 0,
     };
 
     // Rows that end the session go last.

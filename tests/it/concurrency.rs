@@ -197,9 +197,9 @@ async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
 }
 
 /// A `borgertun serve` child process, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -209,7 +209,7 @@ impl Drop for Server {
     }
 }
 
-async fn start_server(db_url: &str) -> Server {
+pub(crate) async fn start_server(db_url: &str) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

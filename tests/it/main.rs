@@ -35,3 +35,4 @@ mod series_calendars;
 mod series_pages;
 mod series_properties;
 mod signin;
+mod waitlist;

@@ -564,7 +564,12 @@ fn parse_repeat(f: &BookingForm, first: Option<NaiveDate>, errors: &mut FieldErr
 }
 
 /// The form as a request: the first (or only) booking, and the series' `RRULE` if it repeats.
-fn parse(f: &BookingForm, user: &User, room: &str, plan: &Plan) -> Result<(NewBooking, Option<String>), FieldErrors> {
+pub(super) fn parse(
+    f: &BookingForm,
+    user: &User,
+    room: &str,
+    plan: &Plan,
+) -> Result<(NewBooking, Option<String>), FieldErrors> {
     let mut errors = FieldErrors::default();
     let slot = parse_slot(&f.dato, &f.fra, &f.til).map_err(|e| errors = e).ok();
     let rrule = parse_repeat(f, crate::domain::time::parse_day(&f.dato), &mut errors);
@@ -862,6 +867,27 @@ pub(super) fn alternative_list(ctx: &PageCtx, f: &BookingForm, alternatives: &[S
     }
 }
 
+/// «Sett meg på venteliste»: the same request, for exactly the time that was busy.
+fn waitlist_form(ctx: &PageCtx, f: &BookingForm) -> Markup {
+    html! {
+        h2 { "Venteliste" }
+        p { "Vil du ha akkurat denne tiden? Står du på ventelisten, får du en e-post hvis den blir ledig, og tiden holdes for deg en stund." }
+        form method="post" action="/venteliste" {
+            input type="hidden" name="csrf" value=(ctx.csrf);
+            input type="hidden" name="dato" value=(f.dato);
+            input type="hidden" name="fra" value=(f.fra);
+            input type="hidden" name="til" value=(f.til);
+            input type="hidden" name="tittel" value=(f.tittel);
+            input type="hidden" name="deltakere" value=(f.deltakere);
+            input type="hidden" name="beskrivelse" value=(f.beskrivelse);
+            @if f.offentlig.is_some() { input type="hidden" name="offentlig" value="ja"; }
+            @if let Some(v) = &f.virksomhet { input type="hidden" name="virksomhet" value=(v); }
+            (f.hidden_activity())
+            button type="submit" { "Sett meg på venteliste" }
+        }
+    }
+}
+
 impl BookingForm {
     /// The details of an existing booking, to book them again at another time.
     pub(super) fn from_booking(b: &Booking) -> Self {
@@ -902,6 +928,7 @@ fn busy_page(ctx: &PageCtx, state: &AppState, f: &BookingForm, protected: bool, 
             p { "Rommet er opptatt. Disse tidene er ledige:" }
             (alternative_list(ctx, f, alternatives))
         }
+        (waitlist_form(ctx, f))
         p { a href="/booking/ny" { "Velg en annen tid" } }
     };
     (StatusCode::CONFLICT, layout(ctx, "Rommet er opptatt", "", body)).into_response()

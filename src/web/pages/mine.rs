@@ -74,7 +74,10 @@ fn table(ctx: &PageCtx, bookings: &[&Booking], now: chrono::DateTime<chrono::Utc
                     tr {
                         td { (format_range(b.start, b.end)) }
                         td { a href=(format!("/bookinger/{}", b.id)) { (title(b)) } }
-                        td { (b.status.norwegian()) }
+                        td {
+                            (b.status.norwegian())
+                            @if b.status == Status::Held { ". " (super::waitlist::held_line(b)) " " a href="/venteliste" { "Svar på ventelisten" } }
+                        }
                         td { (b.contact_name) }
                         td {
                             @if b.status.is_active() && b.end > now {
@@ -232,6 +235,7 @@ async fn show(
             tbody {
                 tr { th scope="row" { "Tid" } td { (format_range(b.start, b.end)) } }
                 tr { th scope="row" { "Status" } td { (b.status.norwegian()) @if let Some(r) = &b.status_reason { " – Begrunnelse: " (r) } } }
+                @if b.status == Status::Held { tr { th scope="row" { "Venteliste" } td { (super::waitlist::held_line(&b)) " " a href="/venteliste" { "Bekreft eller avslå" } } } }
                 tr { th scope="row" { "Virksomhet" } td { (state.app.rules().org_name(&b.org)) } }
                 tr { th scope="row" { "Kontaktperson" } td { (b.contact_name) " (" (b.contact_email) ")" } }
                 tr { th scope="row" { "Antall deltakere" } td { (b.attendees) } }

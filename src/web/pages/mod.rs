@@ -30,6 +30,7 @@ mod series;
 mod sessions;
 mod signin;
 mod subscriptions;
+mod waitlist;
 
 pub use crate::web::limits::Limits;
 pub use error::{PageError, PageResult};
@@ -82,6 +83,7 @@ fn routes() -> (Routes, Routes) {
         .merge(mine::routes())
         .merge(checkin::routes())
         .merge(series::routes())
+        .merge(waitlist::routes())
         .merge(access::routes())
         .merge(subscriptions::routes())
         .merge(sessions::routes())
