@@ -86,11 +86,7 @@ pub fn refusal(rules: &Rules, b: &Booking, now: DateTime<Utc>) -> Option<DomainE
         )),
         CheckIn::NotConfirmed => Some(DomainError::new(
             "invalid_state",
-            format!(
-                "Booking {} er {} og kan ikke sjekkes inn.",
-                b.id,
-                b.status.norwegian()
-            ),
+            format!("Booking {} er {} og kan ikke sjekkes inn.", b.id, b.status.norwegian()),
         )),
         CheckIn::NotYet(w) => Some(DomainError::new(
             "check_in_closed",
@@ -199,10 +195,7 @@ mod tests {
         let r = rules(false);
         let b = booking(&r);
         assert_eq!(state(&r, &b, at(9, 0)), CheckIn::NotRequired);
-        assert_eq!(
-            refusal(&r, &b, at(9, 0)).map(|e| e.code),
-            Some("check_in_not_required")
-        );
+        assert_eq!(refusal(&r, &b, at(9, 0)).map(|e| e.code), Some("check_in_not_required"));
         assert!(!due_for_release(&r, &b, at(9, 30)));
     }
 

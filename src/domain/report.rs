@@ -230,7 +230,9 @@ pub fn no_show_rows(rules: &Rules, bookings: &[Booking]) -> Vec<NoShowRow> {
             let tier = rules.tier_of_org(key);
             NoShowRow {
                 org: key.to_string(),
-                org_name: rules.organisation(key).map_or_else(|| key.to_string(), |o| o.name.clone()),
+                org_name: rules
+                    .organisation(key)
+                    .map_or_else(|| key.to_string(), |o| o.name.clone()),
                 tier: tier.map(|t| t.key.clone()).unwrap_or_default(),
                 tier_name: tier.map(|t| t.name.clone()).unwrap_or_default(),
                 count,

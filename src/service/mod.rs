@@ -48,7 +48,9 @@ pub use privacy::PersonExport;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
 pub use waitlist::{HoldAnswer, HoldLinkState, WaitlistPlace};
-pub use workers::{Workers, ATTENDANCE_INTERVAL, CHECK_IN_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL, WAITLIST_INTERVAL};
+pub use workers::{
+    Workers, ATTENDANCE_INTERVAL, CHECK_IN_INTERVAL, REMINDER_INTERVAL, RETENTION_CHECK_INTERVAL, WAITLIST_INTERVAL,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

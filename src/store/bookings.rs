@@ -638,7 +638,12 @@ where
     }
 
     /// Check in a confirmed booking not yet checked in, with its audit line.
-    async fn check_in(conn: &mut Self::Connection, id: i64, actor: &str, now: DateTime<Utc>) -> Result<Option<Booking>> {
+    async fn check_in(
+        conn: &mut Self::Connection,
+        id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Booking>> {
         let row: Option<BookingRow> = sqlx::query_as(&format!(
             "UPDATE bookings SET checked_in_at = $1, updated_at = $1 \
              WHERE id = $2 AND status = 'confirmed' AND checked_in_at IS NULL RETURNING {BOOKING_COLUMNS}"

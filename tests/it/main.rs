@@ -13,6 +13,7 @@ mod attendance;
 mod authz;
 mod booking_pages;
 mod browser;
+mod checkin;
 mod cli;
 mod concurrency;
 mod coordinator_pages;

@@ -125,7 +125,10 @@ async fn submit(
 
 /// «Du er sjekket inn»: the answer to a check-in, here and by the reminder's link.
 pub fn checked_in(state: &AppState, ctx: &PageCtx, b: &Booking) -> Markup {
-    let at = b.checked_in_at.map(|t| format_time(local(t).time())).unwrap_or_default();
+    let at = b
+        .checked_in_at
+        .map(|t| format_time(local(t).time()))
+        .unwrap_or_default();
     let body = html! {
         h1 { "Du er sjekket inn" }
         p role="status" { "Bookingen er sjekket inn kl. " (at) ". Rommet er deres til kl. " (format_time(local(b.end).time())) "." }

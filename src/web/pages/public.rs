@@ -202,12 +202,19 @@ fn check_in_code(state: &AppState, b: &Booking) -> Markup {
 fn qr_svg(data: &str, label: &str) -> Option<Markup> {
     use qrcode::render::svg;
     let code = qrcode::QrCode::new(data.as_bytes()).ok()?;
-    let image = code.render::<svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();
+    let image = code
+        .render::<svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
     // An image inside the page: without the XML declaration, with a role and a name.
     let start = image.find("<svg")?;
     let named = image[start..].replacen(
         "<svg",
-        &format!("<svg role=\"img\" aria-label=\"{}\"", maud::html! { (label) }.into_string()),
+        &format!(
+            "<svg role=\"img\" aria-label=\"{}\"",
+            maud::html! { (label) }.into_string()
+        ),
         1,
     );
     Some(maud::PreEscaped(named))

@@ -13,9 +13,9 @@ use maud::html;
 use super::checkin;
 use super::signin::EmptyForm;
 use super::{layout, CsrfForm, PageCtx, PageError, PageResult};
+use crate::domain::checkin::CheckIn;
 use crate::domain::time::format_range;
 use crate::domain::Booking;
-use crate::domain::checkin::CheckIn;
 use crate::service::{ReminderLinkState, ServiceError};
 use crate::web::routes::Routes;
 use crate::web::AppState;
@@ -72,7 +72,11 @@ async fn page(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<Str
         },
         ReminderLinkState::Unknown => return Err(link_unknown()),
     };
-    let title = if cancel { "Jeg trenger ikke rommet likevel" } else { "Sjekk inn" };
+    let title = if cancel {
+        "Jeg trenger ikke rommet likevel"
+    } else {
+        "Sjekk inn"
+    };
     let check_in_action = format!("/paminnelse/{token}/sjekk-inn");
     let body = html! {
         h1 { (title) }
@@ -104,7 +108,11 @@ async fn check_in(
         Ok(ReminderLinkState::Gone) => return Err(link_gone()),
         Ok(ReminderLinkState::Unknown) => return Err(link_unknown()),
         Err(ServiceError::Conflict(e)) => {
-            return Err(PageError::refused(StatusCode::CONFLICT, "Kan ikke sjekkes inn", e.message))
+            return Err(PageError::refused(
+                StatusCode::CONFLICT,
+                "Kan ikke sjekkes inn",
+                e.message,
+            ))
         }
         Err(e) => return Err(e.into()),
     };
