@@ -7,7 +7,8 @@
 // confirmed booking), DISPLACED_ID (the partner's booking that was withdrawn), BUSY_FROM,
 // BUSY_TO (a slot on DAY that another partner holds), SERIES_FROM, SERIES_TO (free on DAY and
 // the two weeks after, for the partner's series), SERIES_ID (BEHO's series, one occurrence
-// waiting for the coordinator).
+// waiting for the coordinator), CHECKIN_ID (the partner's booking in its check-in window: the
+// today page shows its QR code).
 import AxeBuilder from '@axe-core/playwright';
 import { actor, check, env, expectH1, newContext, result, run, signIn } from './lib.mjs';
 
@@ -152,6 +153,11 @@ run(async (browser) => {
   await visit(partner, '/kalenderabonnement', 'partner /kalenderabonnement');
   await visit(partner, `/bookinger/${env('PAST_ID')}/oppmote`, 'partner /bookinger/{id}/oppmote');
   await visit(partner, env('REMINDER_PATH'), 'partner /paminnelse/{token}');
+  // Check-in: the page the today page's QR code leads to, and the answer to «Sjekk inn».
+  await visit(partner, `/booking/${env('CHECKIN_ID')}/sjekk-inn`, 'partner /booking/{id}/sjekk-inn');
+  await act.press(partner.getByRole('main').getByRole('button', { name: /^Sjekk inn/ }));
+  await expectH1(partner, 'Du er sjekket inn');
+  await scan(partner, 'partner «Du er sjekket inn»');
   // A weekly series: the preview of every occurrence, «Book serien», the series' pages.
   await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('SERIES_FROM')}&til=${env('SERIES_TO')}`);
   await act.type(partner.getByLabel('Tittel', { exact: true }), 'Lesesirkel');

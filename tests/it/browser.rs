@@ -132,7 +132,10 @@ async fn run_script(script: &str, envs: Vec<(&str, String)>) -> ScriptRun {
 
 /// The app on `backend` with its outbox sending to a real SMTP server, quickly; `None` (the
 /// test is skipped, see `common::require`) when a browser tool is missing.
-async fn app_with_mail(b: Backend) -> Option<(TestApp, SmtpSink, tempfile::TempDir)> {
+async fn app_with_mail(
+    b: Backend,
+    tweak: impl FnOnce(&mut borgertun::config::Config),
+) -> Option<(TestApp, SmtpSink, tempfile::TempDir)> {
     let python = common::require(browser_tools())?;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -142,6 +145,7 @@ async fn app_with_mail(b: Backend) -> Option<(TestApp, SmtpSink, tempfile::TempD
         cfg.mail.poll_interval = Duration::from_millis(50);
         cfg.mail.retry_base = Duration::from_millis(100);
         cfg.mail.max_retry = Duration::from_millis(400);
+        tweak(cfg);
     })
     .await;
     Some((app, sink, dir))
@@ -176,7 +180,7 @@ async fn walk_with_the_keyboard(b: Backend) {
 /// The conflict walk in the browser, then the database: the partner's first booking is
 /// withdrawn with the coordinator's reason, BEHO has the slot, the partner has the alternative.
 async fn walk(b: Backend, mode: &str) {
-    let Some((app, sink, _dir)) = app_with_mail(b).await else {
+    let Some((app, sink, _dir)) = app_with_mail(b, |_| {}).await else {
         return;
     };
     add_user(&app, OWNER, "Per Hansen", "beho", Role::Requester).await;
@@ -355,6 +359,8 @@ const SCANNED: &[&str] = &[
     "partner /kalenderabonnement",
     "partner /bookinger/{id}/oppmote",
     "partner /paminnelse/{token}",
+    "partner /booking/{id}/sjekk-inn",
+    "partner «Du er sjekket inn»",
     "partner «Slik blir serien»",
     "partner /serier/{id}",
     "partner /serier/{id}/endre",
@@ -375,7 +381,15 @@ const SCANNED: &[&str] = &[
 /// 2.1 A/AA violation that axe finds, and no sideways scrolling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_passes_axe_at_both_widths() {
-    let Some((app, sink, _dir)) = app_with_mail(Backend::Sqlite).await else {
+    // The cluster partners check in, so the check-in pages and the today page's QR code are
+    // there to scan.
+    let Some((app, sink, _dir)) = app_with_mail(Backend::Sqlite, |cfg| {
+        for t in &mut cfg.rules.tiers {
+            t.check_in = t.key == "partner";
+        }
+    })
+    .await
+    else {
         return;
     };
     let kari = app.user(PARTNER, "uib", Role::Requester).await;
@@ -436,7 +450,36 @@ async fn every_page_passes_axe_at_both_widths() {
         .take_while(|c| !c.is_whitespace())
         .collect();
 
+    // A partner's booking that began five minutes ago, not checked in: the today page shows
+    // its QR code (to the check-in page) while the scan runs.
+    let now = chrono::Utc::now();
+    let check_in_id = app
+        .store_booking(
+            PARTNER,
+            now - chrono::Duration::minutes(5),
+            now + chrono::Duration::minutes(55),
+            "Lesegruppe",
+            Status::Confirmed,
+            now - chrono::Duration::days(3),
+        )
+        .await;
+    let screen = app
+        .client
+        .get(format!("{}/i-dag", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        screen.contains(r#"aria-label="QR-kode for innsjekking""#)
+            && screen.contains(&format!("/booking/{check_in_id}/sjekk-inn")),
+        "the today page shows the QR code: {screen}"
+    );
+
     let envs = vec![
+        ("CHECKIN_ID", check_in_id.to_string()),
         ("REMINDER_PATH", reminder_path),
         ("PAST_ID", past_id.to_string()),
         ("BASE_URL", app.base.clone()),
