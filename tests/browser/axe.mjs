@@ -152,6 +152,18 @@ run(async (browser) => {
   await visit(partner, '/kalenderabonnement', 'partner /kalenderabonnement');
   await visit(partner, `/bookinger/${env('PAST_ID')}/oppmote`, 'partner /bookinger/{id}/oppmote');
   await visit(partner, env('REMINDER_PATH'), 'partner /paminnelse/{token}');
+  // The waitlist: the busy time again, «Sett meg på venteliste», the list (with a hold to
+  // answer), and the hold's link from the mail.
+  await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('BUSY_FROM')}&til=${env('BUSY_TO')}`);
+  await act.type(partner.getByLabel('Tittel', { exact: true }), 'Veiledning');
+  await act.type(partner.getByLabel('Antall deltakere'), '8');
+  await act.press(partner.getByRole('button', { name: 'Send forespørsel' }));
+  await expectH1(partner, 'Rommet er opptatt');
+  await act.press(partner.getByRole('button', { name: 'Sett meg på venteliste' }));
+  await expectH1(partner, 'Du står på ventelisten');
+  await scan(partner, 'partner «Du står på ventelisten»');
+  await visit(partner, '/venteliste', 'partner /venteliste');
+  await visit(partner, env('HOLD_PATH'), 'partner /venteliste/svar/{token}');
   // A weekly series: the preview of every occurrence, «Book serien», the series' pages.
   await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('SERIES_FROM')}&til=${env('SERIES_TO')}`);
   await act.type(partner.getByLabel('Tittel', { exact: true }), 'Lesesirkel');
