@@ -97,7 +97,7 @@ async fn alternatives_for(
         room: Some(room.key.clone()),
         from: Some(from),
         to: Some(to),
-        statuses: vec![Status::Pending, Status::Confirmed],
+        statuses: vec![Status::Pending, Status::Confirmed, Status::Held],
         ..Default::default()
     };
     let existing = store.bookings(&q).await?;
@@ -986,7 +986,7 @@ async fn conflicts(store: &dyn Store, rules: &Rules, now: DateTime<Utc>) -> Resu
                 room: Some(request.room.clone()),
                 from: Some(request.start - Duration::days(1)),
                 to: Some(request.blocked_until),
-                statuses: vec![Status::Pending, Status::Confirmed],
+                statuses: vec![Status::Pending, Status::Confirmed, Status::Held],
                 ..Default::default()
             })
             .await?

@@ -158,6 +158,18 @@ run(async (browser) => {
   await act.press(partner.getByRole('main').getByRole('button', { name: /^Sjekk inn/ }));
   await expectH1(partner, 'Du er sjekket inn');
   await scan(partner, 'partner «Du er sjekket inn»');
+  // The waitlist: the busy time again, «Sett meg på venteliste», the list (with a hold to
+  // answer), and the hold's link from the mail.
+  await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('BUSY_FROM')}&til=${env('BUSY_TO')}`);
+  await act.type(partner.getByLabel('Tittel', { exact: true }), 'Veiledning');
+  await act.type(partner.getByLabel('Antall deltakere'), '8');
+  await act.press(partner.getByRole('button', { name: 'Send forespørsel' }));
+  await expectH1(partner, 'Rommet er opptatt');
+  await act.press(partner.getByRole('button', { name: 'Sett meg på venteliste' }));
+  await expectH1(partner, 'Du står på ventelisten');
+  await scan(partner, 'partner «Du står på ventelisten»');
+  await visit(partner, '/venteliste', 'partner /venteliste');
+  await visit(partner, env('HOLD_PATH'), 'partner /venteliste/svar/{token}');
   // A weekly series: the preview of every occurrence, «Book serien», the series' pages.
   await partner.goto(`/booking/ny?dato=${DAY}&fra=${env('SERIES_FROM')}&til=${env('SERIES_TO')}`);
   await act.type(partner.getByLabel('Tittel', { exact: true }), 'Lesesirkel');

@@ -361,6 +361,9 @@ const SCANNED: &[&str] = &[
     "partner /paminnelse/{token}",
     "partner /booking/{id}/sjekk-inn",
     "partner «Du er sjekket inn»",
+    "partner «Du står på ventelisten»",
+    "partner /venteliste",
+    "partner /venteliste/svar/{token}",
     "partner «Slik blir serien»",
     "partner /serier/{id}",
     "partner /serier/{id}/endre",
@@ -478,8 +481,31 @@ async fn every_page_passes_axe_at_both_widths() {
         "the today page shows the QR code: {screen}"
     );
 
+    // A hold for the partner, in the evening, clear of the alternatives the walk books: it
+    // waits for HVL's 19.00, which HVL then cancels.
+    let (s, v) = post(&ola, booking(day, "19:00", "20:00", "Prosjektmøte HVL")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let hvl_slot = v["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &kari,
+            "/api/v1/waitlist",
+            &booking(day, "19:00", "20:00", "Venter på rommet"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .post(&ola, &format!("/api/v1/bookings/{hvl_slot}/cancel"), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let outbox = app.store.outbox().await.unwrap();
+    let offered = outbox.iter().find(|m| m.kind == "hold_offered").expect("the hold mail");
+    let at = offered.body_text.find("/venteliste/svar/").expect("the hold's link");
+    let hold_path = offered.body_text[at..at + "/venteliste/svar/".len() + 64].to_string();
+
     let envs = vec![
         ("CHECKIN_ID", check_in_id.to_string()),
+        ("HOLD_PATH", hold_path),
         ("REMINDER_PATH", reminder_path),
         ("PAST_ID", past_id.to_string()),
         ("BASE_URL", app.base.clone()),

@@ -24,7 +24,8 @@ on_both_backends!(
     the_database_keeps_a_held_slot,
     fifty_clients_cannot_take_a_held_slot_on_two_servers,
     the_waitlist_pages_join_show_the_place_and_leave,
-    the_report_counts_the_waitlist
+    the_report_counts_the_waitlist,
+    the_hold_mails_arrive_as_text_and_html
 );
 
 const UIB: &str = "kari@uib.no";
@@ -705,4 +706,64 @@ async fn the_report_counts_the_waitlist(b: Backend) {
         ),
         (2, 2, 1, 0)
     );
+}
+
+async fn the_hold_mails_arrive_as_text_and_html(b: Backend) {
+    use crate::common::tools::{free_port, python, SmtpSink};
+    use crate::mail::{fast_mail, find, parse};
+    let Some(py) = crate::common::require(python()) else {
+        return;
+    };
+    let port = free_port();
+    let maildir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(&py, port, maildir.path());
+    let app = TestApp::spawn_with(b, |c| fast_mail(c, port)).await;
+    let day = app.open_day(10);
+    let (uib, _hvl, _fhi, id) = busy_with_two_in_line(&app, day).await;
+    app.post(&uib, &format!("/api/v1/bookings/{id}/cancel"), &json!({}))
+        .await;
+    // The confirmation of UiB's booking, its cancellation, and the hold offered to HVL.
+    let all: Vec<_> = sink.wait_for(3).await.iter().map(|raw| parse(raw)).collect();
+    let (confirm, decline) = hold_links(&app, HVL).await;
+    let m = find(&all, HVL, "Holdt for deg: HVL-møte");
+    assert_eq!(m.structure, ["multipart/alternative", "text/plain", "text/html"]);
+    assert!(
+        m.calendar.is_none() && m.attachment.is_none(),
+        "a hold is in no calendar yet"
+    );
+    assert!(!m.message_id.is_empty());
+    for body in [&m.text, &m.html] {
+        assert!(
+            body.contains("Holdt for deg") || body.contains("holdt for deg"),
+            "{body}"
+        );
+        assert!(body.contains("Borgertun"), "the room: {body}");
+    }
+    for (link, label) in [(&confirm, "Bekreft"), (&decline, "Avslå")] {
+        assert!(m.text.contains(&format!("{}{link}", app.base)), "{}", m.text);
+        assert!(
+            m.html.contains(&format!(r#"<a href="{}{link}">{label}</a>"#, app.base)),
+            "{}",
+            m.html
+        );
+    }
+
+    // HVL lets it run out: FHI is offered the slot, and HVL is told, with alternatives that
+    // are links to the filled-in form.
+    app.clock.advance(Duration::hours(24) + Duration::minutes(1));
+    app.app.waitlist_round().await.unwrap();
+    let all: Vec<_> = sink.wait_for(5).await.iter().map(|raw| parse(raw)).collect();
+    let ended = find(&all, HVL, "Holdet er utløpt: HVL-møte");
+    assert_eq!(ended.structure, ["multipart/alternative", "text/plain", "text/html"]);
+    assert!(ended.calendar.is_none());
+    assert!(ended.text.contains("Begrunnelse: Holdet gikk ut"), "{}", ended.text);
+    assert!(
+        ended
+            .html
+            .contains(&format!(r#"<a href="{}/booking/ny?dato="#, app.base)),
+        "{}",
+        ended.html
+    );
+    let offered = find(&all, FHI, "Holdt for deg: FHI-møte");
+    assert!(offered.text.contains("/venteliste/svar/"));
 }
