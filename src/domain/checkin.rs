@@ -59,11 +59,11 @@ pub fn state(rules: &Rules, b: &Booking, now: DateTime<Utc>) -> CheckIn {
     if !required(rules, b) {
         return CheckIn::NotRequired;
     }
-    if let Some(at) = b.checked_in_at {
-        return CheckIn::CheckedIn(at);
-    }
     if b.status != Status::Confirmed {
         return CheckIn::NotConfirmed;
+    }
+    if let Some(at) = b.checked_in_at {
+        return CheckIn::CheckedIn(at);
     }
     let w = window(&rules.check_in, b.start);
     if now < w.opens {
@@ -214,6 +214,9 @@ mod tests {
         let mut b = booking(&r);
         b.status = Status::Cancelled;
         assert_eq!(refusal(&r, &b, at(9, 0)).map(|e| e.code), Some("invalid_state"));
+        // Checked in, then cancelled: no longer checked in.
+        b.checked_in_at = Some(at(8, 50));
+        assert_eq!(state(&r, &b, at(9, 0)), CheckIn::NotConfirmed);
     }
 
     #[test]

@@ -529,7 +529,7 @@ pub struct ReportSummary {
     /// organisation (with its tier); hours are the bookings' length.
     pub no_shows: Vec<NoShowRowOut>,
     /// The waitlist for times in the period.
-    pub waitlist: WaitlistOut,
+    pub waitlist: ReportWaitlistOut,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -544,7 +544,7 @@ pub struct NoShowRowOut {
 /// Waitlist entries whose time starts in the period: how many joined, got a hold, confirmed
 /// it, and holds that ended without a booking while nothing else took their slot.
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct WaitlistOut {
+pub struct ReportWaitlistOut {
     pub entries: i64,
     pub holds_offered: i64,
     pub holds_confirmed: i64,
@@ -1558,7 +1558,7 @@ async fn report_summary(
                 hours: n.minutes as f64 / 60.0,
             })
             .collect(),
-        waitlist: WaitlistOut {
+        waitlist: ReportWaitlistOut {
             entries: r.waitlist.entries,
             holds_offered: r.waitlist.holds_offered,
             holds_confirmed: r.waitlist.holds_confirmed,
