@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::error::ServiceResultExt;
 use super::{layout, layout_with, PageCtx, PageError, PageResult};
+use crate::domain::checkin::{CheckIn, Window};
 use crate::domain::holidays::holidays;
 use crate::domain::schedule::{day_plan, DayPlan, Stretch};
 use crate::domain::time::{
@@ -183,12 +184,12 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
 
 /// The QR code of a booking's check-in page, for the screen by the door while its check-in
 /// is open: the time and the code, nothing personal.
-fn check_in_code(state: &AppState, b: &Booking) -> Markup {
+fn check_in_code(state: &AppState, b: &Booking, w: Window) -> Markup {
     let url = format!("{}{}", state.app.public_url(), super::checkin::path(b.id));
     html! {
         section.check-in aria-labelledby=(format!("sjekk-inn-{}", b.id)) {
             h2 id=(format!("sjekk-inn-{}", b.id)) { "Sjekk inn " (time_range(b.start, b.end)) }
-            p { "Kontaktpersonen skanner koden og sjekker inn innen " (format_time(local(b.start + Duration::minutes(state.app.rules().check_in.release_minutes)).time())) ", ellers blir rommet frigitt." }
+            p { "Kontaktpersonen skanner koden og sjekker inn innen " (format_time(local(w.closes).time())) ", ellers blir rommet frigitt." }
             @match qr_svg(&url, "QR-kode for innsjekking") {
                 Some(svg) => { div.qr { (svg) } }
                 None => {}
@@ -235,8 +236,8 @@ pub async fn today(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             p { "Ingen bookinger i dag. Rommet er ledig hele åpningstiden." }
         }
         (day_list(rules, plan, &bookings))
-        @for b in bookings.iter().filter(|b| state.app.check_in_state(b).is_open()) {
-            (check_in_code(&state, b))
+        @for b in &bookings {
+            @if let CheckIn::Open(w) = state.app.check_in_state(b) { (check_in_code(&state, b, w)) }
         }
         script src="/static/refresh.js" defer {}
     };
