@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::decision::{self, blocked_until, Decision};
 use crate::domain::policy::{self, Slot};
 use crate::domain::waitlist::{self, Entry, EntryStatus};
-use crate::domain::{view_of, Booking, BookingTitle, DomainError, NewBooking, Role, Status, User};
+use crate::domain::{Booking, BookingTitle, DomainError, NewBooking, Role, Status, User};
 use crate::mail::Composer;
 use crate::store::{HoldAction, NewEntry, NewHold, Transition, WriteTx};
 use crate::token::{hash_token, is_secret, new_secret};
@@ -536,15 +536,6 @@ impl App {
             lapsed.push(ended);
         }
         Ok(lapsed)
-    }
-
-    /// The hold `viewer` may see for booking `b`, with its entry, if `b` is a hold.
-    pub async fn hold_of(&self, viewer: &User, b: &Booking) -> Result<Option<Entry>> {
-        if b.status != Status::Held || view_of(Some(viewer), b).is_none() {
-            return Ok(None);
-        }
-        let entries = self.store.waitlist_of(&b.contact_email).await?;
-        Ok(entries.into_iter().find(|e| e.booking_id == Some(b.id)))
     }
 }
 

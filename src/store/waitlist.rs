@@ -135,6 +135,9 @@ impl TryFrom<EntryRow> for Entry {
     }
 }
 
+/// A hold link's entry, action, expiry and use, as read.
+type LinkRow = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 fn entries(rows: Vec<EntryRow>) -> Result<Vec<Entry>> {
     rows.into_iter().map(Entry::try_from).collect()
 }
@@ -164,7 +167,7 @@ where
     for<'r> LossRow: FromRow<'r, Self::Row>,
     for<'r> EntryRow: FromRow<'r, Self::Row>,
     for<'r> (String, i64): FromRow<'r, Self::Row>,
-    for<'r> (i64, String, DateTime<Utc>, Option<DateTime<Utc>>): FromRow<'r, Self::Row>,
+    for<'r> LinkRow: FromRow<'r, Self::Row>,
     for<'r> (i64, i64, i64, i64): FromRow<'r, Self::Row>,
 {
     async fn waitlist_entry<'e>(e: impl Executor<'e, Database = Self>, id: i64) -> Result<Option<Entry>> {
@@ -204,7 +207,7 @@ where
     }
 
     async fn hold_link<'e>(e: impl Executor<'e, Database = Self>, token_hash: &str) -> Result<Option<HoldLink>> {
-        let row: Option<(i64, String, DateTime<Utc>, Option<DateTime<Utc>>)> =
+        let row: Option<LinkRow> =
             sqlx::query_as("SELECT entry_id, action, expires_at, used_at FROM hold_links WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(e)
