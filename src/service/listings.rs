@@ -38,13 +38,15 @@ impl App {
     }
 
     /// «Våre bookinger»: every booking of `user`'s organisation from half a year back to
-    /// about a year ahead, earliest first.
+    /// about a year ahead, earliest first; a hold while it holds (one that ended without a
+    /// booking is the waitlist's history, on `/venteliste`).
     pub async fn bookings_of_org(&self, user: &User) -> Result<Vec<Booking>> {
         let now = self.now();
         let q = BookingQuery {
             org: Some(user.org.clone()),
             from: Some(now - Duration::days(OUR_BOOKINGS_BACK_DAYS)),
             to: Some(now + Duration::days(OUR_BOOKINGS_AHEAD_DAYS)),
+            statuses: Status::ALL.into_iter().filter(|s| *s != Status::Lapsed).collect(),
             ..Default::default()
         };
         Ok(self.store.bookings(&q).await?)

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::decision::{self, blocked_until, Decision};
 use crate::domain::policy::{self, Slot};
 use crate::domain::waitlist::{self, Entry, EntryStatus};
-use crate::domain::{view_of, Booking, BookingTitle, DomainError, NewBooking, Role, Status, User};
+use crate::domain::{Booking, BookingTitle, DomainError, NewBooking, Role, Status, User};
 use crate::mail::Composer;
 use crate::store::{HoldAction, NewEntry, NewHold, Transition, WriteTx};
 use crate::token::{hash_token, is_secret, new_secret};
@@ -383,7 +383,9 @@ impl App {
         if tx.use_hold_link(&hash_token(token), now).await?.is_none() {
             return Ok(Err(HoldLinkState::Gone));
         }
-        Ok(Ok(self.answer_in(tx, entry.id, action, now).await?))
+        Ok(Ok(self
+            .answer_in(tx, entry.id, action, &entry.contact_email, now)
+            .await?))
     }
 
     /// Answer entry `id`'s hold as a signed-in user (the contact, the organisation or a
@@ -394,15 +396,17 @@ impl App {
             return Err(ServiceError::NotFound);
         }
         let tx = self.store.write(&e.room).await?;
-        self.answer_in(tx, id, action, self.now()).await
+        self.answer_in(tx, id, action, &user.email, self.now()).await
     }
 
-    /// Confirm or decline entry `id`'s hold in `tx` (the room's write transaction), and commit.
+    /// Confirm or decline entry `id`'s hold in `tx` (the room's write transaction) as `actor`,
+    /// and commit.
     async fn answer_in(
         &self,
         mut tx: Box<dyn WriteTx>,
         id: i64,
         action: HoldAction,
+        actor: &str,
         now: DateTime<Utc>,
     ) -> Result<HoldAnswer> {
         let rules = self.rules();
@@ -430,7 +434,7 @@ impl App {
                     &hold,
                     EntryStatus::Declined,
                     "Avslått fra ventelisten.",
-                    &e.contact_email,
+                    actor,
                     now,
                 )
                 .await?;
@@ -471,7 +475,7 @@ impl App {
                         from: Status::Held,
                         to: status,
                         reason: Some("Bekreftet fra ventelisten."),
-                        actor: &e.contact_email,
+                        actor,
                         now,
                     })
                     .await?;
@@ -536,15 +540,6 @@ impl App {
             lapsed.push(ended);
         }
         Ok(lapsed)
-    }
-
-    /// The hold `viewer` may see for booking `b`, with its entry, if `b` is a hold.
-    pub async fn hold_of(&self, viewer: &User, b: &Booking) -> Result<Option<Entry>> {
-        if b.status != Status::Held || view_of(Some(viewer), b).is_none() {
-            return Ok(None);
-        }
-        let entries = self.store.waitlist_of(&b.contact_email).await?;
-        Ok(entries.into_iter().find(|e| e.booking_id == Some(b.id)))
     }
 }
 

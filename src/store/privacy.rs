@@ -79,6 +79,23 @@ pub struct PersonData {
     pub access_decisions: Vec<StoredAccessDecision>,
     /// Messages to them in the outbox.
     pub messages: Vec<StoredMessage>,
+    /// Their places on the waitlist.
+    pub waitlist: Vec<StoredWaitlistEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+pub struct StoredWaitlistEntry {
+    pub id: i64,
+    pub room: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub org: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub status: String,
+    pub joined_at: DateTime<Utc>,
 }
 
 impl PersonData {
@@ -295,6 +312,7 @@ where
     for<'r> StoredAccessRequest: FromRow<'r, Self::Row>,
     for<'r> StoredAccessDecision: FromRow<'r, Self::Row>,
     for<'r> StoredMessage: FromRow<'r, Self::Row>,
+    for<'r> StoredWaitlistEntry: FromRow<'r, Self::Row>,
 {
     async fn anonymise_before(pool: &Pool<Self>, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<RetentionCounts> {
         let mut tx = pool.begin().await?;
@@ -354,6 +372,16 @@ where
         .bind(cutoff)
         .execute(&mut *tx)
         .await?;
+        // Waitlist entries whose time ended before the cutoff, as bookings.
+        sqlx::query(
+            "UPDATE waitlist SET title = $1, description = NULL, contact_name = $1, contact_email = '', \
+             contact_user_id = NULL, updated_at = $2 WHERE contact_email <> '' AND ends_at < $3",
+        )
+        .bind(ANONYMISED)
+        .bind(now)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query("DELETE FROM access_requests WHERE decided_at < $1")
             .bind(cutoff)
             .execute(&mut *tx)
@@ -387,6 +415,14 @@ where
             ..Default::default()
         };
         let uid = d.account.as_ref().map(|a| a.id);
+        d.waitlist = sqlx::query_as(
+            "SELECT id, room, starts_at, ends_at, org, title, description, contact_name, contact_email, status, joined_at \
+             FROM waitlist WHERE contact_email = $1 OR contact_user_id = $2 ORDER BY starts_at, id",
+        )
+        .bind(email)
+        .bind(uid)
+        .fetch_all(pool)
+        .await?;
         let rows: Vec<BookingRow> = sqlx::query_as(&format!(
             "SELECT {BOOKING_COLUMNS} FROM bookings WHERE contact_email = $1 OR contact_user_id = $2 ORDER BY starts_at, id"
         ))
@@ -524,6 +560,19 @@ where
         .execute(&mut *tx)
         .await?;
         n.bookings = Self::rows_affected(&done);
+        // Their places on the waitlist keep the figures, not them; one still waiting leaves it
+        // (nobody could be told of a hold).
+        sqlx::query(
+            "UPDATE waitlist SET contact_name = $1, contact_email = '', contact_user_id = NULL, title = $1, \
+             description = NULL, status = CASE WHEN status = 'waiting' THEN 'left' ELSE status END, updated_at = $2 \
+             WHERE contact_email = $3 OR contact_user_id = $4",
+        )
+        .bind(ANONYMISED)
+        .bind(now)
+        .bind(email)
+        .bind(uid)
+        .execute(&mut *tx)
+        .await?;
         // The series they are the contact of, or made, keep no trace of them.
         sqlx::query(
             "UPDATE series SET contact_name = $1, contact_email = '', updated_at = $2 WHERE contact_email = $3",

@@ -10,7 +10,7 @@ use sqlx::{Encode, Executor, FromRow, IntoArguments, Type};
 use super::bookings::{AuditRow, BookingRow, BookingSql, LossRow, ReportRow, BOOKING_COLUMNS};
 use super::outbox::OutboxMessage;
 use super::sql::{json, to_json};
-use super::{Result, StoreError};
+use super::{Insert, Result, StoreError};
 use crate::domain::waitlist::{Entry, EntryStatus};
 use crate::domain::{Booking, NewBooking, Status};
 
@@ -135,12 +135,12 @@ impl TryFrom<EntryRow> for Entry {
     }
 }
 
+/// A hold link's entry, action, expiry and use, as read.
+type LinkRow = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 fn entries(rows: Vec<EntryRow>) -> Result<Vec<Entry>> {
     rows.into_iter().map(Entry::try_from).collect()
 }
-
-/// A hold link as read: entry, action, expiry, use.
-type HoldLinkRow = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// The waitlist's SQL, the same on both databases.
 pub(super) trait WaitlistSql: BookingSql
@@ -167,7 +167,7 @@ where
     for<'r> LossRow: FromRow<'r, Self::Row>,
     for<'r> EntryRow: FromRow<'r, Self::Row>,
     for<'r> (String, i64): FromRow<'r, Self::Row>,
-    for<'r> HoldLinkRow: FromRow<'r, Self::Row>,
+    for<'r> LinkRow: FromRow<'r, Self::Row>,
     for<'r> (i64, i64, i64, i64): FromRow<'r, Self::Row>,
 {
     async fn waitlist_entry<'e>(e: impl Executor<'e, Database = Self>, id: i64) -> Result<Option<Entry>> {
@@ -207,7 +207,7 @@ where
     }
 
     async fn hold_link<'e>(e: impl Executor<'e, Database = Self>, token_hash: &str) -> Result<Option<HoldLink>> {
-        let row: Option<HoldLinkRow> =
+        let row: Option<LinkRow> =
             sqlx::query_as("SELECT entry_id, action, expires_at, used_at FROM hold_links WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(e)
@@ -327,34 +327,27 @@ where
 
     async fn hold(conn: &mut Self::Connection, h: NewHold<'_>) -> Result<Booking> {
         const REASON: &str = "Ledig tid holdt fra ventelisten.";
-        let n = h.booking;
+        let held = Self::insert(
+            conn,
+            Insert {
+                booking: h.booking,
+                series: None,
+                status: Status::Held,
+                blocked_until: h.blocked_until,
+                reason: Some(REASON),
+                actor: h.actor,
+                now: h.now,
+            },
+        )
+        .await?;
         let row: BookingRow = sqlx::query_as(&format!(
-            "INSERT INTO bookings (room, starts_at, ends_at, blocked_until, title, description, public, attendees, org, \
-             contact_user_id, contact_name, contact_email, status, status_reason, sequence, created_at, updated_at, activity, \
-             held_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'held', $13, 0, $14, $14, $15, $16) \
-             RETURNING {BOOKING_COLUMNS}"
+            "UPDATE bookings SET held_until = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}"
         ))
-        .bind(&n.room)
-        .bind(n.start)
-        .bind(n.end)
-        .bind(h.blocked_until)
-        .bind(n.title.as_str())
-        .bind(n.description.as_deref())
-        .bind(n.public)
-        .bind(n.attendees)
-        .bind(&n.org)
-        .bind((n.contact.id > 0).then_some(n.contact.id))
-        .bind(&n.contact.name)
-        .bind(&n.contact.email)
-        .bind(REASON)
-        .bind(h.now)
-        .bind(n.activity.as_ref().map(to_json))
         .bind(h.held_until)
+        .bind(held.id)
         .fetch_one(&mut *conn)
         .await?;
         let booking = Booking::try_from(row)?;
-        Self::audit(conn, booking.id, None, Status::Held, Some(REASON), h.actor, h.now).await?;
         let updated = sqlx::query(
             "UPDATE waitlist SET status = 'held', booking_id = $1, held_at = $2, updated_at = $2 \
              WHERE id = $3 AND status = 'waiting'",

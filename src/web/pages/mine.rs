@@ -171,6 +171,7 @@ async fn list(State(state): State<AppState>, ctx: PageCtx, SignedIn(user): Signe
         h1 { "Våre bookinger" }
         p { (org) }
         p { a.button href="/booking/ny" { "Book Borgertun" } }
+        p { a href="/venteliste" { "Venteliste" } ": tidene du venter på, og tider som er holdt for deg." }
         h2 { "Kommende" }
         @if upcoming.is_empty() { p { @if series.is_empty() { "Ingen kommende bookinger." } @else { "Ingen kommende enkeltbookinger." } } } @else { (table(&ctx, &upcoming, now, "Kommende bookinger")) }
         @if !series.is_empty() {

@@ -13,7 +13,7 @@ use super::signin::EmptyForm;
 use super::{layout, CsrfForm, FieldErrors, PageCtx, PageError, PageResult, SignedIn};
 use crate::domain::time::{format_datetime, format_range};
 use crate::domain::waitlist::{Entry, EntryStatus};
-use crate::domain::{Booking, Status};
+use crate::domain::{Booking, Status, User};
 use crate::service::{HoldAction, HoldAnswer, HoldLinkState, ServiceError, WaitlistPlace};
 use crate::web::routes::Routes;
 use crate::web::AppState;
@@ -181,11 +181,7 @@ async fn confirm(
     Path(id): Path<String>,
     _: CsrfForm<EmptyForm>,
 ) -> PageResult {
-    let answer = state
-        .app
-        .answer_hold(&user, parse_entry_id(&id)?, HoldAction::Confirm)
-        .await?;
-    Ok(answered(&state, &ctx, &answer))
+    answer(&state, &ctx, &user, &id, HoldAction::Confirm).await
 }
 
 async fn decline(
@@ -195,11 +191,13 @@ async fn decline(
     Path(id): Path<String>,
     _: CsrfForm<EmptyForm>,
 ) -> PageResult {
-    let answer = state
-        .app
-        .answer_hold(&user, parse_entry_id(&id)?, HoldAction::Decline)
-        .await?;
-    Ok(answered(&state, &ctx, &answer))
+    answer(&state, &ctx, &user, &id, HoldAction::Decline).await
+}
+
+/// Answer entry `id`'s hold as `user`, and show the outcome.
+async fn answer(state: &AppState, ctx: &PageCtx, user: &User, id: &str, action: HoldAction) -> PageResult {
+    let answer = state.app.answer_hold(user, parse_entry_id(id)?, action).await?;
+    Ok(answered(state, ctx, &answer))
 }
 
 /// The page after a hold is answered.
