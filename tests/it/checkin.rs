@@ -465,6 +465,16 @@ async fn check_in_by_the_booking_page_the_reminder_and_the_today_page(b: Backend
     app.clock.set(local(day, "12:30"));
     assert!(app.app.release_no_shows().await.unwrap().is_empty(), "kept");
 
+    // The rules page says who checks in, and when.
+    let rules = outside.get("/regler").await;
+    assert!(
+        rules
+            .html
+            .contains("Klyngepartnere må sjekke inn fra 15 minutter før bookingen starter til 20 minutter etter"),
+        "{}",
+        rules.html
+    );
+
     // The today page: the QR code while the window is open, with no personal data.
     app.clock.set(local(day, "13:30"));
     let screen = outside.get("/i-dag").await;

@@ -273,6 +273,10 @@ pub async fn rules(State(state): State<AppState>, ctx: PageCtx) -> Response {
         }
         @for t in &rules.tiers {
             @if !t.auto_confirm { p { "Forespørsler fra " (t.name) " må godkjennes av koordinator." } }
+            @if t.check_in {
+                p { (t.plural) " må sjekke inn fra " (rules.check_in.opens_minutes_before) " minutter før bookingen starter til "
+                    (rules.check_in.release_minutes) " minutter etter, på bookingsiden, med lenken i påminnelsen eller med QR-koden på skjermen ved døren. Uten innsjekking blir rommet frigitt for andre." }
+            }
         }
 
         h2 { "Åpningstid" }
