@@ -17,6 +17,23 @@ use super::{App, ReminderLinkState, Result, ServiceError};
 /// Who the audit log names for a release.
 const SYSTEM: &str = "system";
 
+/// What the reminder's link offers now.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum ReminderOffer {
+    /// The link works: its booking, whether it can still be cancelled by it (until the
+    /// start), and where it stands with check-in (open until the release time).
+    Usable {
+        booking: Booking,
+        cancel: bool,
+        check_in: CheckIn,
+    },
+    /// Used, expired for both uses, or its booking is no longer confirmed.
+    Gone,
+    /// No such link.
+    Unknown,
+}
+
 impl App {
     /// Check in booking `id` as `user`: its contact, a user of its organisation, or a
     /// coordinator. Outside the window `check_in_closed`, for a tier without check-in
@@ -68,10 +85,34 @@ impl App {
         Ok(checked_in)
     }
 
+    /// What the reminder's link with secret `token` offers now: cancelling until the start,
+    /// checking in during the window (for a tier with check-in), or neither.
+    pub async fn reminder_offer(&self, token: &str) -> Result<ReminderOffer> {
+        let check_in = self.reminder_check_in(token).await?;
+        Ok(match self.reminder_link(token).await? {
+            ReminderLinkState::Usable(booking) => ReminderOffer::Usable {
+                check_in: self.check_in_state(&booking),
+                booking,
+                cancel: true,
+            },
+            ReminderLinkState::Gone => match check_in {
+                Some((booking, state)) if state.is_open() || matches!(state, CheckIn::CheckedIn(_)) => {
+                    ReminderOffer::Usable {
+                        booking,
+                        cancel: false,
+                        check_in: state,
+                    }
+                }
+                _ => ReminderOffer::Gone,
+            },
+            ReminderLinkState::Unknown => ReminderOffer::Unknown,
+        })
+    }
+
     /// The booking of the reminder's link with secret `token` and where it stands with
     /// check-in, while the link is unused (the link's check-in use lasts until the release
     /// time; its cancel use ends at the start). `None` for an unknown or used link.
-    pub async fn reminder_check_in(&self, token: &str) -> Result<Option<(Booking, CheckIn)>> {
+    async fn reminder_check_in(&self, token: &str) -> Result<Option<(Booking, CheckIn)>> {
         if !is_secret(token) {
             return Ok(None);
         }

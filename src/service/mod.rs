@@ -43,6 +43,7 @@ pub use crate::store::{AccessOutcome, AccessRequest, Account, ApiToken, FeedToke
 pub use bookings::{
     Approval, BookOutcome, ConflictCase, FairnessLine, MoveOutcome, SeenBooking, ATTENDANCE_LOOKBACK_DAYS,
 };
+pub use checkin::ReminderOffer;
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
 pub use privacy::PersonExport;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};

@@ -16,7 +16,7 @@ use super::{layout, CsrfForm, PageCtx, PageError, PageResult};
 use crate::domain::checkin::CheckIn;
 use crate::domain::time::format_range;
 use crate::domain::Booking;
-use crate::service::{ReminderLinkState, ServiceError};
+use crate::service::{ReminderLinkState, ReminderOffer, ServiceError};
 use crate::web::routes::Routes;
 use crate::web::AppState;
 
@@ -61,17 +61,16 @@ fn details(state: &AppState, b: &Booking) -> maud::Markup {
 /// check-in window of a tier with check-in, «Sjekk inn» (until the release time, also after
 /// the start, when the cancel use has expired).
 async fn page(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<String>) -> PageResult {
-    let check_in = state.app.reminder_check_in(&token).await?;
-    let check_in_state = check_in.as_ref().map(|(_, s)| *s);
-    let checking_in = check_in_state.is_some_and(|s| s.is_open() || matches!(s, CheckIn::CheckedIn(_)));
-    let (b, cancel) = match state.app.reminder_link(&token).await? {
-        ReminderLinkState::Usable(b) => (b, true),
-        ReminderLinkState::Gone => match check_in {
-            Some((b, _)) if checking_in => (b, false),
-            _ => return Err(link_gone()),
-        },
-        ReminderLinkState::Unknown => return Err(link_unknown()),
+    let (b, cancel, check_in) = match state.app.reminder_offer(&token).await? {
+        ReminderOffer::Usable {
+            booking,
+            cancel,
+            check_in,
+        } => (booking, cancel, check_in),
+        ReminderOffer::Gone => return Err(link_gone()),
+        ReminderOffer::Unknown => return Err(link_unknown()),
     };
+    let checking_in = check_in.is_open() || matches!(check_in, CheckIn::CheckedIn(_));
     let title = if cancel {
         "Jeg trenger ikke rommet likevel"
     } else {
@@ -81,9 +80,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx, Path(token): Path<Str
     let body = html! {
         h1 { (title) }
         (details(&state, &b))
-        @if let Some(s) = check_in_state {
-            (checkin::status(&ctx, s, Some(&check_in_action), &b))
-        }
+        (checkin::status(&ctx, check_in, Some(&check_in_action), &b))
         @if cancel {
             @if checking_in { h2 { "Jeg trenger ikke rommet likevel" } }
             p { "Trykk på knappen for å avbestille bookingen. Da blir tiden ledig for andre." }
