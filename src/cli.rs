@@ -37,6 +37,13 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// The configuration folder.
+    pub fn config_dir(&self) -> &std::path::Path {
+        &self.config
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the web service and JSON API (applies database migrations first).

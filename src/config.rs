@@ -36,6 +36,28 @@ pub struct ServerConfig {
     /// database, so every instance on it shares it.
     #[serde(default)]
     pub secret: Option<Secret>,
+    /// How log lines are written: `text` (the default) or `json`, one object a line.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+/// `server.log_format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The log format the configuration in `dir` (and the environment) asks for, read before the
+/// rest is loaded so that every line of a run is written alike; text when it cannot be read
+/// (the full load then reports the problem).
+pub fn log_format(dir: &Path) -> LogFormat {
+    figment(dir)
+        .ok()
+        .and_then(|f| f.extract_inner::<LogFormat>("server.log_format").ok())
+        .unwrap_or_default()
 }
 
 /// A secret setting: never shown by `Debug`, so it cannot reach a log.

@@ -1,3 +1,4 @@
+use borgertun::config::LogFormat;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -10,14 +11,20 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let cli = borgertun::cli::Cli::parse();
     let filter = EnvFilter::try_from_env("BORGERTUN_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .init();
-    match borgertun::cli::run(borgertun::cli::Cli::parse()).await {
+        .with_writer(std::io::stderr);
+    match borgertun::config::log_format(cli.config_dir()) {
+        // One JSON object a line, with the spans it was written in: a request's line carries
+        // its `request_id`.
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+    match borgertun::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -165,4 +165,30 @@ impl App {
         self.store.ping().await?;
         Ok(self.store.backend())
     }
+
+    /// Whether the service can take requests: the database answers and its schema is the one
+    /// this build migrates to. `Err` with the reason, in Norwegian, otherwise.
+    pub async fn readiness(&self) -> std::result::Result<&'static str, String> {
+        let state = match self.store.schema_state().await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(error = %e, "readiness: the database does not answer");
+                return Err("Databasen svarer ikke.".into());
+            }
+        };
+        let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        if !state.missing.is_empty() {
+            return Err(format!(
+                "Databaseskjemaet er ikke oppdatert: {} mangler. Kjør «borgertun migrate».",
+                list(&state.missing)
+            ));
+        }
+        if !state.unknown.is_empty() {
+            return Err(format!(
+                "Databaseskjemaet er nyere enn denne versjonen av tjenesten ({}).",
+                list(&state.unknown)
+            ));
+        }
+        Ok(self.store.backend())
+    }
 }

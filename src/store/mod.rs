@@ -133,6 +133,22 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> Result<()>;
     async fn ping(&self) -> Result<()>;
+    /// How the database's schema stands against the migrations this build knows.
+    async fn schema_state(&self) -> Result<SchemaState>;
+}
+
+/// The database's schema against this build's migrations: the versions not applied yet, and
+/// those applied that this build does not know (a newer build migrated it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaState {
+    pub missing: Vec<i64>,
+    pub unknown: Vec<i64>,
+}
+
+impl SchemaState {
+    pub fn is_current(&self) -> bool {
+        self.missing.is_empty() && self.unknown.is_empty()
+    }
 }
 
 /// Connect to the database the URL names: `sqlite:` or `postgres:`.

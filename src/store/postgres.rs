@@ -13,8 +13,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
         .await?)
 }
 
+/// The schema's migrations, compiled in.
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 pub(super) async fn migrate(pool: &PgPool) -> Result<()> {
-    sqlx::migrate!("./migrations/postgres").run(pool).await?;
+    MIGRATOR.run(pool).await?;
     Ok(())
 }
 

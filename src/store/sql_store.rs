@@ -22,8 +22,8 @@ use super::waitlist::{HoldLink, NewEntry, NewHold, WaitlistCounts, WaitlistSql, 
 use super::{
     postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, BookingQuery, BookingStore,
     ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
-    PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, Session, SessionStore, Store, Transition,
-    UserStore, WriteTx,
+    PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, SchemaState, Session, SessionStore, Store,
+    Transition, UserStore, WriteTx,
 };
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::waitlist::{Entry, EntryStatus};
@@ -112,6 +112,28 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
         on_pool!(&self.pools, |p, _DB| sqlx::query("SELECT 1").execute(p).await.map(drop))?;
         Ok(())
+    }
+
+    async fn schema_state(&self) -> Result<SchemaState> {
+        let migrator = match &self.pools {
+            Pools::Sqlite(_) => &sqlite::MIGRATOR,
+            Pools::Postgres(_) => &postgres::MIGRATOR,
+        };
+        // No bookkeeping table yet: nothing is applied.
+        let applied: Vec<i64> = match on_pool!(&self.pools, |p, _DB| {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(p)
+                .await
+        }) {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(_)) => vec![],
+            Err(e) => return Err(e.into()),
+        };
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        Ok(SchemaState {
+            missing: known.iter().copied().filter(|v| !applied.contains(v)).collect(),
+            unknown: applied.iter().copied().filter(|v| !known.contains(v)).collect(),
+        })
     }
 }
 

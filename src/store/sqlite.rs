@@ -37,8 +37,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool> {
         .await?)
 }
 
+/// The schema's migrations, compiled in.
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
 pub(super) async fn migrate(pool: &SqlitePool) -> Result<()> {
-    sqlx::migrate!("./migrations/sqlite").run(pool).await?;
+    MIGRATOR.run(pool).await?;
     Ok(())
 }
 

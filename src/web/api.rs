@@ -77,6 +77,7 @@ pub fn openapi_router() -> OpenApiRouter<AppState> {
         .merge(super::tokens::api_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .nest("/api/v1", v1)
 }
 
@@ -193,9 +194,9 @@ pub async fn method_not_allowed() -> ApiError {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `unavailable`.
+    /// `ok` (`/healthz`) or `ready` (`/readyz`).
     pub status: String,
-    /// `sqlite` or `postgres`, when the database answers.
+    /// `sqlite` or `postgres`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
 }
@@ -804,36 +805,46 @@ fn parse_slot(start: Option<&str>, end: Option<&str>, errors: &mut Vec<DomainErr
 
 // ---------- handlers ----------
 
-/// Whether the service and its database answer.
+/// Whether the service is ready to take requests: the database answers and its schema is the
+/// one this build migrates to. For a load balancer's readiness check (`/healthz` is whether
+/// the process lives).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "meta",
+    security(()),
+    responses(
+        (status = 200, description = "Ready: `status` is `ready`, with the database.", body = Health),
+        (status = 503, description = "Not ready (`not_ready`): the database does not answer, or its schema is behind (or ahead of) this build; the message says which.", body = ErrorBody),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    match state.app.readiness().await {
+        Ok(backend) => Ok(Json(Health {
+            status: "ready".into(),
+            database: Some(backend.into()),
+        })),
+        Err(reason) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::NotReady,
+            reason,
+        )),
+    }
+}
+
+/// Whether the process lives (a liveness check: it touches no database; `/readyz` does).
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "meta",
     security(()),
-    responses(
-        (status = 200, description = "The service and its database answer.", body = Health),
-        (status = 503, description = "The database does not answer.", body = Health),
-    )
+    responses((status = 200, description = "The process answers: `status` is `ok`, with the database it is configured for.", body = Health))
 )]
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.app.health().await {
-        Ok(backend) => Json(Health {
-            status: "ok".into(),
-            database: Some(backend.into()),
-        })
-        .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "unavailable".into(),
-                    database: None,
-                }),
-            )
-                .into_response()
-        }
-    }
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        database: Some(state.app.backend().into()),
+    })
 }
 
 /// This document (OpenAPI 3.1).

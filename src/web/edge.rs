@@ -84,7 +84,7 @@ struct Panicked;
 /// `/healthz`), the HTML error page elsewhere.
 pub async fn panic_format(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let api = path.starts_with("/api/") || path == "/healthz";
+    let api = path.starts_with("/api/") || path == "/healthz" || path == "/readyz";
     let res = next.run(req).await;
     if res.extensions().get::<Panicked>().is_none() {
         return res;

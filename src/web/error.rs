@@ -33,6 +33,8 @@ pub enum ErrorCode {
     InvalidQuery,
     /// Too many writes in a short time (429, with `Retry-After`).
     RateLimited,
+    /// `/readyz`: the database does not answer, or its schema is not this build's (503).
+    NotReady,
     /// A rule's code this enum does not know yet (logged; a bug).
     InvalidInput,
     // The rules of `domain`.

@@ -155,6 +155,7 @@ const MATRIX: &[Row] = &[
     ("GET",  "/koordinator/oppmote",                No,       "",                        [IN, 403, 403, 403, 200, 200]),
     // The API (401 without a token)
     ("GET",  "/healthz",                            No,       "",                        [200, 200, 200, 200, 200, 200]),
+    ("GET",  "/readyz",                             No,       "",                        [200, 200, 200, 200, 200, 200]),
     ("GET",  "/api/v1/openapi.json",                No,       "",                        [200, 200, 200, 200, 200, 200]),
     ("GET",  "/api/v1/rooms",                       No,       "",                        [401, 200, 200, 200, 200, 200]),
     ("GET",  "/api/v1/organisations",               No,       "",                        [401, 200, 200, 200, 200, 200]),
@@ -188,7 +189,7 @@ const MATRIX: &[Row] = &[
 ];
 
 fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz"
+    path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
 }
 
 /// Every (method, path) the router serves: the API's from its document, the rest from the

@@ -24,6 +24,7 @@ mod lifecycle;
 mod lifecycle_csrf;
 mod mail;
 mod openapi;
+mod operations;
 mod pages;
 mod privacy;
 mod privacy_views;

@@ -1,0 +1,146 @@
+//! Running it: `/healthz` says the process lives, `/readyz` that the database answers and its
+//! schema is this build's, with the reason in the API's error format when not.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::common::{codes, Backend, TestApp};
+
+on_both_backends!(readiness_needs_the_database_and_a_current_schema);
+
+/// `server.log_format = "json"`: every line `borgertun serve` writes is one JSON object, and
+/// the lines of a request carry its request id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
+        .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
+        .env(
+            "BORGERTUN_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("db").display()),
+        )
+        .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
+        .env("BORGERTUN_SERVER__LOG_FORMAT", "json")
+        .env("BORGERTUN_LOG", "info")
+        .env("BORGERTUN_MAIL__FILE_DIR", dir.path().join("mail"))
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let res = client
+        .get(format!("{base}/api/v1/rooms"))
+        .header("x-request-id", "spor-4711")
+        .send()
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "the server started");
+    assert_eq!(res.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let text = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 2, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string()),
+        "{text}"
+    );
+    let of_request: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["spans"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["request_id"] == "spor-4711"))
+        })
+        .collect();
+    assert!(!of_request.is_empty(), "a line of the request carries its id: {text}");
+    assert!(of_request.iter().any(|l| l["span"]["uri"] == "/api/v1/rooms"), "{text}");
+}
+
+async fn get(app: &TestApp, path: &str) -> (StatusCode, Value) {
+    let res = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+/// Run `sql` on the test's database, past the service.
+async fn execute(app: &TestApp, sql: &str) {
+    match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+}
+
+async fn readiness_needs_the_database_and_a_current_schema(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let backend = match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let (s, v) = get(&app, "/healthz").await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")), "{v}");
+    let (s, v) = get(&app, "/readyz").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["database"].as_str()),
+        (Some("ready"), Some(backend))
+    );
+
+    // The last migration is not applied (as after rolling back a deploy): not ready, and it
+    // says which; the process still lives.
+    execute(&app, "DELETE FROM _sqlx_migrations WHERE version = 20261201000080").await;
+    let (s, v) = get(&app, "/readyz").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(codes(&v), ["not_ready"]);
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("20261201000080") && message.contains("borgertun migrate"),
+        "{message}"
+    );
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+
+    // A migration this build does not know (a newer build migrated the database).
+    execute(
+        &app,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         SELECT 20261201000080, description, success, checksum, execution_time FROM _sqlx_migrations \
+         WHERE version = 20261201000070",
+    )
+    .await;
+    assert_eq!(get(&app, "/readyz").await.0, StatusCode::OK, "current again");
+    execute(
+        &app,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         SELECT 20991231000000, description, success, checksum, execution_time FROM _sqlx_migrations \
+         WHERE version = 20261201000070",
+    )
+    .await;
+    let (s, v) = get(&app, "/readyz").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("nyere"), "{v}");
+}
