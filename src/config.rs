@@ -39,6 +39,14 @@ pub struct ServerConfig {
     /// How log lines are written: `text` (the default) or `json`, one object a line.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// On SIGTERM or Ctrl-C: how long requests in flight, and then the workers, may take to
+    /// finish before the process exits anyway.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_seconds: u64,
+}
+
+fn default_shutdown_grace() -> u64 {
+    20
 }
 
 /// `server.log_format`.
@@ -496,6 +504,9 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
     v.privacy(&raw.privacy);
     if !(2..=168).contains(&raw.reminders.hours_before) {
         v.err("reminders.hours_before", "must be between 2 and 168 (hours)");
+    }
+    if !(1..=600).contains(&raw.server.shutdown_grace_seconds) {
+        v.err("server.shutdown_grace_seconds", "must be between 1 and 600 (seconds)");
     }
     if raw.series.max_conflict_percent > 100 {
         v.err("series.max_conflict_percent", "must be between 0 and 100 (per cent)");

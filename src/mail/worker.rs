@@ -62,15 +62,26 @@ pub fn backoff(mail: &MailConfig, attempts: i64) -> chrono::Duration {
     chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
 }
 
-/// Poll forever (until the task is dropped).
-pub async fn run(store: Arc<dyn Store>, transport: Transport, mail: MailConfig, clock: Arc<dyn Clock>) {
+/// Poll until `stop` turns true (or the task is dropped). A batch that has been claimed is
+/// sent to the end before it looks again, so a shutdown never leaves a message half sent.
+pub async fn run(
+    store: Arc<dyn Store>,
+    transport: Transport,
+    mail: MailConfig,
+    clock: Arc<dyn Clock>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     tracing::info!(transport = %transport.describe(), "mail worker started");
-    loop {
+    while !*stop.borrow() {
         match run_once(store.as_ref(), &transport, &mail, clock.as_ref()).await {
             Ok(n) if n == BATCH as usize => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "mail worker: database error"),
         }
-        tokio::time::sleep(mail.poll_interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep(mail.poll_interval) => {}
+            _ = stop.changed() => break,
+        }
     }
+    tracing::info!("mail worker stopped");
 }

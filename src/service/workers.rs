@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::App;
@@ -29,9 +30,11 @@ pub const WAITLIST_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the retention worker wakes to ask the clock whether a new day has begun.
 pub const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// The running workers; dropping this stops them.
+/// The running workers; dropping this stops them at once, [`Workers::shutdown`] lets each
+/// finish what it is doing first.
 pub struct Workers {
     handles: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
 }
 
 impl Drop for Workers {
@@ -42,80 +45,113 @@ impl Drop for Workers {
     }
 }
 
+impl Workers {
+    /// Stop taking new work, and wait up to `grace` for each worker to finish what it is doing
+    /// (the mail worker the messages it has claimed, a round its round); what is still running
+    /// then is stopped. A message claimed but not sent is sent after its lease, by this or
+    /// another instance.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        for h in std::mem::take(&mut self.handles) {
+            let abort = h.abort_handle();
+            if tokio::time::timeout_at(deadline, h).await.is_err() {
+                tracing::warn!("a worker did not finish within the grace period; stopped");
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// Run `round` every `interval` (the first one interval after the start), until `stop`. A
+/// round that has begun is finished: `stop` is only looked at between rounds.
+fn every<F, Fut>(interval: Duration, mut stop: watch::Receiver<bool>, mut round: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => round().await,
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
 impl App {
     /// Start the outbox worker (with the configured transport), the attendance requests, the
     /// reminders, the no-show release, the waitlist round and the daily retention round.
     pub fn start_workers(&self) -> anyhow::Result<Workers> {
+        let (stop, stopped) = watch::channel(false);
         let transport = Transport::from_config(&self.config().mail)?;
         let mail = tokio::spawn(crate::mail::worker::run(
             self.store.clone(),
             transport,
             self.config().mail.clone(),
             self.clock.clone(),
+            stopped.clone(),
         ));
+        // Each round's first run is one interval after the start, so a starting service (or a
+        // test that has just seeded its bookings) is not raced by it.
         let app = self.clone();
-        // The first round one interval after the start, so a starting service (or a test
-        // that has just seeded its bookings) is not raced by it.
-        let attendance = tokio::spawn(async move {
-            let first = tokio::time::Instant::now() + ATTENDANCE_INTERVAL;
-            let mut ticks = tokio::time::interval_at(first, ATTENDANCE_INTERVAL);
-            loop {
-                ticks.tick().await;
+        let attendance = every(ATTENDANCE_INTERVAL, stopped.clone(), move || {
+            let app = app.clone();
+            async move {
                 if let Err(e) = app.ask_for_attendance().await {
                     tracing::error!(error = %e, "attendance requests");
                 }
             }
         });
+        // Each booking is claimed in the database, so several instances remind it once.
         let app = self.clone();
-        // Like the attendance requests: the first round one interval after the start; each
-        // booking is claimed in the database, so several instances remind it once.
-        let reminders = tokio::spawn(async move {
-            let first = tokio::time::Instant::now() + REMINDER_INTERVAL;
-            let mut ticks = tokio::time::interval_at(first, REMINDER_INTERVAL);
-            loop {
-                ticks.tick().await;
+        let reminders = every(REMINDER_INTERVAL, stopped.clone(), move || {
+            let app = app.clone();
+            async move {
                 if let Err(e) = app.send_reminders().await {
                     tracing::error!(error = %e, "reminders");
                 }
             }
         });
+        // Each release is decided in the room's write transaction, so several instances
+        // release a booking once.
         let app = self.clone();
-        // The same: the first round one interval after the start; each release is decided in
-        // the room's write transaction, so several instances release a booking once.
-        let check_in = tokio::spawn(async move {
-            let first = tokio::time::Instant::now() + CHECK_IN_INTERVAL;
-            let mut ticks = tokio::time::interval_at(first, CHECK_IN_INTERVAL);
-            loop {
-                ticks.tick().await;
+        let check_in = every(CHECK_IN_INTERVAL, stopped.clone(), move || {
+            let app = app.clone();
+            async move {
                 if let Err(e) = app.release_no_shows().await {
                     tracing::error!(error = %e, "no-show release");
                 }
             }
         });
-        let app = self.clone();
         // Each hold is ended once, in its room's write transaction, whichever instance comes first.
-        let waitlist = tokio::spawn(async move {
-            let first = tokio::time::Instant::now() + WAITLIST_INTERVAL;
-            let mut ticks = tokio::time::interval_at(first, WAITLIST_INTERVAL);
-            loop {
-                ticks.tick().await;
+        let app = self.clone();
+        let waitlist = every(WAITLIST_INTERVAL, stopped.clone(), move || {
+            let app = app.clone();
+            async move {
                 if let Err(e) = app.waitlist_round().await {
                     tracing::error!(error = %e, "waitlist round");
                 }
             }
         });
-        let app = self.clone();
         // Due once per Oslo day by the service's clock; the timer only wakes it. Several
         // instances may each run it: a second run the same day finds nothing to do.
         // The planned occurrences of series are booked by the same daily round, on the day
         // they come within their requester's horizon.
+        let app = self.clone();
+        let mut stop_retention = stopped;
         let retention = tokio::spawn(async move {
             let mut round = crate::domain::privacy::DailyRound::default();
             let mut planned = crate::domain::privacy::DailyRound::default();
             let first = tokio::time::Instant::now() + RETENTION_CHECK_INTERVAL;
             let mut ticks = tokio::time::interval_at(first, RETENTION_CHECK_INTERVAL);
             loop {
-                ticks.tick().await;
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop_retention.changed() => return,
+                }
                 let now = app.now();
                 if round.due(now) {
                     match app.run_retention().await {
@@ -133,6 +169,7 @@ impl App {
         });
         Ok(Workers {
             handles: vec![mail, attendance, reminders, check_in, waitlist, retention],
+            stop,
         })
     }
 }

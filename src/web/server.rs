@@ -1,8 +1,10 @@
 //! The one startup path: open the database, build the application, start its background
 //! workers, bind the address and serve. `borgertun serve` and the tests both start here.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -53,17 +55,33 @@ impl Server {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serve until `shutdown` completes; requests in flight are finished first.
+    /// Serve until `shutdown` completes. Then no new connection is taken, the requests in
+    /// flight are finished (for up to `server.shutdown_grace_seconds`), and the workers finish
+    /// what they are doing (for up to as long again).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, database = self.app.backend(), "borgertun listening");
+        let grace = Duration::from_secs(self.app.config().server.shutdown_grace_seconds);
         let router = super::app(AppState::new(self.app.clone())).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        drop(self.workers);
+        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        let serve = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        });
+        let result = tokio::select! {
+            r = serve.into_future() => r,
+            _ = async {
+                let _ = stopped.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(seconds = grace.as_secs(), "requests still running after the grace period are cut off");
+                Ok(())
+            }
+        };
+        self.workers.shutdown(grace).await;
+        tracing::info!("stopped");
         result
     }
 }

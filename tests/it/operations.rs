@@ -144,3 +144,92 @@ async fn readiness_needs_the_database_and_a_current_schema(b: Backend) {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert!(v["errors"][0]["message"].as_str().unwrap().contains("nyere"), "{v}");
 }
+
+/// SIGTERM in the middle of a burst of requests: each request either gets its whole answer
+/// or is refused before it starts (no status line), never cut off half-way; the process exits
+/// 0 well within `server.shutdown_grace_seconds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_finishes_what_it_began() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
+        .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
+        .env(
+            "BORGERTUN_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("db").display()),
+        )
+        .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
+        .env("BORGERTUN_SERVER__SHUTDOWN_GRACE_SECONDS", "10")
+        .env("BORGERTUN_LOG", "warn")
+        .env("BORGERTUN_MAIL__FILE_DIR", dir.path().join("mail"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    // A new connection for every request, so none meets a connection the server is closing.
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let mut up = false;
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the server started");
+    // The OpenAPI document: a large answer, so that some are on the wire when the signal comes.
+    let burst: Vec<_> = (0..300)
+        .map(|i| {
+            let (client, url) = (client.clone(), format!("{base}/api/v1/openapi.json"));
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(i * 2)).await;
+                match client.get(url).send().await {
+                    // Refused before it started: no answer at all.
+                    Err(_) => None,
+                    Ok(res) => {
+                        let status = res.status();
+                        let body = res.bytes().await.expect("an answer that began is whole");
+                        let doc: Value = serde_json::from_slice(&body).expect("the whole document");
+                        Some((status, doc["openapi"].is_string()))
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let started = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut answered = 0;
+    let mut refused = 0;
+    for t in burst {
+        match t.await.expect("no request was cut off half-way") {
+            Some((status, whole)) => {
+                assert!(status == StatusCode::OK && whole, "{status}");
+                answered += 1;
+            }
+            None => refused += 1,
+        }
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "exited within the grace period"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    assert!(answered > 0 && refused > 0, "answered {answered}, refused {refused}");
+    // Stopped means stopped: nothing listens any more.
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+}
