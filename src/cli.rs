@@ -50,6 +50,12 @@ enum Command {
     Serve,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Back up the database while the service runs: a consistent copy of a SQLite database in
+    /// the new file FILE; for PostgreSQL, the `pg_dump` command to run.
+    Backup {
+        /// The copy to write; it must not exist yet.
+        file: PathBuf,
+    },
     /// Validate the configuration; print every problem with its file and key.
     CheckConfig,
     /// Manage users.
@@ -283,6 +289,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = config::redact_url(&cfg.database.url);
             let app = open(cfg).await?;
             println!("database {db} is up to date ({})", app.health().await?);
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let cfg = load(&cli.config)?;
+            let url = cfg.database.url.clone();
+            if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+                // Nothing to connect to for this: pg_dump takes a consistent snapshot itself.
+                // The password stays out of the printed command (PGPASSWORD or ~/.pgpass).
+                println!(
+                    "PostgreSQL is backed up with pg_dump, consistent while the service runs:\n  pg_dump --format=custom --file={} '{}'",
+                    file.display(),
+                    config::redact_url(&url).replace(":***@", "@")
+                );
+                return Ok(());
+            }
+            if file.exists() {
+                bail!("{} exists already; give a new file", file.display());
+            }
+            let app = open(cfg).await?;
+            if !app.store().backup_to(&file).await? {
+                bail!("this database cannot be backed up by borgertun");
+            }
+            let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!("database backed up to {} ({bytes} bytes)", file.display());
             Ok(())
         }
         Command::Serve => {

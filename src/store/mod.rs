@@ -135,6 +135,9 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// How the database's schema stands against the migrations this build knows.
     async fn schema_state(&self) -> Result<SchemaState>;
+    /// A consistent copy of a SQLite database in the new file `to` (`VACUUM INTO`), taken while
+    /// the service runs; `false` on PostgreSQL, which is backed up with `pg_dump`.
+    async fn backup_to(&self, to: &std::path::Path) -> Result<bool>;
 }
 
 /// The database's schema against this build's migrations: the versions not applied yet, and

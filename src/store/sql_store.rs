@@ -114,6 +114,19 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn backup_to(&self, to: &std::path::Path) -> Result<bool> {
+        match &self.pools {
+            Pools::Sqlite(p) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(to.to_string_lossy().into_owned())
+                    .execute(p)
+                    .await?;
+                Ok(true)
+            }
+            Pools::Postgres(_) => Ok(false),
+        }
+    }
+
     async fn schema_state(&self) -> Result<SchemaState> {
         let migrator = match &self.pools {
             Pools::Sqlite(_) => &sqlite::MIGRATOR,

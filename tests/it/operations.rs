@@ -233,3 +233,123 @@ async fn sigterm_finishes_what_it_began() {
     // Stopped means stopped: nothing listens any more.
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());
 }
+
+/// `borgertun backup FILE` on the database at `url`.
+async fn backup(file: &std::path::Path, url: &str) -> std::process::Output {
+    let (file, url) = (file.to_path_buf(), url.to_string());
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
+            .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "backup"])
+            .arg(file)
+            .env("BORGERTUN_DATABASE_URL", url)
+            .env("BORGERTUN_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `borgertun backup FILE` while bookings are being written: the copy is a sound SQLite
+/// database, and a fresh server on it has every booking that was acknowledged before the
+/// backup began. On PostgreSQL it prints the `pg_dump` command, without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_during_writes_keeps_every_acknowledged_booking() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut tokens = Vec::new();
+    for i in 0..40 {
+        let org = ["uib", "hvl", "norce", "vid"][i % 4];
+        tokens.push(
+            app.user(&format!("skriver{i}@{org}.no"), org, borgertun::domain::Role::Requester)
+                .await,
+        );
+    }
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(std::time::Instant, i64)>::new()));
+    let mut days: Vec<chrono::NaiveDate> = (10..40).map(|k| app.open_day(k)).collect();
+    days.dedup();
+    let writes: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let day = days[i / 6];
+            let from = ["08:00", "10:00", "12:00", "14:00", "16:00", "18:00"][i % 6];
+            let to = ["09:00", "11:00", "13:00", "15:00", "17:00", "19:00"][i % 6];
+            let body = crate::common::booking(day, from, to, "Skrevet under kopien");
+            let (client, url, token, acknowledged) = (
+                app.client.clone(),
+                format!("{}/api/v1/bookings", app.base),
+                token.clone(),
+                acknowledged.clone(),
+            );
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(10 * i as u64)).await;
+                let res = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                if res.status() == StatusCode::CREATED {
+                    let v: Value = res.json().await.unwrap();
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push((std::time::Instant::now(), v["id"].as_i64().unwrap()));
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("kopi.db");
+    let began = std::time::Instant::now();
+    let out = backup(&copy, &app.db_url).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backed up to"));
+    for w in writes {
+        w.await.unwrap();
+    }
+    let before: Vec<i64> = acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, _)| *at < began)
+        .map(|(_, id)| *id)
+        .collect();
+    assert!(!before.is_empty(), "some bookings were acknowledged before the backup");
+    assert_eq!(acknowledged.lock().unwrap().len(), 40, "every write went through");
+
+    // A second backup to the same file is refused, and changes nothing.
+    let again = backup(&copy, &app.db_url).await;
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // Restored: a fresh server on the copy.
+    let restored_url = format!("sqlite://{}", copy.display());
+    let pool = sqlx::SqlitePool::connect(&restored_url).await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    pool.close().await;
+    let restored = TestApp::spawn_with(Backend::Sqlite, |c| c.database.url = restored_url.clone()).await;
+    for id in &before {
+        let b = restored.store.booking(*id).await.unwrap();
+        assert!(
+            b.is_some_and(|b| b.status == borgertun::domain::Status::Confirmed),
+            "booking {id} in the copy"
+        );
+    }
+    let (s, _) = get(&restored, "/readyz").await;
+    assert_eq!(s, StatusCode::OK);
+
+    // PostgreSQL: the command to run, without the password.
+    let pg = backup(
+        &dir.path().join("pg.dump"),
+        "postgres://borgertun:hemmelig@127.0.0.1:1/borgertun",
+    )
+    .await;
+    let text = String::from_utf8_lossy(&pg.stdout).to_string();
+    assert!(pg.status.success(), "{}", String::from_utf8_lossy(&pg.stderr));
+    assert!(
+        text.contains("pg_dump --format=custom") && text.contains("borgertun@127.0.0.1:1/borgertun"),
+        "{text}"
+    );
+    assert!(!text.contains("hemmelig"), "{text}");
+}
