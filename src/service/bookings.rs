@@ -486,16 +486,8 @@ async fn book_inner(
     // The database's own guard can only fire if a writer bypassed the lock; decide again then.
     for _ in 0..3 {
         let mut tx = store.write(&room.key).await?;
-        if tier.monthly_quota_hours.is_some() {
-            let (from, to) = month_bounds(local(slot.start).date_naive());
-            let used = tx.minutes_held(&new.org, from, to).await?;
-            let org_name = rules
-                .organisation(&new.org)
-                .map(|o| o.name.as_str())
-                .unwrap_or(&new.org);
-            if let Some(e) = policy::check_quota(tier, org_name, slot, used) {
-                return Err(e.into());
-            }
+        if let Some(e) = quota_problem(tx.as_mut(), rules, tier, &new.org, slot, None).await? {
+            return Err(e.into());
         }
         let existing = tx.active_between(&room.key, slot.start, until).await?;
         // What the answer may name: the requester (the contact, see above) sees what the view
@@ -576,17 +568,8 @@ async fn book_inner(
             Err(StoreError::Overlap) => continue,
             Err(e) => return Err(e.into()),
         };
-        if status == Status::Confirmed {
-            tx.enqueue(&c.confirmed(&booking, now), now).await?;
-        } else {
-            tx.enqueue(&c.pending(&booking, !conflicts.is_empty()), now).await?;
-            if !conflicts.is_empty() {
-                let others: Vec<Booking> = existing.iter().filter(|b| conflicts.contains(&b.id)).cloned().collect();
-                for coordinator in tx.coordinator_emails().await? {
-                    tx.enqueue(&c.conflict(&booking, &others, &coordinator), now).await?;
-                }
-            }
-        }
+        let others: Vec<Booking> = existing.iter().filter(|b| conflicts.contains(&b.id)).cloned().collect();
+        tell_stored(tx.as_mut(), c, &booking, &others, now).await?;
         tx.commit().await?;
         tracing::info!(booking = booking.id, status = status.as_str(), org = %new.org, "booking stored");
         return Ok(BookOutcome::Stored {
@@ -602,6 +585,51 @@ async fn book_inner(
         protected: false,
         alternatives,
     })
+}
+
+/// Tell of a request just stored inside `tx`: the invitation when it is confirmed; else the
+/// acknowledgement, and when it competes with `competing`, a conflict message to every
+/// coordinator.
+pub(super) async fn tell_stored(
+    tx: &mut dyn WriteTx,
+    c: &Composer<'_>,
+    booking: &Booking,
+    competing: &[Booking],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if booking.status == Status::Confirmed {
+        tx.enqueue(&c.confirmed(booking, now), now).await?;
+        return Ok(());
+    }
+    tx.enqueue(&c.pending(booking, !competing.is_empty()), now).await?;
+    if !competing.is_empty() {
+        for coordinator in tx.coordinator_emails().await? {
+            tx.enqueue(&c.conflict(booking, competing, &coordinator), now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why `org` of `tier` may not have `slot` by its monthly quota, as the transaction sees the
+/// month: `None` without a quota or within it. `moving` is a booking of `org` that gives its
+/// own time up for `slot` (it does not count against it).
+pub(super) async fn quota_problem(
+    tx: &mut dyn WriteTx,
+    rules: &Rules,
+    tier: &Tier,
+    org: &str,
+    slot: Slot,
+    moving: Option<&Booking>,
+) -> Result<Option<DomainError>> {
+    if tier.monthly_quota_hours.is_none() {
+        return Ok(None);
+    }
+    let (from, to) = month_bounds(local(slot.start).date_naive());
+    let mut used = tx.minutes_held(org, from, to).await?;
+    if let Some(b) = moving.filter(|b| b.start >= from && b.start < to) {
+        used -= (b.end - b.start).num_minutes();
+    }
+    Ok(policy::check_quota(tier, rules.org_name(org), slot, used))
 }
 
 /// The first and the day after the last of the month of `day`, as instants in Oslo.
@@ -855,15 +883,8 @@ async fn change_booking(
         return Err(invalid_state(&b, "flyttes"));
     }
     let until = blocked_until(room, slot.end);
-    if tier.monthly_quota_hours.is_some() {
-        let (from, to) = month_bounds(local(slot.start).date_naive());
-        let mut used = tx.minutes_held(&b.org, from, to).await?;
-        if b.start >= from && b.start < to {
-            used -= (b.end - b.start).num_minutes();
-        }
-        if let Some(e) = policy::check_quota(tier, rules.org_name(&b.org), slot, used) {
-            return Err(e.into());
-        }
+    if let Some(e) = quota_problem(tx.as_mut(), rules, tier, &b.org, slot, Some(&b)).await? {
+        return Err(e.into());
     }
     let existing: Vec<Booking> = tx
         .active_between(&room.key, slot.start, until)

@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::mail::Composer;
 use crate::store::{Insert, NewSeries, SeriesUpdate, Store, StoreError, Transition, WriteTx};
 
-use super::bookings::{activity_problems, check_request, free_alternatives, month_bounds, room_and_tier};
+use super::bookings::{activity_problems, check_request, free_alternatives, room_and_tier};
 use super::waitlist::offer_freed;
 use super::{App, Result, ServiceError};
 
@@ -96,15 +96,11 @@ async fn decide_occurrence(
             })
         }
     }
-    if tier.monthly_quota_hours.is_some() {
-        let (from, to) = month_bounds(local(slot.start).date_naive());
-        let used = tx.minutes_held(&template.org, from, to).await?;
-        if let Some(error) = policy::check_quota(tier, rules.org_name(&template.org), slot, used) {
-            return Ok(Decided::Declined {
-                error,
-                alternatives: vec![],
-            });
-        }
+    if let Some(error) = super::bookings::quota_problem(tx, rules, tier, &template.org, slot, None).await? {
+        return Ok(Decided::Declined {
+            error,
+            alternatives: vec![],
+        });
     }
     let until = blocked_until(room, slot.end);
     let existing = tx.active_between(&room.key, slot.start, until).await?;

@@ -17,7 +17,7 @@ use crate::mail::Composer;
 use crate::store::{HoldAction, NewEntry, NewHold, Transition, WriteTx};
 use crate::token::{hash_token, is_secret, new_secret};
 
-use super::bookings::{check_request, free_alternatives, held, month_bounds};
+use super::bookings::{check_request, free_alternatives, held, quota_problem, tell_stored};
 use super::{App, Result, ServiceError};
 
 /// The actor of what the waitlist does by itself.
@@ -130,12 +130,8 @@ pub(super) async fn offer_freed(
         if !tx.active_between(&room.key, e.start, until).await?.is_empty() {
             continue;
         }
-        if tier.monthly_quota_hours.is_some() {
-            let (m_from, m_to) = month_bounds(crate::domain::time::local(e.start).date_naive());
-            let used = tx.minutes_held(&e.org, m_from, m_to).await?;
-            if policy::check_quota(tier, rules.org_name(&e.org), slot, used).is_some() {
-                continue;
-            }
+        if quota_problem(tx, rules, tier, &e.org, slot, None).await?.is_some() {
+            continue;
         }
         let Ok(request) = request_of(&e) else {
             continue;
@@ -481,18 +477,8 @@ impl App {
                     .await?;
                 tx.set_entry_status(id, EntryStatus::Held, EntryStatus::Booked, now)
                     .await?;
-                if status == Status::Confirmed {
-                    tx.enqueue(&c.confirmed(&booking, now), now).await?;
-                } else {
-                    tx.enqueue(&c.pending(&booking, !conflicts.is_empty()), now).await?;
-                    if !conflicts.is_empty() {
-                        let competing: Vec<Booking> =
-                            others.iter().filter(|b| conflicts.contains(&b.id)).cloned().collect();
-                        for coordinator in tx.coordinator_emails().await? {
-                            tx.enqueue(&c.conflict(&booking, &competing, &coordinator), now).await?;
-                        }
-                    }
-                }
+                let competing: Vec<Booking> = others.iter().filter(|b| conflicts.contains(&b.id)).cloned().collect();
+                tell_stored(tx.as_mut(), &c, &booking, &competing, now).await?;
                 tx.commit().await?;
                 tracing::info!(
                     entry = id,
