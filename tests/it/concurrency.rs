@@ -1,7 +1,6 @@
 //! Never a double booking: many clients race for one slot, through one server and through two
 //! server processes sharing one database; and the database refuses an overlap on its own.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use borgertun::domain::{BookingTitle, NewBooking, Role, Status};
@@ -10,6 +9,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::common::serve::{Serve, ServeProcess};
 use crate::common::{at, booking, Backend, TestApp};
 
 on_both_backends!(
@@ -197,49 +197,9 @@ async fn the_database_refuses_overlapping_confirmed_bookings(b: Backend) {
 }
 
 /// A `borgertun serve` child process, killed on drop.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub(crate) async fn start_server(db_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_borgertun"))
-        .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
-        .env("BORGERTUN_DATABASE_URL", db_url)
-        .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
-        .env("BORGERTUN_LOG", "warn")
-        .env(
-            "BORGERTUN_MAIL__FILE_DIR",
-            std::env::temp_dir().join("borgertun-test-mail"),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start borgertun serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("server on port {port} did not start");
+/// A `borgertun serve` process on `db_url`.
+pub(crate) async fn start_server(db_url: &str) -> ServeProcess {
+    Serve::new(db_url).start().await
 }
 
 async fn two_server_processes_share_one_database(b: Backend) {

@@ -541,7 +541,7 @@ async fn two_server_processes_send_each_message_once(b: Backend) {
             &format!("Møte {i}"),
         );
         let res = client
-            .post(format!("{}/api/v1/bookings", servers[i % 2].1))
+            .post(format!("{}/api/v1/bookings", servers[i % 2].base))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -572,37 +572,10 @@ async fn futures_tokens(app: &TestApp, n: usize) -> Vec<String> {
 }
 
 /// A `borgertun serve` process sending through the sink on `smtp_port`; killed on drop.
-async fn start_server(db_url: &str, smtp_port: u16) -> (KillOnDrop, String) {
-    let port = free_port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
-        .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
-        .env("BORGERTUN_DATABASE_URL", db_url)
-        .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
+async fn start_server(db_url: &str, smtp_port: u16) -> crate::common::serve::ServeProcess {
+    crate::common::serve::Serve::new(db_url)
         .env("BORGERTUN_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("BORGERTUN_MAIL__POLL_INTERVAL_MS", "20")
-        .env("BORGERTUN_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start borgertun serve");
-    let guard = KillOnDrop(child);
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return (guard, base);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not start");
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+        .env("BORGERTUN_MAIL__POLL_INTERVAL_MS", 20)
+        .start()
+        .await
 }

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod expand;
+pub mod serve;
 pub mod tools;
 
 use std::net::SocketAddr;
