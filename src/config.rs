@@ -43,6 +43,10 @@ pub struct ServerConfig {
     /// finish before the process exits anyway.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_seconds: u64,
+    /// host:port of the Prometheus endpoint `/metrics`, a listener of its own; unset (the
+    /// default): no metrics are kept. Bind it where only the monitoring reaches.
+    #[serde(default)]
+    pub metrics_bind: Option<String>,
 }
 
 fn default_shutdown_grace() -> u64 {
@@ -504,6 +508,16 @@ pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
     v.privacy(&raw.privacy);
     if !(2..=168).contains(&raw.reminders.hours_before) {
         v.err("reminders.hours_before", "must be between 2 and 168 (hours)");
+    }
+    if let Some(bind) = &raw.server.metrics_bind {
+        if bind.parse::<std::net::SocketAddr>().is_err() {
+            v.err(
+                "server.metrics_bind",
+                "must be host:port with an IP address, e.g. 127.0.0.1:9464",
+            );
+        } else if *bind == raw.server.bind {
+            v.err("server.metrics_bind", "must differ from server.bind");
+        }
     }
     if !(1..=600).contains(&raw.server.shutdown_grace_seconds) {
         v.err("server.shutdown_grace_seconds", "must be between 1 and 600 (seconds)");

@@ -37,12 +37,14 @@ pub async fn run_once(
         };
         match result {
             Ok(()) => {
+                crate::service::metrics::mail(true);
                 if store.message_sent(row.id, &token, clock.now()).await? {
                     sent += 1;
                     tracing::info!(message = row.id, kind = %row.kind, to = %row.recipient, "mail sent");
                 }
             }
             Err(error) => {
+                crate::service::metrics::mail(false);
                 let attempts = row.attempts + 1;
                 let retry_at = (attempts < mail.max_attempts).then(|| clock.now() + backoff(mail, attempts));
                 tracing::warn!(message = row.id, attempts, %error, given_up = retry_at.is_none(), "mail not sent");

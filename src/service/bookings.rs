@@ -20,7 +20,7 @@ use crate::mail::Composer;
 use crate::store::{BookingQuery, Insert, Reschedule, Store, StoreError, Transition, WriteTx};
 
 use super::waitlist::{offer_freed, withdraw_holds};
-use super::{App, Result, ServiceError};
+use super::{metrics, App, Result, ServiceError};
 
 /// The answer to a booking request (one per request, so its size does not matter).
 #[derive(Debug, Clone)]
@@ -240,7 +240,7 @@ impl App {
     /// The contact (`new.contact`) books for their own organisation; only a coordinator books
     /// for another.
     pub async fn book(&self, new: NewBooking, actor: &str) -> Result<BookOutcome> {
-        book_inner(
+        let outcome = book_inner(
             self.store.as_ref(),
             &self.composer(),
             self.plan(),
@@ -249,14 +249,21 @@ impl App {
             None,
             self.now(),
         )
-        .await
+        .await;
+        metrics::decision(match &outcome {
+            Ok(BookOutcome::Stored { booking, .. }) => booking.status.as_str(),
+            Ok(BookOutcome::Busy { .. }) => "busy",
+            Err(ServiceError::Store(_)) => "error",
+            Err(_) => "refused",
+        });
+        outcome
     }
 
     /// A coordinator's override: book `new` even where the slot is held — by any tier, inside
     /// the protection window too — displacing the confirmed bookings it overlaps, with `reason`.
     /// Policy checks still apply.
     pub async fn book_override(&self, new: NewBooking, actor: &User, reason: &str) -> Result<BookOutcome> {
-        book_override(
+        let outcome = book_override(
             self.store.as_ref(),
             &self.composer(),
             self.plan(),
@@ -265,7 +272,11 @@ impl App {
             reason,
             self.now(),
         )
-        .await
+        .await;
+        if outcome.is_ok() {
+            metrics::decision("override");
+        }
+        outcome
     }
 
     /// Load a booking that `user` may manage (its organisation's, or any for a coordinator).
@@ -277,7 +288,7 @@ impl App {
     /// overlaps; inside the protection window, or against the same or a higher tier, only with
     /// `force` (an override, which needs a reason).
     pub async fn approve(&self, id: i64, actor: &User, reason: Option<&str>, force: bool) -> Result<Approval> {
-        approve(
+        let approval = approve(
             self.store.as_ref(),
             &self.composer(),
             id,
@@ -286,12 +297,20 @@ impl App {
             force,
             self.now(),
         )
-        .await
+        .await;
+        if approval.is_ok() {
+            metrics::decision("approved");
+        }
+        approval
     }
 
     /// Reject a pending request with a reason (coordinator); the answer carries alternatives.
     pub async fn reject(&self, id: i64, actor: &User, reason: &str) -> Result<(Booking, Vec<Slot>)> {
-        reject(self.store.as_ref(), &self.composer(), id, actor, reason, self.now()).await
+        let rejected = reject(self.store.as_ref(), &self.composer(), id, actor, reason, self.now()).await;
+        if rejected.is_ok() {
+            metrics::decision("rejected");
+        }
+        rejected
     }
 
     /// Cancel a pending or confirmed booking (its organisation or a coordinator), before it ends.

@@ -23,6 +23,7 @@ mod checkin;
 pub mod export;
 mod feeds;
 mod listings;
+pub mod metrics;
 mod privacy;
 mod reminders;
 pub mod report;

@@ -83,7 +83,7 @@ impl App {
     }
 
     /// Sessions last seen before this have ended.
-    fn idle_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub(super) fn idle_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now - Duration::minutes(self.config().auth.session_idle_minutes)
     }
 

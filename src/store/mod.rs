@@ -36,6 +36,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 mod bookings;
 mod feeds;
@@ -138,6 +139,21 @@ pub trait Store:
     /// A consistent copy of a SQLite database in the new file `to` (`VACUUM INTO`), taken while
     /// the service runs; `false` on PostgreSQL, which is backed up with `pg_dump`.
     async fn backup_to(&self, to: &std::path::Path) -> Result<bool>;
+    /// What the metrics endpoint reports of the database at `now`: the outbox, the holds and
+    /// the sessions (live: not ended, not expired, seen after `idle_since`).
+    async fn gauges(&self, now: DateTime<Utc>, idle_since: DateTime<Utc>) -> Result<Gauges>;
+}
+
+/// The figures of [`Store::gauges`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gauges {
+    /// Messages not sent and not given up.
+    pub outbox_depth: i64,
+    /// When the oldest of them was queued.
+    pub oldest_unsent: Option<DateTime<Utc>>,
+    /// Holds offered and not yet answered or run out.
+    pub active_holds: i64,
+    pub active_sessions: i64,
 }
 
 /// The database's schema against this build's migrations: the versions not applied yet, and

@@ -21,9 +21,9 @@ use super::users::UserSql;
 use super::waitlist::{HoldLink, NewEntry, NewHold, WaitlistCounts, WaitlistSql, WaitlistStore};
 use super::{
     postgres, sqlite, AccessDecision, AccessOutcome, AccessRequest, Account, ApiToken, BookingQuery, BookingStore,
-    ErasureCounts, FeedStore, FeedToken, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore, PersonData,
-    PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, SchemaState, Session, SessionStore, Store,
-    Transition, UserStore, WriteTx,
+    ErasureCounts, FeedStore, FeedToken, Gauges, Insert, NewAccessRequest, NewMessage, OutboxMessage, OutboxStore,
+    PersonData, PrivacyStore, ReminderLink, Reschedule, Result, RetentionCounts, SchemaState, Session, SessionStore,
+    Store, Transition, UserStore, WriteTx,
 };
 use crate::domain::series::{Series, SeriesOccurrence};
 use crate::domain::waitlist::{Entry, EntryStatus};
@@ -125,6 +125,36 @@ impl Store for SqlStore {
             }
             Pools::Postgres(_) => Ok(false),
         }
+    }
+
+    async fn gauges(&self, now: DateTime<Utc>, idle_since: DateTime<Utc>) -> Result<Gauges> {
+        let (outbox_depth, oldest_unsent): (i64, Option<DateTime<Utc>>) = on_pool!(&self.pools, |p, _DB| {
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+                .fetch_one(p)
+                .await
+        })?;
+        let active_holds: i64 = on_pool!(&self.pools, |p, _DB| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'held' AND held_until > $1")
+                .bind(now)
+                .fetch_one(p)
+                .await
+        })?;
+        let active_sessions: i64 = on_pool!(&self.pools, |p, _DB| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1 \
+                 AND COALESCE(last_seen_at, created_at) > $2",
+            )
+            .bind(now)
+            .bind(idle_since)
+            .fetch_one(p)
+            .await
+        })?;
+        Ok(Gauges {
+            outbox_depth,
+            oldest_unsent,
+            active_holds,
+            active_sessions,
+        })
     }
 
     async fn schema_state(&self) -> Result<SchemaState> {

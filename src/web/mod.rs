@@ -18,6 +18,7 @@ pub mod error;
 pub mod feeds;
 mod json;
 pub mod limits;
+pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod series;
@@ -64,7 +65,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed);
     // A panic anywhere below answers 500 (JSON under /api/, the error page elsewhere) and is
     // logged; the connection is never dropped.
-    edge::catch_panics(routes)
+    let routes = edge::catch_panics(routes)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::api_write_limit))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(pages::security_headers))
@@ -81,6 +82,12 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .with_state(state)
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    // Counted only when someone collects the figures (`server.metrics_bind`).
+    let metered = if state.app.config().server.metrics_bind.is_some() {
+        routes.layer(axum::middleware::from_fn(metrics::track))
+    } else {
+        routes
+    };
+    metered.with_state(state)
 }

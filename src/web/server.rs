@@ -19,6 +19,8 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     workers: Workers,
+    /// `server.metrics_bind`'s listener and the recorder, when metrics are on.
+    metrics: Option<(tokio::net::TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
 }
 
 /// Open the database (and migrate it), start the workers and bind `server.bind` (port 0 picks
@@ -28,6 +30,16 @@ pub async fn start(mut cfg: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ser
         .await
         .with_context(|| format!("cannot listen on {}", cfg.server.bind))?;
     let addr = listener.local_addr()?;
+    let metrics = match &cfg.server.metrics_bind {
+        Some(bind) => {
+            let handle = super::metrics::recorder().context("cannot start the metrics recorder")?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind} (server.metrics_bind)"))?;
+            Some((listener, handle))
+        }
+        None => None,
+    };
     if cfg.server.public_url.is_none() {
         cfg.server.bind = addr.to_string();
     }
@@ -38,6 +50,7 @@ pub async fn start(mut cfg: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ser
         listener,
         addr,
         workers,
+        metrics,
     })
 }
 
@@ -48,6 +61,11 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served, when `server.metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// Serve until Ctrl-C or SIGTERM.
@@ -66,6 +84,16 @@ impl Server {
         let grace = Duration::from_secs(self.app.config().server.shutdown_grace_seconds);
         let router = super::app(AppState::new(self.app.clone())).into_make_service_with_connect_info::<SocketAddr>();
         let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        // The metrics listener stops taking scrapes when the shutdown begins.
+        let metrics = self.metrics.map(|(listener, handle)| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics at /metrics");
+            tokio::spawn(super::metrics::serve(
+                listener,
+                self.app.clone(),
+                handle,
+                stopped.clone(),
+            ))
+        });
         let serve = axum::serve(self.listener, router).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stopping.send(true);
@@ -81,6 +109,9 @@ impl Server {
             }
         };
         self.workers.shutdown(grace).await;
+        if let Some(metrics) = metrics {
+            let _ = tokio::time::timeout(grace, metrics).await;
+        }
         tracing::info!("stopped");
         result
     }

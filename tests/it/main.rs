@@ -23,6 +23,7 @@ mod hardening;
 mod lifecycle;
 mod lifecycle_csrf;
 mod mail;
+mod metrics;
 mod openapi;
 mod operations;
 mod pages;
