@@ -340,8 +340,8 @@ fn nginx_and_openssl() -> Result<(PathBuf, PathBuf), String> {
     }
 }
 
-/// The active lines of `deploy/borgertun.env` (what systemd reads), with `BORGERTUN_PUBLIC_URL`
-/// set to `public_url`.
+/// The active lines of `deploy/borgertun.env` (what systemd reads), but for the database and
+/// the mail folder (the test's own) and with `BORGERTUN_PUBLIC_URL` set to `public_url`.
 fn shipped_env(public_url: &str) -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(Path::new(ROOT).join("deploy/borgertun.env")).unwrap();
     let mut env = BTreeMap::new();
@@ -350,11 +350,17 @@ fn shipped_env(public_url: &str) -> BTreeMap<String, String> {
             continue;
         }
         let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not KEY=VALUE: {line}"));
-        // Unquoted, so that systemd and a shell read the same value.
-        assert!(!value.contains(['"', '\'', '\\']), "{line}");
+        // No quotes, spaces or `$`, so that systemd and a shell read the same value.
+        assert!(
+            !value.contains(['"', '\'', '\\', '$']) && !value.contains(char::is_whitespace),
+            "{line}"
+        );
         env.insert(key.to_string(), value.to_string());
     }
-    assert!(env.contains_key("BORGERTUN_PUBLIC_URL"), "{text}");
+    // The host's paths are the test's own (Serve sets them).
+    for key in ["BORGERTUN_DATABASE_URL", "BORGERTUN_MAIL__FILE_DIR", "BORGERTUN_PUBLIC_URL"] {
+        assert!(env.remove(key).is_some(), "deploy/borgertun.env sets {key}");
+    }
     env.insert("BORGERTUN_PUBLIC_URL".into(), public_url.into());
     env
 }
@@ -658,4 +664,75 @@ fn request_lines(logs: &[PathBuf]) -> Vec<RequestLine> {
         }
     }
     lines
+}
+
+/// `deploy/borgertun@.service` as systemd reads it: `systemd-analyze verify` finds nothing to
+/// say about it (an unknown key, a missing program, a bad value), and `systemd-analyze
+/// security` rates its exposure at most 2.0 of 10 («OK»). Only the program's path is changed,
+/// to the one this build made.
+#[test]
+fn the_systemd_unit_verifies_and_is_hardened() {
+    let Some(analyze) = require(systemd_analyze()) else {
+        return;
+    };
+    let shipped = std::fs::read_to_string(Path::new(ROOT).join("deploy/borgertun@.service")).unwrap();
+    for line in [
+        "User=borgertun",
+        "ExecStart=/usr/local/bin/borgertun --config /etc/borgertun serve",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "StateDirectory=borgertun",
+        "PrivateTmp=yes",
+    ] {
+        assert!(shipped.lines().any(|l| l == line), "the unit should have «{line}»");
+    }
+    assert!(
+        !shipped.contains("ReadWritePaths"),
+        "the state directory is the only writable place"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let unit = shipped.replace(
+        "ExecStart=/usr/local/bin/borgertun ",
+        &format!("ExecStart={} ", env!("CARGO_BIN_EXE_borgertun")),
+    );
+    std::fs::write(dir.path().join("borgertun@.service"), unit).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(&analyze)
+            .args(args)
+            .arg(dir.path().join("borgertun@8080.service"))
+            .env("SYSTEMD_LOG_LEVEL", "notice")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["verify"]);
+    assert!(
+        out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["security", "--offline=yes", "--threshold=20", "--no-pager"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let level = report
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no exposure level: {report}{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "exposure above 2.0: {level}\n{report}");
+    eprintln!("proxy: {}", level.trim());
+}
+
+/// systemd's `systemd-analyze` (Debian's `systemd` package; nothing is started).
+fn systemd_analyze() -> Result<PathBuf, String> {
+    let bin = PathBuf::from("systemd-analyze");
+    let ok = Command::new(&bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Ok(bin)
+    } else {
+        Err("systemd-analyze: run `apt-get install systemd` (as scripts/test does)".to_string())
+    }
 }
