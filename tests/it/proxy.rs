@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,7 +85,7 @@ async fn nginx_over_https_in_front_of_two_instances_on_one_database() {
         http_port,
         [instances[0].port(), instances[1].port()],
     );
-    let _nginx = Nginx::start(&nginx_bin, dir.path(), &site, https_port);
+    let nginx = Nginx::start(&nginx_bin, dir.path(), &site, https_port);
     let client_from = |from: Ipv4Addr| client(&root, from);
 
     // Plain HTTP only redirects to HTTPS.
@@ -246,12 +247,101 @@ async fn nginx_over_https_in_front_of_two_instances_on_one_database() {
     // /static/ is cached by nginx: the second request does not reach an instance.
     let mut cache = Vec::new();
     for _ in 0..2 {
-        let res = kari.get(format!("{public_url}/static/borgertun.css")).send().await.unwrap();
+        let res = kari
+            .get(format!("{public_url}/static/borgertun.css"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         cache.push(res.headers()["x-cache-status"].to_str().unwrap().to_string());
         assert!(res.text().await.unwrap().contains("body"));
     }
     assert_eq!(cache, ["MISS", "HIT"]);
+
+    // A rolling restart as docs/operations.md «Upgrade» does it, while eight clients keep
+    // reading and writing through nginx: for each instance in turn, `down` in the upstream
+    // and nginx reloaded, SIGTERM, started again, ready, back in the upstream and nginx
+    // reloaded. Every request gets the service's own answer, never nginx's 502 or 504. (Each
+    // request on a new connection to nginx: what is measured is nginx and the instances, not
+    // how a client copes with nginx closing its idle connections when it reloads.)
+    let stop = Arc::new(AtomicBool::new(false));
+    let burst: Vec<_> = (0..8)
+        .map(|k| {
+            let client = reqwest::Client::builder()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(root.clone())
+                .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 5)))
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let (stop, url) = (stop.clone(), public_url.clone());
+            let tokens = tokens.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let res = if n % 2 == 0 {
+                        client
+                            .get(format!("{url}/api/v1/rooms"))
+                            .bearer_auth(&tokens[k])
+                            .send()
+                            .await
+                    } else {
+                        // 422 (incomplete), or 429 past a token's limit (spread over 40 tokens).
+                        client
+                            .post(format!("{url}/api/v1/bookings"))
+                            .bearer_auth(&tokens[10 + (k * 5 + n) % 40])
+                            .json(&serde_json::json!({"room": "borgertun"}))
+                            .send()
+                            .await
+                    };
+                    answers.push(res.map(|r| r.status()).map_err(|e| e.to_string()));
+                    n += 1;
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for instance in instances.iter_mut() {
+        nginx.upstream_down(instance.port(), true).await;
+        let old = instance.pid();
+        let status = instance.terminate(Duration::from_secs(25)).await;
+        assert!(status.success(), "{status}");
+        instance.restart().await;
+        assert_ne!(instance.pid(), old, "a new process");
+        let ready = reqwest::get(format!("{}/readyz", instance.base)).await.unwrap();
+        assert_eq!(ready.status(), StatusCode::OK);
+        nginx.upstream_down(instance.port(), false).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut answers = Vec::new();
+    for task in burst {
+        answers.extend(task.await.unwrap());
+    }
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|a| !matches!(a, Ok(s) if [StatusCode::OK, StatusCode::UNPROCESSABLE_ENTITY, StatusCode::TOO_MANY_REQUESTS].contains(s)))
+        .collect();
+    assert!(answers.len() > 100, "{} requests", answers.len());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for a in &bad {
+        *counts.entry(format!("{a:?}")).or_default() += 1;
+    }
+    let upstream_errors: Vec<String> = nginx
+        .error_log()
+        .lines()
+        .filter(|l| l.contains("upstream"))
+        .map(|l| l.chars().take(300).collect())
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers not the service's: {counts:?}\nnginx: {upstream_errors:#?}",
+        bad.len(),
+        answers.len(),
+    );
 
     // The instances' logs name each client by its own address: every client of the race,
     // the signed-in browser, the flooder; never a forged address, and nginx's own (127.0.0.1)
@@ -265,11 +355,17 @@ async fn nginx_over_https_in_front_of_two_instances_on_one_database() {
     let mut static_lines = 0;
     for line in &lines {
         let (client, method, uri) = (line.client.as_str(), line.method.as_str(), line.uri.as_str());
-        assert!(!client.starts_with("198.51.100."), "a forged address was believed: {line:?}");
+        assert!(
+            !client.starts_with("198.51.100."),
+            "a forged address was believed: {line:?}"
+        );
         if client == "127.0.0.1" {
-            assert_eq!(uri, "/healthz", "only the direct health checks come from 127.0.0.1: {line:?}");
+            assert!(
+                uri == "/healthz" || uri == "/readyz",
+                "only the direct health checks come from 127.0.0.1: {line:?}"
+            );
         }
-        if method == "POST" && uri == "/api/v1/bookings" {
+        if method == "POST" && uri == "/api/v1/bookings" && client != "127.0.0.5" {
             assert!(race.contains(client), "{line:?}");
             race_seen.insert(client.to_string());
             per_instance[line.instance] += 1;
@@ -281,7 +377,10 @@ async fn nginx_over_https_in_front_of_two_instances_on_one_database() {
             static_lines += 1;
         }
     }
-    assert_eq!(race_seen, race, "every client of the race is in the logs under its own address");
+    assert_eq!(
+        race_seen, race,
+        "every client of the race is in the logs under its own address"
+    );
     assert!(
         per_instance[0] > 0 && per_instance[1] > 0,
         "both instances took part in the race: {per_instance:?}"
@@ -358,7 +457,11 @@ fn shipped_env(public_url: &str) -> BTreeMap<String, String> {
         env.insert(key.to_string(), value.to_string());
     }
     // The host's paths are the test's own (Serve sets them).
-    for key in ["BORGERTUN_DATABASE_URL", "BORGERTUN_MAIL__FILE_DIR", "BORGERTUN_PUBLIC_URL"] {
+    for key in [
+        "BORGERTUN_DATABASE_URL",
+        "BORGERTUN_MAIL__FILE_DIR",
+        "BORGERTUN_PUBLIC_URL",
+    ] {
         assert!(env.remove(key).is_some(), "deploy/borgertun.env sets {key}");
     }
     env.insert("BORGERTUN_PUBLIC_URL".into(), public_url.into());
@@ -369,7 +472,15 @@ fn shipped_env(public_url: &str) -> BTreeMap<String, String> {
 /// the clients' only root.
 fn make_certificate(openssl: &Path, dir: &Path) -> PathBuf {
     let out = Command::new(openssl)
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
         .args(["-days", "2", "-subj", "/CN=127.0.0.1"])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
         .args(["-addext", "basicConstraints=critical,CA:FALSE"])
@@ -408,18 +519,15 @@ fn site_for_test(shipped: &str, dir: &Path, https: u16, http: u16, instances: [u
         ),
         (
             cache_line,
-            cache_line.replace(
-                "/var/cache/nginx/borgertun",
-                &dir.join("cache").display().to_string(),
-            ),
+            cache_line.replace("/var/cache/nginx/borgertun", &dir.join("cache").display().to_string()),
         ),
         (
-            "server 127.0.0.1:8080 max_fails=1 fail_timeout=5s;",
-            format!("server 127.0.0.1:{} max_fails=1 fail_timeout=5s;", instances[0]),
+            "server 127.0.0.1:8080 max_fails=1 fail_timeout=3s;",
+            format!("server 127.0.0.1:{} max_fails=1 fail_timeout=3s;", instances[0]),
         ),
         (
-            "server 127.0.0.1:8081 max_fails=1 fail_timeout=5s;",
-            format!("server 127.0.0.1:{} max_fails=1 fail_timeout=5s;", instances[1]),
+            "server 127.0.0.1:8081 max_fails=1 fail_timeout=3s;",
+            format!("server 127.0.0.1:{} max_fails=1 fail_timeout=3s;", instances[1]),
         ),
     ];
     let mut hits = vec![0; changes.len()];
@@ -441,7 +549,10 @@ fn site_for_test(shipped: &str, dir: &Path, https: u16, http: u16, instances: [u
         }
     }
     for (i, (from, _)) in changes.iter().enumerate() {
-        assert_eq!(hits[i], 1, "deploy/nginx/borgertun.conf should have the line «{from}» once");
+        assert_eq!(
+            hits[i], 1,
+            "deploy/nginx/borgertun.conf should have the line «{from}» once"
+        );
     }
     out
 }
@@ -499,11 +610,7 @@ impl Nginx {
             "nginx -t refuses the site:\n{}\n{site}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let child = run(false)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = run(false).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let mut nginx = Nginx {
             child,
             dir: dir.to_path_buf(),
@@ -517,6 +624,37 @@ impl Nginx {
             std::thread::sleep(Duration::from_millis(50));
         }
         nginx
+    }
+
+    /// Mark the upstream's server on `port` `down` (or not) in the site, as
+    /// docs/operations.md «Upgrade» does with sed, and reload nginx. Once this returns the old
+    /// workers have stopped taking requests (they finish those they have and exit when their
+    /// clients' connections close) and the new ones run the changed site.
+    async fn upstream_down(&self, port: u16, down: bool) {
+        let path = self.dir.join("borgertun.conf");
+        let site = std::fs::read_to_string(&path).unwrap();
+        let (up, marked) = (
+            format!("server 127.0.0.1:{port} max_fails=1 fail_timeout=3s;"),
+            format!("server 127.0.0.1:{port} max_fails=1 fail_timeout=3s down;"),
+        );
+        let (from, to) = if down { (&up, &marked) } else { (&marked, &up) };
+        assert_eq!(site.matches(from.as_str()).count(), 1, "{from} in\n{site}");
+        std::fs::write(&path, site.replace(from.as_str(), to)).unwrap();
+        let stopping = |log: &str| log.matches("gracefully shutting down").count();
+        let before = stopping(&self.error_log());
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stopping(&self.error_log()) < before + 2 {
+            assert!(Instant::now() < deadline, "nginx did not reload:\n{}", self.error_log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // What an old worker had read already still goes to the instance (which finishes it
+        // even after SIGTERM); a moment for that.
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     fn error_log(&self) -> String {
