@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, ErrorCode};
-use super::pages::{error_page, SESSION_COOKIE};
+use super::pages::{error_page, session_cookie};
 use super::AppState;
 
 /// What a secret is replaced with in the log.
@@ -114,7 +114,7 @@ pub async fn panic_format(req: Request, next: Next) -> Response {
 pub async fn caching_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let signed_in = req.headers().contains_key(header::AUTHORIZATION)
         || axum_extra::extract::CookieJar::from_headers(req.headers())
-            .get(SESSION_COOKIE)
+            .get(session_cookie(&state))
             .is_some();
     let secret_url = req.uri().path().starts_with("/logg-inn/lenke/");
     let mut res = next.run(req).await;

@@ -246,10 +246,14 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// Put the request's [`ClientAddr`] in its extensions.
+/// Put the request's [`ClientAddr`] in its extensions, and in its log span (`client`).
 pub async fn client_address(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let ip = client_ip(peer, req.headers(), &state.app.config().server.trusted_proxies);
+    if let Some(ip) = ip {
+        // The request's log lines name the client, not the proxy in front.
+        tracing::Span::current().record("client", tracing::field::display(ip));
+    }
     req.extensions_mut().insert(ClientAddr(ip));
     next.run(req).await
 }

@@ -76,7 +76,7 @@ pub fn app(state: AppState) -> Router {
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
                     // Never a secret in the log: tokens in paths and queries are redacted.
-                    tracing::info_span!("request", method = %req.method(), uri = %edge::redact(req.uri()), request_id = %id, user = tracing::field::Empty)
+                    tracing::info_span!("request", method = %req.method(), uri = %edge::redact(req.uri()), request_id = %id, client = tracing::field::Empty, user = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),

@@ -30,6 +30,7 @@ mod pages;
 mod privacy;
 mod privacy_views;
 mod properties;
+mod proxy;
 mod reminders;
 mod report;
 mod schemathesis;
