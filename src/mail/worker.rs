@@ -1,9 +1,16 @@
 //! The outbox worker inside `borgertun serve`: sends due messages, retries failures with
-//! backoff, marks each sent once. Rows are leased, so several instances on one database never
-//! send the same row (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+//! backoff, marks each sent once. Rows are leased (`mail.lease_seconds`), so several instances
+//! on one database never send the same row (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+//!
+//! Each message is marked sent right after the SMTP server's answer, on its own. A crash
+//! (SIGKILL, power) between that answer and the mark is the one way a message goes out
+//! twice: when the lease has run out it is sent again, with the same `Message-ID` (derived
+//! from the outbox row), so a mail client shows it once. A worker stops sending a batch once
+//! half its lease is gone, and one delivery may take at most half the lease
+//! (`MailConfig::smtp_timeout`), so no other worker takes a message while it is being sent.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use rand::RngCore;
 
@@ -12,8 +19,6 @@ use crate::clock::Clock;
 use crate::config::MailConfig;
 use crate::store::Store;
 
-/// How long a claimed row is ours before another worker may take it.
-const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 20;
 
 /// Send what is due now. Returns how many messages were sent.
@@ -24,13 +29,22 @@ pub async fn run_once(
     clock: &dyn Clock,
 ) -> crate::store::Result<usize> {
     let now = clock.now();
+    let claimed = Instant::now();
     let mut token = [0u8; 16];
     rand::rng().fill_bytes(&mut token);
     let token = hex::encode(token);
-    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let lease_until = now + chrono::Duration::from_std(mail.lease).unwrap_or(chrono::Duration::seconds(60));
     let rows = store.claim_messages(now, lease_until, &token, BATCH).await?;
     let mut sent = 0;
     for row in rows {
+        // The rest wait for the lease to run out, and the next round.
+        if claimed.elapsed() > mail.lease / 2 {
+            tracing::warn!(
+                message = row.id,
+                "mail worker: half the lease gone, the rest of the batch waits"
+            );
+            break;
+        }
         let result = match transport::build(&row, mail, clock.now()) {
             Ok(message) => transport.send(&row, message).await,
             Err(e) => Err(e),
