@@ -500,12 +500,8 @@ struct Outage {
     took: Duration,
 }
 
-async fn get(client: &reqwest::Client, url: String, what: &'static str, token: Option<&str>) -> Outage {
+async fn get(req: reqwest::RequestBuilder, what: &'static str) -> Outage {
     let started = Instant::now();
-    let mut req = client.get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
     match req.send().await {
         Ok(res) => {
             let status = res.status();
@@ -533,9 +529,23 @@ async fn get(client: &reqwest::Client, url: String, what: &'static str, token: O
     }
 }
 
+/// A session for `email` (signed in by the link it is sent), as the value of its cookie.
+async fn signed_in(app: &TestApp, email: &str) -> String {
+    app.app.request_sign_in_link(email, None).await.unwrap();
+    let text = common::login_mail_text(app, email).await.expect("a sign-in mail");
+    let link = common::login_link_in(&text).unwrap();
+    let token = link.trim_start_matches("/logg-inn/lenke/");
+    match app.app.sign_in(token, None).await.unwrap() {
+        borgertun::service::SignIn::Session { secret, .. } => {
+            format!("{}={secret}", borgertun::web::pages::SESSION_COOKIE)
+        }
+        _ => panic!("not signed in"),
+    }
+}
+
 /// PostgreSQL stopped (`pg_ctl stop -m fast`) under a stream of bookings, then started again:
 /// while it is down every request gets a prompt 503 (`unavailable` in the API's JSON, the
-/// Norwegian error page for a page, `not_ready` from `/readyz`), never a hang; when it is back
+/// Norwegian error page for a page, signed in or not, `not_ready` from `/readyz`), never a hang; when it is back
 /// the same server process recovers by itself, bookings succeed and the outbox catches up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
@@ -569,6 +579,7 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
     const USERS: usize = 12;
     let tokens = requesters(&app, USERS).await;
     let days = open_days(&app, 7, 12);
+    let session = signed_in(&app, "last0@uib.no").await;
     let logs = tempfile::tempdir().unwrap();
     // The shipped database.acquire_timeout_seconds (3).
     let server = Serve::new(&db_url)
@@ -579,13 +590,20 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
         .await;
     let pid = server.pid();
     let base = server.base.clone();
+    assert_eq!(base, format!("http://127.0.0.1:{}", server.port()));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    // A page before the outage (the anti-forgery key is read once, at the first page).
-    let page = get(&client, format!("{base}/"), "page", None).await;
+    // Pages before the outage (the anti-forgery key is read once, at the first page).
+    let page = get(client.get(format!("{base}/")), "page").await;
     assert_eq!(page.status, Some(StatusCode::OK), "{}", page.body);
+    let mine = client.get(format!("{base}/bookinger")).header("cookie", &session);
+    let page = get(mine, "page").await;
+    assert!(
+        page.status == Some(StatusCode::OK) && page.body.contains("last0@uib.no"),
+        "signed in: {page:?}"
+    );
 
     // The stream: a booking request every 100 ms, round-robin over the users, until told.
     let stop = Arc::new(AtomicBool::new(false));
@@ -613,16 +631,23 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
         tokio::task::spawn_blocking(move || pg.stop("fast")).await.unwrap();
     }
     let stopped = Instant::now();
-    // While it is down: the API, a page, a read, readiness, twelve at once.
+    // While it is down: the API, pages signed out and in, readiness; fifteen at once.
     let mut burst = Vec::new();
-    for k in 0..12 {
-        let (client, base, token) = (client.clone(), base.clone(), tokens[k % USERS].clone());
+    for k in 0..15 {
+        let (client, base, token, session) = (client.clone(), base.clone(), tokens[k % USERS].clone(), session.clone());
         burst.push(tokio::spawn(async move {
-            match k % 4 {
-                0 => get(&client, format!("{base}/api/v1/bookings"), "api", Some(&token)).await,
-                1 => get(&client, format!("{base}/"), "page", None).await,
-                2 => get(&client, format!("{base}/readyz"), "readyz", None).await,
-                _ => get(&client, format!("{base}/i-dag"), "page", None).await,
+            match k % 5 {
+                0 => get(client.get(format!("{base}/api/v1/bookings")).bearer_auth(token), "api").await,
+                1 => get(client.get(format!("{base}/")), "page").await,
+                2 => get(client.get(format!("{base}/readyz")), "readyz").await,
+                3 => get(client.get(format!("{base}/i-dag")), "page").await,
+                _ => {
+                    get(
+                        client.get(format!("{base}/bookinger")).header("cookie", session),
+                        "page",
+                    )
+                    .await
+                }
             }
         }));
     }
@@ -668,7 +693,7 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
     // Back: the same process is ready again by itself, and bookings go through.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = get(&client, format!("{base}/readyz"), "readyz", None).await;
+        let r = get(client.get(format!("{base}/readyz")), "readyz").await;
         if r.status == Some(StatusCode::OK) {
             break;
         }
@@ -677,8 +702,10 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
     }
     let ready_after = up.elapsed();
     assert_eq!(server.pid(), pid, "the same process");
-    let page = get(&client, format!("{base}/"), "page", None).await;
-    assert_eq!(page.status, Some(StatusCode::OK), "{}", page.body);
+    for path in ["/", "/bookinger"] {
+        let page = get(client.get(format!("{base}{path}")).header("cookie", &session), "page").await;
+        assert_eq!(page.status, Some(StatusCode::OK), "{path}: {}", page.body);
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::SeqCst);
     let sent = stream.await.unwrap();
