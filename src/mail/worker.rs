@@ -10,7 +10,7 @@
 //! (`MailConfig::smtp_timeout`), so no other worker takes a message while it is being sent.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::RngCore;
 
@@ -51,9 +51,13 @@ pub async fn run_once(
         };
         match result {
             Ok(()) => {
-                if store.message_sent(row.id, &token, clock.now()).await? {
+                // From here until the mark is stored, a crash means the message goes out again.
+                let answered = Instant::now();
+                let retry_until = claimed + mail.lease * 3 / 4;
+                if mark_sent(store, row.id, &token, clock, retry_until).await? {
                     sent += 1;
-                    tracing::info!(message = row.id, kind = %row.kind, to = %row.recipient, "mail sent");
+                    let mark_ms = answered.elapsed().as_millis() as u64;
+                    tracing::info!(message = row.id, kind = %row.kind, to = %row.recipient, mark_ms, "mail sent");
                 }
             }
             Err(error) => {
@@ -68,6 +72,30 @@ pub async fn run_once(
     }
     Ok(sent)
 }
+
+/// Mark a delivered message sent. While the database cannot be reached (restarting, say) the
+/// mark is tried again until `retry_until` (three quarters into the lease), since giving up
+/// means the message goes out a second time once the lease has run out.
+async fn mark_sent(
+    store: &dyn Store,
+    id: i64,
+    token: &str,
+    clock: &dyn Clock,
+    retry_until: Instant,
+) -> crate::store::Result<bool> {
+    loop {
+        match store.message_sent(id, token, clock.now()).await {
+            Err(e) if e.is_unavailable() && Instant::now() + MARK_RETRY < retry_until => {
+                tracing::warn!(message = id, error = %e, "mail sent, but not marked yet: trying again");
+                tokio::time::sleep(MARK_RETRY).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long to wait before marking a message sent again.
+const MARK_RETRY: Duration = Duration::from_millis(250);
 
 /// `retry_base * 2^(attempts-1)`, capped at `max_retry`.
 pub fn backoff(mail: &MailConfig, attempts: i64) -> chrono::Duration {
