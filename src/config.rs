@@ -147,10 +147,28 @@ pub struct DatabaseConfig {
     pub url: String,
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// How long a request waits for a connection from the pool before it is answered
+    /// `503 unavailable` (the database is down, or every connection is busy).
+    #[serde(default = "default_acquire_timeout_seconds")]
+    pub acquire_timeout_seconds: u64,
 }
 
 fn default_max_connections() -> u32 {
     10
+}
+
+fn default_acquire_timeout_seconds() -> u64 {
+    3
+}
+
+impl DatabaseConfig {
+    /// The pool settings this configuration asks for.
+    pub fn pool(&self) -> crate::store::PoolSettings {
+        crate::store::PoolSettings {
+            max_connections: self.max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.acquire_timeout_seconds),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +185,12 @@ struct RawMail {
     max_retry_ms: u64,
     max_attempts: i64,
     uid_domain: String,
+    #[serde(default = "default_lease_seconds")]
+    lease_seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    60
 }
 
 /// Mail settings, validated.
@@ -182,6 +206,17 @@ pub struct MailConfig {
     pub max_retry: std::time::Duration,
     pub max_attempts: i64,
     pub uid_domain: String,
+    /// How long a worker holds the messages it claimed: after a crash, another worker (or
+    /// the restarted one) sends them when it has run out.
+    pub lease: std::time::Duration,
+}
+
+impl MailConfig {
+    /// How long one SMTP delivery may take: well inside the lease, so no other worker takes
+    /// the message while it is being sent.
+    pub fn smtp_timeout(&self) -> std::time::Duration {
+        (self.lease / 2).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(20))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -605,6 +640,9 @@ impl Validator<'_> {
         if raw.max_attempts < 1 {
             self.err("mail.max_attempts", "must be at least 1");
         }
+        if !(2..=3600).contains(&raw.lease_seconds) {
+            self.err("mail.lease_seconds", "must be between 2 and 3600 (seconds)");
+        }
         if raw.uid_domain.is_empty() || raw.uid_domain.contains(['@', ' ', '/']) {
             self.err(
                 "mail.uid_domain",
@@ -621,6 +659,7 @@ impl Validator<'_> {
             max_retry: std::time::Duration::from_millis(raw.max_retry_ms),
             max_attempts: raw.max_attempts,
             uid_domain: raw.uid_domain.clone(),
+            lease: std::time::Duration::from_secs(raw.lease_seconds),
         })
     }
 
@@ -682,6 +721,12 @@ impl Validator<'_> {
         }
         if raw.database.max_connections == 0 {
             self.err("database.max_connections", "must be at least 1");
+        }
+        if !(1..=300).contains(&raw.database.acquire_timeout_seconds) {
+            self.err(
+                "database.acquire_timeout_seconds",
+                "must be between 1 and 300 (seconds)",
+            );
         }
         if raw.server.api_booking_writes_per_minute == 0 {
             self.err("server.api_booking_writes_per_minute", "must be at least 1");

@@ -22,7 +22,7 @@ impl Transport {
             Some(url) => {
                 let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("mail.smtp_url {}: {e}", crate::config::redact_url(url)))?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .timeout(Some(mail.smtp_timeout()))
                     .build();
                 Ok(Transport::Smtp(smtp))
             }

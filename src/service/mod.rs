@@ -108,7 +108,7 @@ impl App {
     pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         use anyhow::Context;
         let db = crate::config::redact_url(&config.database.url);
-        let store = crate::store::connect(&config.database.url, config.database.max_connections)
+        let store = crate::store::connect_with(&config.database.url, config.database.pool())
             .await
             .with_context(|| format!("cannot open the database {db}"))?;
         store.migrate().await.context("cannot apply the database migrations")?;

@@ -113,7 +113,42 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// The database cannot be reached now (down, restarting, or every connection busy past
+    /// `database.acquire_timeout_seconds`): worth trying again in a little while.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            // PostgreSQL's connection exceptions (08…) and operator intervention (57P01
+            // admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How a store's connection pool is set up (`[database]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before it gets an unavailable error.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl PoolSettings {
+    /// `max_connections` connections, and the shipped acquire timeout (3 s).
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: std::time::Duration::from_secs(3),
+        }
+    }
+}
 
 /// The whole store: every aggregate's trait, on one database.
 #[async_trait]
@@ -172,5 +207,10 @@ impl SchemaState {
 
 /// Connect to the database the URL names: `sqlite:` or `postgres:`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
-    Ok(Arc::new(SqlStore::connect(url, max_connections).await?))
+    connect_with(url, PoolSettings::new(max_connections)).await
+}
+
+/// [`connect`] with every pool setting given.
+pub async fn connect_with(url: &str, pool: PoolSettings) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqlStore::connect_with(url, pool).await?))
 }

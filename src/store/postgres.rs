@@ -3,12 +3,17 @@
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::Result;
+use super::{PoolSettings, Result};
 
-pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
+/// A pool that stays usable across a database restart: each connection is tested before it
+/// is handed out (a dead one is dropped and a new one opened), and a caller waits at most
+/// `acquire_timeout` for one (sqlx keeps trying to connect while the server refuses), so a
+/// request during an outage gets a prompt `503` instead of hanging.
+pub async fn connect(url: &str, pool: PoolSettings) -> Result<PgPool> {
     Ok(PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(30))
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .test_before_acquire(true)
         .connect(url)
         .await?)
 }

@@ -48,10 +48,15 @@ impl SqlStore {
 
     /// Connect to the database the URL names: `postgres:`/`postgresql:`, else SQLite.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        Self::connect_with(url, super::PoolSettings::new(max_connections)).await
+    }
+
+    /// [`Self::connect`] with every pool setting given.
+    pub async fn connect_with(url: &str, pool: super::PoolSettings) -> Result<Self> {
         let pools = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Pools::Postgres(postgres::connect(url, max_connections).await?)
+            Pools::Postgres(postgres::connect(url, pool).await?)
         } else {
-            Pools::Sqlite(sqlite::connect(url, max_connections).await?)
+            Pools::Sqlite(sqlite::connect(url, pool).await?)
         };
         Ok(Self { pools })
     }

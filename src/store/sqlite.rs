@@ -6,12 +6,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::{Result, StoreError};
+use super::{PoolSettings, Result, StoreError};
 
 /// Open (and create, with its folder) the database at `url`, e.g. `sqlite://data/borgertun.db`.
 /// The folder (when made here) and the database's files are readable by their owner only; SQLite
 /// gives its `-wal` and `-shm` files the database file's mode.
-pub async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool> {
+pub async fn connect(url: &str, pool: PoolSettings) -> Result<SqlitePool> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
     if !path.is_empty() && path != ":memory:" && !path.starts_with("file::memory:") {
@@ -32,7 +32,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true);
     Ok(SqlitePoolOptions::new()
-        .max_connections(max_connections)
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
         .connect_with(options)
         .await?)
 }

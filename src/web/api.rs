@@ -139,7 +139,7 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
             }
             responses
                 .entry("503".into())
-                .or_insert_with(|| error("The database is unavailable (`internal_error`)."));
+                .or_insert_with(|| error("The database cannot be reached just now (`unavailable`, with `Retry-After`), or failed (`internal_error`)."));
             if super::limits::is_api_booking_write(&method, path) {
                 responses.entry("429".into()).or_insert_with(|| {
                     let mut r = error("Too many booking writes with this token in a short time (`rate_limited`).");

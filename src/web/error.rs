@@ -35,6 +35,9 @@ pub enum ErrorCode {
     RateLimited,
     /// `/readyz`: the database does not answer, or its schema is not this build's (503).
     NotReady,
+    /// The database cannot be reached just now (503, with `Retry-After`): nothing was
+    /// changed that the answer does not tell of; try again in a little while.
+    Unavailable,
     /// A rule's code this enum does not know yet (logged; a bug).
     InvalidInput,
     // The rules of `domain`.
@@ -111,6 +114,12 @@ impl ErrorCode {
         })
     }
 }
+
+/// What a person is told when the database cannot be reached (the API and the pages).
+pub const UNAVAILABLE_MESSAGE: &str = "Tjenesten er midlertidig utilgjengelig. Prøv igjen om litt.";
+
+/// Seconds a client is asked to wait (`Retry-After`) after `unavailable`.
+pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
 /// One problem with the request.
 #[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
@@ -249,6 +258,15 @@ impl ApiError {
         )
     }
 
+    /// The database cannot be reached now (down, restarting, or too busy).
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            UNAVAILABLE_MESSAGE,
+        )
+    }
+
     /// The codes of this answer (for logs and tests).
     pub fn codes(&self) -> Vec<ErrorCode> {
         self.body.errors.iter().map(|e| e.code).collect()
@@ -271,6 +289,10 @@ impl From<StoreError> for ApiError {
                 ErrorCode::Duplicate,
                 format!("Finnes allerede ({what})."),
             ),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "database unavailable");
+                Self::unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 Self::internal()
@@ -297,10 +319,17 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let unavailable = self.codes() == [ErrorCode::Unavailable];
         let mut res = (self.status, Json(self.body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        if unavailable {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER),
+            );
         }
         res
     }

@@ -18,6 +18,7 @@ mod cli;
 mod concurrency;
 mod coordinator_pages;
 mod fairness;
+mod faults;
 mod feeds;
 mod hardening;
 mod lifecycle;

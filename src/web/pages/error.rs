@@ -26,6 +26,8 @@ pub enum PageError {
     },
     /// Trouble on our side (logged): 503 «Noe gikk galt» with a message.
     Unavailable { message: &'static str, error: String },
+    /// The database cannot be reached now (logged): 503 «Midlertidig utilgjengelig».
+    DatabaseDown { error: String },
 }
 
 pub type PageResult<T = Response> = Result<T, PageError>;
@@ -80,6 +82,7 @@ impl From<ServiceError> for PageError {
             ServiceError::Conflict(e) => PageError::refused(StatusCode::CONFLICT, "Kan ikke utføres", e.message),
             ServiceError::NotFound => PageError::not_found("Fant ikke siden", "Det du ba om, finnes ikke."),
             ServiceError::Forbidden => PageError::forbidden("Du har ikke tilgang til dette."),
+            ServiceError::Store(e) if e.is_unavailable() => PageError::DatabaseDown { error: e.to_string() },
             e @ ServiceError::Store(_) => PageError::unavailable(TRY_AGAIN, e),
         }
     }
@@ -93,6 +96,7 @@ pub trait ServiceResultExt<T> {
 impl<T> ServiceResultExt<T> for Result<T, ServiceError> {
     fn unavailable(self, message: &'static str) -> PageResult<T> {
         self.map_err(|e| match e {
+            ServiceError::Store(e) if e.is_unavailable() => PageError::DatabaseDown { error: e.to_string() },
             e @ ServiceError::Store(_) => PageError::unavailable(message, e),
             e => e.into(),
         })
@@ -110,6 +114,19 @@ impl IntoResponse for PageError {
             PageError::Unavailable { message, error } => {
                 tracing::error!(error = %error, "page");
                 error_page(StatusCode::SERVICE_UNAVAILABLE, "Noe gikk galt", message)
+            }
+            PageError::DatabaseDown { error } => {
+                tracing::warn!(error = %error, "page: database unavailable");
+                let mut res = error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Midlertidig utilgjengelig",
+                    crate::web::error::UNAVAILABLE_MESSAGE,
+                );
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static(crate::web::error::UNAVAILABLE_RETRY_AFTER),
+                );
+                res
             }
         }
     }

@@ -201,12 +201,21 @@ impl FromRequestParts<AppState> for PageCtx {
 
 /// The live session the request's cookie names, if any.
 async fn session_of(headers: &axum::http::HeaderMap, state: &AppState) -> Option<CurrentSession> {
-    let jar = axum_extra::extract::CookieJar::from_headers(headers);
-    let cookie = jar.get(session_cookie(state))?;
-    state.app.session(cookie.value()).await.unwrap_or_else(|e| {
+    session_lookup(headers, state).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "session lookup");
         None
     })
+}
+
+async fn session_lookup(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Option<CurrentSession>, crate::service::ServiceError> {
+    let jar = axum_extra::extract::CookieJar::from_headers(headers);
+    match jar.get(session_cookie(state)) {
+        Some(cookie) => state.app.session(cookie.value()).await,
+        None => Ok(None),
+    }
 }
 
 /// The live session of a page request (looked up by `anti_forgery`).
@@ -342,7 +351,17 @@ pub fn csrf_refused() -> Response {
 /// id (a random value in an `HttpOnly; SameSite=Strict` cookie, made here when missing). A
 /// token from another session, another browser or an earlier sign-in does not fit.
 pub async fn anti_forgery(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let session = session_of(req.headers(), &state).await;
+    let session = match session_lookup(req.headers(), &state).await {
+        Ok(session) => session,
+        // The database is down: a signed-in page cannot be shown, and is not shown signed out.
+        Err(crate::service::ServiceError::Store(e)) if e.is_unavailable() => {
+            return PageError::from(crate::service::ServiceError::Store(e)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup");
+            None
+        }
+    };
     let mut fresh = None;
     let binding = match &session {
         Some(s) => s.binding.clone(),
