@@ -379,7 +379,7 @@ impl PrivatePostgres {
 
     /// `initdb` a new cluster (trust, no fsync) and start it.
     fn start_new(bin: PathBuf) -> PrivatePostgres {
-        let root = unsafe_is_root();
+        let root = running_as_root();
         let dir = tempfile::tempdir().unwrap();
         if root {
             let out = Command::new("chown")
@@ -493,7 +493,7 @@ impl Drop for PrivatePostgres {
 }
 
 /// Whether the tests run as root (initdb and postgres refuse to).
-fn unsafe_is_root() -> bool {
+fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
