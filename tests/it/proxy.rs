@@ -4,8 +4,9 @@
 //! database. Through it: a 50-client booking race with exactly one winner, sign-in with
 //! `__Host-` cookies that are `Secure`, each client counted by the rate limit and named in the
 //! instances' logs by its own address (the clients connect from 127.0.0.2 and up), not by
-//! nginx's, even when it forges `X-Forwarded-For`; the redirect from HTTP and the cache of
-//! `/static/`.
+//! nginx's, even when it forges `X-Forwarded-For`; the redirect from HTTP, the cache of
+//! `/static/`, and a rolling restart under load without a failed request. And
+//! `deploy/borgertun@.service` as `systemd-analyze` reads and rates it.
 //!
 //! The site file is used as shipped but for a fixed list of whole lines (the listen ports,
 //! the certificate, the cache folder, the upstream's servers: [`site_for_test`]); each of
