@@ -4,8 +4,9 @@
 //! database. Through it: a 50-client booking race with exactly one winner, sign-in with
 //! `__Host-` cookies that are `Secure`, each client counted by the rate limit and named in the
 //! instances' logs by its own address (the clients connect from 127.0.0.2 and up), not by
-//! nginx's, even when it forges `X-Forwarded-For`; the redirect from HTTP and the cache of
-//! `/static/`.
+//! nginx's, even when it forges `X-Forwarded-For`; the redirect from HTTP, the cache of
+//! `/static/`, and a rolling restart under load without a failed request. And
+//! `deploy/borgertun@.service` as `systemd-analyze` reads and rates it.
 //!
 //! The site file is used as shipped but for a fixed list of whole lines (the listen ports,
 //! the certificate, the cache folder, the upstream's servers: [`site_for_test`]); each of
@@ -807,9 +808,9 @@ fn request_lines(logs: &[PathBuf]) -> Vec<RequestLine> {
 /// `deploy/borgertun@.service` as systemd reads it: `systemd-analyze verify` finds nothing to
 /// say about it (an unknown key, a missing program, a bad value), and `systemd-analyze
 /// security` rates its exposure at most 2.0 of 10 («OK»). Only the program's path is changed,
-/// to the one this build made.
+/// to the one this build made. `deploy/borgertun.sysusers` makes the user the unit runs as.
 #[test]
-fn the_systemd_unit_verifies_and_is_hardened() {
+fn the_systemd_unit_verifies_is_hardened_and_has_its_user() {
     let Some(analyze) = require(systemd_analyze()) else {
         return;
     };
@@ -857,20 +858,43 @@ fn the_systemd_unit_verifies_and_is_hardened() {
         .unwrap_or_else(|| panic!("no exposure level: {report}{}", String::from_utf8_lossy(&out.stderr)));
     assert!(out.status.success(), "exposure above 2.0: {level}\n{report}");
     eprintln!("proxy: {}", level.trim());
+
+    // The user, made by systemd-sysusers in an empty root: a system user without a shell.
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    let out = Command::new(analyze.with_file_name("systemd-sysusers"))
+        .arg(format!("--root={}", root.display()))
+        .arg(Path::new(ROOT).join("deploy/borgertun.sysusers"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let user: Vec<&str> = passwd
+        .lines()
+        .find(|l| l.starts_with("borgertun:"))
+        .unwrap_or_else(|| panic!("no user borgertun: {passwd}"))
+        .split(':')
+        .collect();
+    let uid: u32 = user[2].parse().unwrap();
+    assert!(uid < 1000, "a system user: {user:?}");
+    assert_eq!(user[5..], ["/var/lib/borgertun", "/usr/sbin/nologin"]);
 }
 
-/// systemd's `systemd-analyze` (Debian's `systemd` package; nothing is started).
+/// systemd's `systemd-analyze` (and `systemd-sysusers` beside it), Debian's `systemd`
+/// package; nothing is started.
 fn systemd_analyze() -> Result<PathBuf, String> {
-    let bin = PathBuf::from("systemd-analyze");
-    let ok = Command::new(&bin)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
+    let bin = PathBuf::from("/usr/bin/systemd-analyze");
+    let runs = |b: &Path| {
+        Command::new(b)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if runs(&bin) && runs(&bin.with_file_name("systemd-sysusers")) {
         Ok(bin)
     } else {
-        Err("systemd-analyze: run `apt-get install systemd` (as scripts/test does)".to_string())
+        Err("systemd-analyze and systemd-sysusers: run `apt-get install systemd` (as scripts/test does)".to_string())
     }
 }
