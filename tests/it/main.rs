@@ -26,6 +26,7 @@ mod mail;
 mod openapi;
 mod operations;
 mod pages;
+mod preload;
 mod privacy;
 mod privacy_views;
 mod properties;
