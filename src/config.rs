@@ -504,7 +504,13 @@ pub fn figment(dir: &Path) -> Result<Figment, ConfigErrors> {
 
 /// Load and validate the configuration in `dir`.
 pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
-    let fig = figment(dir)?;
+    load_from(dir, figment(dir)?)
+}
+
+/// Read and validate the configuration that `fig` holds (the files of `dir` and the
+/// environment, for [`load`]); problems name their file, or `dir`, and key. The fuzz target
+/// `config` (`fuzz/`) gives it TOML text of its own.
+pub fn load_from(dir: &Path, fig: Figment) -> Result<Config, ConfigErrors> {
     let raw: RawConfig = fig.extract().map_err(|e| {
         ConfigErrors(
             e.into_iter()

@@ -2,10 +2,13 @@ use borgertun::config::LogFormat;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of glibc's malloc, for Rust and (with the `override` feature) for the
-/// bundled SQLite too: sqlx allocates every row on a SQLite worker thread and the runtime frees
-/// it on another, which glibc handles slowly. The five-year report loads its rows in about
-/// 90 ms instead of 150 ms (README, «Benchmarks → Allocator»).
+/// mimalloc for Rust's allocations instead of glibc's malloc: sqlx allocates every row on a
+/// SQLite worker thread and the runtime frees it on another, which glibc handles slowly. The
+/// five-year report loads its rows in under 90 ms instead of about 150 ms (docs/benchmarks.md,
+/// «Allocator»). Only Rust's: mimalloc's `override` feature, which would take over `malloc`
+/// and `free` for the whole process (the bundled SQLite too), crashes the binary at start
+/// under a preloaded library that got memory from glibc before (libfaketime, as operators use
+/// it), and is left off (docs/decisions.md; tests/it/preload.rs).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

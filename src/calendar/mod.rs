@@ -373,7 +373,7 @@ pub fn feed_event(input: &EventInput, ctx: &Context) -> String {
 }
 
 /// RFC 5545 TEXT escaping, as `icalendar` does it.
-fn escape_into(out: &mut String, text: &str) {
+pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -469,7 +469,9 @@ fn refold_into(out: &mut String, text: &str) {
     }
 }
 
-fn fold_line(out: &mut String, line: &str) {
+/// Append `line` to `out` folded to at most 75 octets a line, never inside a UTF-8
+/// character, and ended with CRLF.
+pub fn fold_line(out: &mut String, line: &str) {
     let mut rest = line;
     let mut limit = 75;
     while rest.len() > limit {

@@ -134,7 +134,10 @@ pub fn parse(text: &str) -> Result<Recurrence, DomainError> {
                 twice(by_day.is_some())?;
                 let mut days = Vec::new();
                 for d in value.split(',') {
-                    let (ordinal, day) = d.split_at(d.len().saturating_sub(2));
+                    // The last two characters are the day (split on a character boundary:
+                    // the value may hold any text).
+                    let at = d.char_indices().rev().nth(1).map_or(0, |(i, _)| i);
+                    let (ordinal, day) = d.split_at(at);
                     if !DAYS.contains(&day) {
                         return Err(invalid(format!(
                             "«{d}» i BYDAY er ikke en ukedag (MO, TU, WE, TH, FR, SA, SU)."
@@ -566,6 +569,20 @@ mod tests {
         assert_eq!(codes(""), "invalid_recurrence");
         let e = parse("FREQ=YEARLY;COUNT=2").unwrap_err();
         assert!(e.message.contains("Støttet er"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_byday_of_any_text_is_refused_and_never_panics() {
+        // The day was cut two bytes from the end, which can fall inside a character («Å»).
+        for text in [
+            "FREQ=WEEKLY;BYDAY=ÅA;COUNT=2",
+            "FREQ=MONTHLY;BYDAY=1ÅØ;COUNT=2",
+            "FREQ=WEEKLY;BYDAY=€;COUNT=2",
+            "FREQ=WEEKLY;BYDAY=MO,ÅA;COUNT=2",
+        ] {
+            assert_eq!(codes(text), "invalid_recurrence", "{text}");
+        }
+        assert_eq!(codes("FREQ=MONTHLY;BYDAY=+2TU;COUNT=2"), "ok");
     }
 
     #[test]

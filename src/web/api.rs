@@ -698,7 +698,8 @@ fn busy_message(alternatives: &[Slot], protected: bool, window: i64) -> String {
 
 // ---------- parsing ----------
 
-fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError> {
+/// A time sent to the API: RFC 3339 with an offset, in [`crate::domain::time::YEARS`].
+pub fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError> {
     match DateTime::parse_from_rfc3339(s.trim()) {
         Ok(t) => {
             let t = t.with_timezone(&Utc);
@@ -726,7 +727,8 @@ fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, DomainError
     }
 }
 
-fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, DomainError> {
+/// A day sent to the API (`YYYY-MM-DD`, [`crate::domain::time::parse_day`]).
+pub fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, DomainError> {
     crate::domain::time::parse_day(s).ok_or_else(|| {
         DomainError::new(
             "invalid_date",

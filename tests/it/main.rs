@@ -28,6 +28,7 @@ mod metrics;
 mod openapi;
 mod operations;
 mod pages;
+mod preload;
 mod privacy;
 mod privacy_views;
 mod properties;

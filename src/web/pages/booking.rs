@@ -434,7 +434,7 @@ fn prefill(state: &AppState, pairs: Vec<(String, String)>) -> BookingForm {
 }
 
 /// A date and two times of day, in Oslo, as typed in a form.
-pub(super) fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, FieldErrors> {
+pub fn parse_slot(dato: &str, fra: &str, til: &str) -> Result<Slot, FieldErrors> {
     let mut errors = FieldErrors::default();
     let date = crate::domain::time::parse_day(dato);
     if date.is_none() {
@@ -561,6 +561,19 @@ fn parse_repeat(f: &BookingForm, first: Option<NaiveDate>, errors: &mut FieldErr
         },
     };
     Some(repeat?.rrule(first?, end?))
+}
+
+/// A submitted booking form's body as `submit` reads it before it asks the database: decoded
+/// as [`CsrfForm`] decodes it (`None` when it cannot be), then [`parse`]d for `user` and
+/// `room` under `plan`. The fuzz target `forms` (`fuzz/`) sends it anything.
+pub fn read_booking_form(
+    body: &[u8],
+    user: &User,
+    room: &str,
+    plan: &Plan,
+) -> Option<Result<(NewBooking, Option<String>), FieldErrors>> {
+    let f: BookingForm = serde_urlencoded::from_bytes(body).ok()?;
+    Some(parse(&f, user, room, plan))
 }
 
 /// The form as a request: the first (or only) booking, and the series' `RRULE` if it repeats.

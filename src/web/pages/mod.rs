@@ -33,6 +33,7 @@ mod subscriptions;
 mod waitlist;
 
 pub use crate::web::limits::Limits;
+pub use booking::{parse_slot, read_booking_form};
 pub use error::{PageError, PageResult};
 pub use extract::{may_see_reports, Coordinator, CsrfForm, ReportReader, SignedIn};
 
@@ -238,7 +239,7 @@ impl FromRequestParts<AppState> for ThisSession {
 /// slash (not `//host` or `/\host`, which browsers read as another site), in visible ASCII
 /// without backslashes (as a request's own path and query are; it goes into a `Location`
 /// header), not the sign-in pages themselves, at most 1,000 characters.
-pub(super) fn local_path(s: &str) -> Option<&str> {
+pub fn local_path(s: &str) -> Option<&str> {
     let ok = s.starts_with('/')
         && !s.starts_with("//")
         && s.len() <= 1000
@@ -246,6 +247,14 @@ pub(super) fn local_path(s: &str) -> Option<&str> {
         && !s.starts_with("/logg-inn")
         && !s.starts_with("/logg-ut");
     ok.then_some(s)
+}
+
+/// `?neste=` of a query string: the page to return to after signing in, if it is one of ours
+/// ([`local_path`]).
+pub fn return_path(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "neste")
+        .and_then(|(_, v)| local_path(&v).map(str::to_string))
 }
 
 /// Errors of a submitted form, by field; shown next to their fields and summed up on top.

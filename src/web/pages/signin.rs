@@ -31,10 +31,7 @@ pub use crate::web::limits::ClientAddr;
 /// `?neste=`: the page to return to after signing in (see [`super::sign_in_first`]), if it is
 /// one of ours. Read by hand, so that no query string can make the sign-in pages fail.
 fn next_of(RawQuery(query): &RawQuery) -> Option<String> {
-    let query = query.as_deref()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "neste")
-        .and_then(|(_, v)| local_path(&v).map(str::to_string))
+    super::return_path(query.as_deref()?)
 }
 
 fn sign_in_form(ctx: &PageCtx, email: &str, error: Option<&str>, next: Option<&str>) -> maud::Markup {
