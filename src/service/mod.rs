@@ -23,6 +23,7 @@ mod checkin;
 pub mod export;
 mod feeds;
 mod listings;
+mod pages;
 mod privacy;
 mod reminders;
 pub mod report;
@@ -45,6 +46,7 @@ pub use bookings::{
 };
 pub use checkin::ReminderOffer;
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
+pub use pages::{etag_of, Kept, KeptPage, PageCache, Ticket, RECHECK};
 pub use privacy::PersonExport;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
@@ -85,6 +87,7 @@ pub struct App {
     public_url: Arc<str>,
     clock: Arc<dyn Clock>,
     feed_cache: Arc<FeedCache>,
+    page_cache: Arc<PageCache>,
     /// The anti-forgery key: `server.secret`, or the one kept in the database; read once.
     form_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
 }
@@ -98,6 +101,7 @@ impl App {
             public_url,
             clock,
             feed_cache: Arc::default(),
+            page_cache: Arc::default(),
             form_key: Arc::default(),
         }
     }

@@ -25,6 +25,7 @@ mod lifecycle_csrf;
 mod mail;
 mod openapi;
 mod operations;
+mod page_cache;
 mod pages;
 mod privacy;
 mod privacy_views;
