@@ -259,7 +259,9 @@ async fn seed(store: &SqlStore, user: &User, seeds: &[Seed]) -> AnyResult<f64> {
             if let Some(sql) = trigger {
                 sqlx::query(&sql).execute(&mut *conn).await?;
             }
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await?;
         }
         Pools::Postgres(p) => {
             let mut conn = p.acquire().await?;
@@ -282,7 +284,10 @@ async fn week_plan(store: &SqlStore) -> AnyResult<String> {
         }
         Pools::Postgres(p) => {
             let rows: Vec<(String,)> = sqlx::query_as(&format!("EXPLAIN {sql}")).fetch_all(p).await?;
-            rows.into_iter().map(|r| r.0.trim().to_string()).collect::<Vec<_>>().join("; ")
+            rows.into_iter()
+                .map(|r| r.0.trim().to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         }
     })
 }
@@ -333,20 +338,33 @@ fn confirmed(outcome: &BookOutcome) -> bool {
     matches!(outcome, BookOutcome::Stored { booking, .. } if booking.status == Status::Confirmed)
 }
 
+/// One size of the history, seeded, with its server running.
+struct Sized {
+    label: String,
+    app: App,
+    addr: std::net::SocketAddr,
+    middle: NaiveDate,
+    user: User,
+    slots: Vec<DateTime<Utc>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
 async fn history(backend: &str) -> AnyResult<()> {
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "10000,1000000".into())
         .split(',')
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
-    let samples: usize = std::env::var("BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let samples: usize = std::env::var("BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
     let cfg = config()?;
     let now = Utc::now();
     let today = local(now).date_naive();
     let dir = tempfile::Builder::new().prefix("borgertun-load-").tempdir()?;
     let without_index = std::env::var("BENCH_WITHOUT_INDEX").is_ok_and(|v| v == "1");
-    // (what, size label, median ms) of every size, for the comparison at the end.
-    let mut medians: Vec<(String, String, f64)> = Vec::new();
+    let mut all = Vec::new();
     for n in sizes {
         let url = fresh_database(backend, dir.path(), &format!("bt_load_history_{n}")).await?;
         let store = SqlStore::connect(&url, cfg.database.max_connections).await?;
@@ -355,11 +373,14 @@ async fn history(backend: &str) -> AnyResult<()> {
             .add_user("benk@bergen.kommune.no", "Benk Eiersen", "beho", Role::Staff, now)
             .await?;
         let (seeds, middle) = generate(&cfg, n, today)?;
-        eprintln!("== {n} bookings over {HISTORY_ROOMS} rooms on {backend}, from {} ..", local(seeds[0].start).date_naive());
+        eprintln!(
+            "== {n} bookings over {HISTORY_ROOMS} rooms on {backend}, from {} ..",
+            local(seeds[0].start).date_naive()
+        );
         let secs = seed(&store, &user, &seeds).await?;
         drop(seeds);
         eprintln!("   seeded in {secs:.1} s; the middle week is that of {middle}");
-        // The service's store, opened as the service opens it (which analyses the tables).
+        // The service's store, opened as the service opens it.
         let store: Arc<dyn Store> = store::connect(&url, cfg.database.max_connections).await?;
         store.migrate().await?;
         let plan_store = SqlStore::connect(&url, 1).await?;
@@ -381,68 +402,80 @@ async fn history(backend: &str) -> AnyResult<()> {
         let addr = listener.local_addr()?;
         let router = web::app(AppState::new(app.clone()));
         let server = tokio::spawn(async move { axum::serve(listener, router).await });
-        let client = reqwest::Client::new();
         let label = if n >= 1_000_000 {
             format!("{}M", n / 1_000_000)
         } else {
             format!("{}k", n / 1000)
         };
-        for (what, day) in [("current week", today), ("middle week", middle)] {
-            let url = format!("http://{addr}/?dato={}", monday_of(day));
-            let mut times = Vec::with_capacity(samples);
-            for i in 0..samples + 20 {
-                app.page_cache().clear();
+        all.push(Sized {
+            label,
+            app,
+            addr,
+            middle,
+            user,
+            slots: free_slots(&cfg, ROOM, today)?,
+            server,
+        });
+    }
+    // Measured in rounds, every size in each round, so that whatever else the machine does
+    // falls on all sizes alike.
+    let client = reqwest::Client::new();
+    const ROUNDS: usize = 10;
+    let per_round = samples.div_ceil(ROUNDS);
+    let whats = [
+        "week view, current week",
+        "week view, middle week",
+        "decision, free slot",
+    ];
+    let mut times: Vec<Vec<Vec<StdDuration>>> = vec![vec![Vec::new(); whats.len()]; all.len()];
+    for round in 0..ROUNDS {
+        for (k, size) in all.iter_mut().enumerate() {
+            for (w, day) in [today, size.middle].into_iter().enumerate() {
+                let url = format!("http://{}/?dato={}", size.addr, monday_of(day));
+                for i in 0..per_round + 5 {
+                    size.app.page_cache().clear();
+                    let t = Instant::now();
+                    let body = client.get(&url).send().await?.text().await?;
+                    if i >= 5 {
+                        times[k][w].push(t.elapsed());
+                    }
+                    if !body.contains("Opptatt") && w == 1 {
+                        return Err(format!("the middle week of {} shows no booking", size.label).into());
+                    }
+                }
+            }
+            for i in 0..per_round {
+                let start = size.slots[round * per_round + i];
+                let new = request(ROOM, start, &size.user, i)?;
                 let t = Instant::now();
-                let body = client.get(&url).send().await?.text().await?;
-                if i >= 20 {
-                    times.push(t.elapsed());
-                }
-                if !body.contains("Opptatt") && what == "middle week" {
-                    return Err(format!("the middle week of {n} shows no booking").into());
+                let outcome = size.app.book(new, "bench").await?;
+                times[k][2].push(t.elapsed());
+                if !confirmed(&outcome) {
+                    return Err(format!("a decision into a free slot was not confirmed ({})", size.label).into());
                 }
             }
-            let ms = median_ms(times);
-            eprintln!("   week view, {what}, rendered each time: median {ms:.3} ms");
-            result("history", &format!("week view, {what}, {label} ({backend})"), ms, "ms");
-            medians.push((format!("week view, {what}"), label.clone(), ms));
         }
-        // Decisions into free slots of Borgertun, one client at a time.
-        let slots = free_slots(&cfg, ROOM, today)?;
-        let mut times = Vec::new();
-        let t_all = Instant::now();
-        for (i, start) in slots.iter().enumerate().take(samples * 2) {
-            let new = request(ROOM, *start, &user, i)?;
-            let t = Instant::now();
-            let outcome = app.book(new, "bench").await?;
-            times.push(t.elapsed());
-            if !confirmed(&outcome) {
-                return Err(format!("a decision into a free slot was not confirmed ({n})").into());
-            }
+    }
+    let mut medians = Vec::new();
+    for (k, size) in all.iter().enumerate() {
+        for (w, what) in whats.iter().enumerate() {
+            let ms = median_ms(std::mem::take(&mut times[k][w]));
+            eprintln!("   {}: {what}: median {ms:.3} ms", size.label);
+            result("history", &format!("{what}, {} ({backend})", size.label), ms, "ms");
+            medians.push(ms);
         }
-        let count = times.len();
-        let ms = median_ms(times);
-        eprintln!(
-            "   decisions, free slot: {count} in {:.2} s, median {ms:.3} ms",
-            t_all.elapsed().as_secs_f64()
-        );
-        result("history", &format!("decision, free slot, {label} ({backend})"), ms, "ms");
-        medians.push(("decision, free slot".into(), label.clone(), ms));
-        server.abort();
+        size.server.abort();
     }
     // The largest size against the smallest: what history costs.
-    let labels: Vec<&String> = medians.iter().map(|m| &m.1).collect();
-    if let (Some(first), Some(last)) = (labels.first().cloned().cloned(), labels.last().cloned().cloned()) {
-        if first != last {
-            for (what, _, small) in medians.iter().filter(|m| m.1 == first) {
-                if let Some((_, _, large)) = medians.iter().find(|m| &m.0 == what && m.1 == last) {
-                    result(
-                        "history",
-                        &format!("{what}, {last} ÷ {first} ({backend})"),
-                        large / small,
-                        "×",
-                    );
-                }
-            }
+    if all.len() > 1 {
+        let last = all.len() - 1;
+        for (w, what) in whats.iter().enumerate() {
+            result(
+                "history",
+                &format!("{what}, {} ÷ {} ({backend})", all[last].label, all[0].label),
+                medians[last * whats.len() + w] / medians[w],
+                "×",
+            );
         }
     }
     Ok(())
@@ -472,7 +505,13 @@ async fn writers(backend: &str, rooms: usize) -> AnyResult<()> {
     for c in 0..CLIENTS {
         users.push(
             store
-                .add_user(&format!("skriver{c}@bergen.kommune.no"), &format!("Skriver {c}"), "beho", Role::Staff, now)
+                .add_user(
+                    &format!("skriver{c}@bergen.kommune.no"),
+                    &format!("Skriver {c}"),
+                    "beho",
+                    Role::Staff,
+                    now,
+                )
                 .await?,
         );
     }
@@ -494,7 +533,10 @@ async fn writers(backend: &str, rooms: usize) -> AnyResult<()> {
                 .collect();
         }
     }
-    let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let secs: f64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
     let until = Instant::now() + StdDuration::from_secs_f64(secs);
     let done = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
@@ -507,7 +549,8 @@ async fn writers(backend: &str, rooms: usize) -> AnyResult<()> {
                 if Instant::now() >= until {
                     break;
                 }
-                let outcome = app.book(request(&room, start, &user, i)?, "bench").await?;
+                let new = request(&room, start, &user, i).map_err(|e| e.to_string())?;
+                let outcome = app.book(new, "bench").await.map_err(|e| format!("client {c}: {e}"))?;
                 if !confirmed(&outcome) {
                     return Err(format!("client {c}: a free slot in {room} was not confirmed"));
                 }

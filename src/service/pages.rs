@@ -119,7 +119,10 @@ impl App {
         let fingerprint = self.store.bookings_fingerprint(&window).await?;
         if recheck.as_deref() == Some(fingerprint.as_str()) {
             let mut pages = lock(&self.page_cache.pages);
-            if let Some(e) = pages.get_mut(&key).filter(|e| e.version == version && e.fingerprint == fingerprint) {
+            if let Some(e) = pages
+                .get_mut(&key)
+                .filter(|e| e.version == version && e.fingerprint == fingerprint)
+            {
                 e.checked = Instant::now();
                 return Ok(Kept::Page(e.page.clone()));
             }

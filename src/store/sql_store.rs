@@ -48,6 +48,8 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
+    /// The store on `pools`. Each store keeps its own bookings version: open one per process
+    /// and share it.
     pub fn new(pools: Pools) -> Self {
         Self {
             pools,

@@ -158,9 +158,17 @@ pub async fn week(
         return Ok(week_page(&state, &ctx, &week, &bookings, &plans).into_response());
     }
     let key = format!("week|{}|{}|{date}|{today}", room.key, week.named_room);
-    let (from, to) = (start_of_day(week.monday()), start_of_day(week.monday() + Duration::days(7)));
+    let (from, to) = (
+        start_of_day(week.monday()),
+        start_of_day(week.monday() + Duration::days(7)),
+    );
     let unavailable = "Vi får ikke hentet bookingene akkurat nå. Prøv igjen om litt.";
-    let page = match state.app.kept_page(key, &room.key, from, to).await.unavailable(unavailable)? {
+    let page = match state
+        .app
+        .kept_page(key, &room.key, from, to)
+        .await
+        .unavailable(unavailable)?
+    {
         Kept::Page(page) => page,
         Kept::Render(ticket) => {
             let (bookings, plans) = plans(&state, room, week.monday(), &week.days()).await?;
@@ -171,11 +179,7 @@ pub async fn week(
     let mut res = if not_modified(&headers, &page.etag, None) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            page.body.clone(),
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page.body.clone()).into_response()
     };
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&page.etag) {
