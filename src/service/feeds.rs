@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::calendar::{self, EventInput, FeedInfo};
 use crate::domain::time::{local, start_of_day};
@@ -265,7 +264,7 @@ impl App {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => panic!("feed rendering did not finish: {e}"),
         };
-        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..32]);
+        let etag = super::etag_of(body.as_bytes());
         Ok(RenderedFeed {
             body,
             etag,

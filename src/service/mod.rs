@@ -24,6 +24,7 @@ pub mod export;
 mod feeds;
 mod listings;
 pub mod metrics;
+mod pages;
 mod privacy;
 mod reminders;
 pub mod report;
@@ -46,6 +47,7 @@ pub use bookings::{
 };
 pub use checkin::ReminderOffer;
 pub use feeds::{feed_urls, FeedCache, RenderedFeed};
+pub use pages::{etag_of, Kept, KeptPage, PageCache, Ticket, RECHECK};
 pub use privacy::PersonExport;
 pub use reminders::{ReminderLinkState, MIN_REMINDER_LEAD_MINUTES};
 pub use series::{SeriesChange, SeriesOutcome};
@@ -86,6 +88,7 @@ pub struct App {
     public_url: Arc<str>,
     clock: Arc<dyn Clock>,
     feed_cache: Arc<FeedCache>,
+    page_cache: Arc<PageCache>,
     /// The anti-forgery key: `server.secret`, or the one kept in the database; read once.
     form_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
 }
@@ -99,6 +102,7 @@ impl App {
             public_url,
             clock,
             feed_cache: Arc::default(),
+            page_cache: Arc::default(),
             form_key: Arc::default(),
         }
     }

@@ -78,6 +78,11 @@ pub trait BookingStore: Send + Sync {
     /// A summary of the bookings `q` selects that changes whenever any of them changes,
     /// appears or leaves: count, latest change, and sums of ids and sequences.
     async fn bookings_fingerprint(&self, q: &BookingQuery) -> Result<String>;
+    /// The bookings' version in this process: it changes after every write through this store
+    /// that may change a booking (a committed write transaction, activity, attendance, the
+    /// reminder and attendance rounds, anonymising and erasing). Writes by other processes
+    /// do not change it: a cache keyed on it checks `bookings_fingerprint` as well.
+    fn bookings_version(&self) -> u64;
     async fn history(&self, id: i64) -> Result<Vec<AuditEntry>>;
     /// The bookings a report of `[from, to)` counts: confirmed, refused and taken back, that
     /// start in the interval, with only what the report reads (time, organisation, status,

@@ -5,6 +5,9 @@
 //! differs between the databases (connecting, migrations, how a write starts) is in
 //! `sqlite.rs` and `postgres.rs`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
@@ -39,11 +42,25 @@ pub enum Pools {
 /// The store, on SQLite or PostgreSQL.
 pub struct SqlStore {
     pools: Pools,
+    /// The bookings' version in this process: raised after every write that may change a
+    /// booking (see [`BookingStore::bookings_version`]).
+    changes: Arc<AtomicU64>,
 }
 
 impl SqlStore {
+    /// The store on `pools`. Each store keeps its own bookings version: open one per process
+    /// and share it.
     pub fn new(pools: Pools) -> Self {
-        Self { pools }
+        Self {
+            pools,
+            changes: Arc::default(),
+        }
+    }
+
+    /// Raise the bookings' version: after a write, never before it, so that a page rendered
+    /// from what was there before is never kept under the new version.
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::Release);
     }
 
     /// Connect to the database the URL names: `postgres:`/`postgresql:`, else SQLite.
@@ -58,7 +75,7 @@ impl SqlStore {
         } else {
             Pools::Sqlite(sqlite::connect(url, pool).await?)
         };
-        Ok(Self { pools })
+        Ok(Self::new(pools))
     }
 
     pub fn pools(&self) -> &Pools {
@@ -85,7 +102,7 @@ macro_rules! on_pool {
 /// Run `$body` with `$c` bound to the write transaction and `$db` naming its database.
 macro_rules! on_tx {
     ($tx:expr, |$c:ident, $db:ident| $body:expr) => {
-        match $tx {
+        match &mut $tx.tx {
             Tx::Sqlite($c) => {
                 type $db = Sqlite;
                 $body
@@ -185,7 +202,12 @@ impl Store for SqlStore {
     }
 }
 
-/// A write transaction.
+/// A write transaction, and the bookings' version it raises when it commits.
+struct SqlTx {
+    tx: Tx,
+    changes: Arc<AtomicU64>,
+}
+
 enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
@@ -205,6 +227,10 @@ impl BookingStore for SqlStore {
         on_pool!(&self.pools, |p, DB| DB::bookings_fingerprint(p, q).await)
     }
 
+    fn bookings_version(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
     async fn history(&self, id: i64) -> Result<Vec<AuditEntry>> {
         on_pool!(&self.pools, |p, DB| DB::history(p, id).await)
     }
@@ -218,11 +244,15 @@ impl BookingStore for SqlStore {
     }
 
     async fn set_activity(&self, id: i64, activity: &Activity, now: DateTime<Utc>) -> Result<Booking> {
-        on_pool!(&self.pools, |p, DB| DB::set_activity(p, id, activity, now).await)
+        let done = on_pool!(&self.pools, |p, DB| DB::set_activity(p, id, activity, now).await);
+        self.changed();
+        done
     }
 
     async fn set_attendance(&self, id: i64, attendance: &Attendance) -> Result<Booking> {
-        on_pool!(&self.pools, |p, DB| DB::set_attendance(p, id, attendance).await)
+        let done = on_pool!(&self.pools, |p, DB| DB::set_attendance(p, id, attendance).await);
+        self.changed();
+        done
     }
 
     async fn ask_for_attendance(
@@ -232,14 +262,18 @@ impl BookingStore for SqlStore {
         now: DateTime<Utc>,
         ask: &(dyn for<'b> Fn(&'b Booking) -> NewMessage + Sync),
     ) -> Result<Vec<Booking>> {
-        on_pool!(&self.pools, |p, DB| DB::ask_for_attendance(
+        let done = on_pool!(&self.pools, |p, DB| DB::ask_for_attendance(
             p,
             ended_after,
             ended_before,
             now,
             ask
         )
-        .await)
+        .await);
+        if done.as_ref().is_ok_and(|claimed| !claimed.is_empty()) {
+            self.changed();
+        }
+        done
     }
 
     async fn remind(
@@ -249,14 +283,18 @@ impl BookingStore for SqlStore {
         now: DateTime<Utc>,
         remind: &(dyn for<'b> Fn(&'b Booking) -> (NewMessage, String) + Sync),
     ) -> Result<Vec<Booking>> {
-        on_pool!(&self.pools, |p, DB| DB::remind(
+        let done = on_pool!(&self.pools, |p, DB| DB::remind(
             p,
             starts_after,
             starts_before,
             now,
             remind
         )
-        .await)
+        .await);
+        if done.as_ref().is_ok_and(|claimed| !claimed.is_empty()) {
+            self.changed();
+        }
+        done
     }
 
     async fn reminder_link(&self, token_hash: &str) -> Result<Option<ReminderLink>> {
@@ -264,7 +302,9 @@ impl BookingStore for SqlStore {
     }
 
     async fn use_reminder_link(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
-        on_pool!(&self.pools, |p, DB| DB::use_reminder_link(p, token_hash, now).await)
+        let done = on_pool!(&self.pools, |p, DB| DB::use_reminder_link(p, token_hash, now).await);
+        self.changed();
+        done
     }
 
     async fn unclaimed(&self, started_by: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Booking>> {
@@ -273,9 +313,13 @@ impl BookingStore for SqlStore {
     /// Writers that decide about one room are serialised: see `sqlite::begin_write` and
     /// `postgres::begin_write`.
     async fn write(&self, room: &str) -> Result<Box<dyn WriteTx>> {
-        Ok(Box::new(match &self.pools {
+        let tx = match &self.pools {
             Pools::Sqlite(p) => Tx::Sqlite(sqlite::begin_write(p, room).await?),
             Pools::Postgres(p) => Tx::Postgres(postgres::begin_write(p, room).await?),
+        };
+        Ok(Box::new(SqlTx {
+            tx,
+            changes: self.changes.clone(),
         }))
     }
 }
@@ -300,7 +344,7 @@ impl SeriesStore for SqlStore {
 }
 
 #[async_trait]
-impl WriteTx for Tx {
+impl WriteTx for SqlTx {
     async fn active_between(&mut self, room: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Booking>> {
         on_tx!(self, |c, DB| DB::active_between(&mut **c, room, from, to).await)
     }
@@ -402,10 +446,15 @@ impl WriteTx for Tx {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        match *self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-        }
+        let SqlTx { tx, changes } = *self;
+        // Raised whether or not the commit went through: an unneeded new version costs one
+        // rendering, a missed one would show an old page.
+        let done = match tx {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        };
+        changes.fetch_add(1, Ordering::Release);
+        done?;
         Ok(())
     }
 }
@@ -681,7 +730,9 @@ impl FeedStore for SqlStore {
 #[async_trait]
 impl PrivacyStore for SqlStore {
     async fn anonymise_before(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<RetentionCounts> {
-        on_pool!(&self.pools, |p, DB| DB::anonymise_before(p, cutoff, now).await)
+        let done = on_pool!(&self.pools, |p, DB| DB::anonymise_before(p, cutoff, now).await);
+        self.changed();
+        done
     }
 
     async fn person_data(&self, email: &str) -> Result<PersonData> {
@@ -689,6 +740,8 @@ impl PrivacyStore for SqlStore {
     }
 
     async fn erase_person(&self, email: &str, now: DateTime<Utc>) -> Result<ErasureCounts> {
-        on_pool!(&self.pools, |p, DB| DB::erase_person(p, email, now).await)
+        let done = on_pool!(&self.pools, |p, DB| DB::erase_person(p, email, now).await);
+        self.changed();
+        done
     }
 }

@@ -53,14 +53,7 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>, headers: 
     };
     let etag = rendered.etag.clone();
     let last_modified = http_date(rendered.last_modified);
-    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-            .is_some_and(|since| rendered.last_modified.timestamp() <= since.timestamp()),
-    };
+    let not_modified = super::conditional::not_modified(&headers, &etag, Some(rendered.last_modified));
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

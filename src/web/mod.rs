@@ -13,6 +13,7 @@ use crate::service::App;
 
 pub mod api;
 pub mod auth;
+pub mod conditional;
 pub mod edge;
 pub mod error;
 pub mod feeds;

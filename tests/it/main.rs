@@ -27,6 +27,7 @@ mod mail;
 mod metrics;
 mod openapi;
 mod operations;
+mod page_cache;
 mod pages;
 mod preload;
 mod privacy;

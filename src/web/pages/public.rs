@@ -2,7 +2,7 @@
 //! statement. They show times, organisations and public titles only, never contact details.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use maud::{html, Markup};
@@ -17,6 +17,8 @@ use crate::domain::time::{
     format_date, format_minutes, format_time, format_week, local, monday_of, parse_day, start_of_day, weekday_plural,
 };
 use crate::domain::{view_of, Booking, Room, Rules, View};
+use crate::service::{Kept, KeptPage};
+use crate::web::conditional::not_modified;
 use crate::web::AppState;
 
 #[derive(Deserialize)]
@@ -106,7 +108,18 @@ fn day_list(rules: &Rules, plan: &DayPlan, bookings: &[Booking]) -> Markup {
 
 /// `/` — the week view: ISO week, days as columns (one after another on a phone), busy
 /// blocks with organisation and public title, free time marked free.
-pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<WeekQuery>) -> PageResult {
+///
+/// Signed out, the page is the same for everyone: it is kept, rendered, until a booking
+/// changes (see `service::pages`), with an `ETag`, and a conditional request that names it is
+/// answered `304`. It is rendered without any browser's anti-forgery token (the page has no
+/// form that posts). Signed in, the page names the user and carries their token: it is
+/// rendered for each request and never kept.
+pub async fn week(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<WeekQuery>,
+    headers: HeaderMap,
+) -> PageResult {
     let rules = &state.app.config().rules;
     let room = match q.rom.as_deref() {
         Some(key) => match rules.room(key) {
@@ -134,14 +147,87 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
         },
         None => today,
     };
-    let monday = monday_of(date);
-    let days: Vec<NaiveDate> = (0..7)
-        .map(|i| monday + Duration::days(i))
-        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) || room.opening_hours.on(d.weekday()).is_some())
-        .collect();
-    let (bookings, plans) = plans(&state, room, monday, &days).await?;
+    let week = Week {
+        room,
+        named_room: q.rom.is_some(),
+        date,
+        today,
+    };
+    if ctx.user.is_some() {
+        let (bookings, plans) = plans(&state, room, week.monday(), &week.days()).await?;
+        return Ok(week_page(&state, &ctx, &week, &bookings, &plans).into_response());
+    }
+    let key = format!("week|{}|{}|{date}|{today}", room.key, week.named_room);
+    let (from, to) = (
+        start_of_day(week.monday()),
+        start_of_day(week.monday() + Duration::days(7)),
+    );
+    let unavailable = "Vi får ikke hentet bookingene akkurat nå. Prøv igjen om litt.";
+    let page = match state
+        .app
+        .kept_page(key, &room.key, from, to)
+        .await
+        .unavailable(unavailable)?
+    {
+        Kept::Page(page) => page,
+        Kept::Render(ticket) => {
+            let (bookings, plans) = plans(&state, room, week.monday(), &week.days()).await?;
+            let body = week_page(&state, &PageCtx::default(), &week, &bookings, &plans).into_string();
+            state.app.keep_page(ticket, KeptPage::new(body))
+        }
+    };
+    let mut res = if not_modified(&headers, &page.etag, None) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page.body.clone()).into_response()
+    };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&page.etag) {
+        h.insert(header::ETAG, v);
+    }
+    // Browsers ask again each time (a 304 while nothing changed); never a shared cache, as
+    // the answer sets this browser's pre-session cookie and signed-in visitors get another page.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Cookie"));
+    Ok(res)
+}
+
+/// Which week view: of what room (named in the address or not), around what date, on what day.
+struct Week<'a> {
+    room: &'a Room,
+    named_room: bool,
+    date: NaiveDate,
+    today: NaiveDate,
+}
+
+impl Week<'_> {
+    fn monday(&self) -> NaiveDate {
+        monday_of(self.date)
+    }
+
+    /// The days shown: Monday to Friday, and Saturday and Sunday if the room opens then.
+    fn days(&self) -> Vec<NaiveDate> {
+        let monday = self.monday();
+        (0..7)
+            .map(|i| monday + Duration::days(i))
+            .filter(|d| {
+                !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) || self.room.opening_hours.on(d.weekday()).is_some()
+            })
+            .collect()
+    }
+}
+
+fn week_page(state: &AppState, ctx: &PageCtx, week: &Week<'_>, bookings: &[Booking], plans: &[DayPlan]) -> Markup {
+    let rules = &state.app.config().rules;
+    let Week {
+        room,
+        named_room,
+        date,
+        today,
+    } = *week;
+    let monday = week.monday();
     let link = |d: NaiveDate| {
-        if q.rom.is_some() {
+        if named_room {
             format!("/?dato={d}&rom={}", room.key)
         } else {
             format!("/?dato={d}")
@@ -161,25 +247,25 @@ pub async fn week(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<W
                 label for="dato" { "Gå til dato" }
                 input type="date" id="dato" name="dato" value=(date.to_string()) min=(format!("{}-01-01", crate::domain::time::YEARS.start())) max=(format!("{}-12-31", crate::domain::time::YEARS.end()));
             }
-            @if q.rom.is_some() { input type="hidden" name="rom" value=(room.key); }
+            @if named_room { input type="hidden" name="rom" value=(room.key); }
             button type="submit" { "Vis uken" }
         }
         p { "Opptatte tider viser virksomhet og tittel. Mellom bookingene holdes " (format_minutes(room.buffer_minutes)) " av til rigging og rydding. "
             a href="/regler" { "Slik booker du Borgertun" } "." }
         div.week {
-            @for plan in &plans {
+            @for plan in plans {
                 @let id = format!("dag-{}", plan.date);
                 section.day.today[plan.date == today] aria-labelledby=(id) {
                     h3 id=(id) {
                         (format_date(plan.date).rsplit_once(' ').map(|(d, _)| d.to_string()).unwrap_or_default())
                         @if plan.date == today { " (i dag)" }
                     }
-                    (day_list(rules, plan, &bookings))
+                    (day_list(rules, plan, bookings))
                 }
             }
         }
     };
-    Ok(layout(&ctx, &heading, "/", body).into_response())
+    layout(ctx, &heading, "/", body)
 }
 
 /// The QR code of a booking's check-in page, for the screen by the door while its check-in
