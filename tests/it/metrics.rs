@@ -67,6 +67,16 @@ async fn metrics_count_what_happened(b: Backend) {
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{metrics_port}/metrics");
 
+    // The metrics listener serves `GET /metrics` and nothing else.
+    let other = client
+        .get(format!("http://127.0.0.1:{metrics_port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let other = client.post(&url).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::METHOD_NOT_ALLOWED);
+
     // Not on the public port.
     let res = client.get(format!("{}/metrics", server.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
