@@ -232,7 +232,9 @@ fn parse_until(value: &str) -> Result<NaiveDate, DomainError> {
     } else {
         return Err(bad());
     };
-    if !(2000..=2100).contains(&date.year()) {
+    // The years a day may be written in anywhere else ([`super::time::YEARS`]): the booking
+    // form's «til og med» date becomes this `UNTIL`.
+    if !super::time::year_in_range(date.year()) {
         return Err(bad());
     }
     Ok(date)
@@ -583,6 +585,21 @@ mod tests {
             assert_eq!(codes(text), "invalid_recurrence", "{text}");
         }
         assert_eq!(codes("FREQ=MONTHLY;BYDAY=+2TU;COUNT=2"), "ok");
+    }
+
+    #[test]
+    fn until_takes_the_years_every_other_day_may_be_written_in() {
+        // The booking form took «til og med» 2602-12-01 (a day of YEARS) and made an UNTIL
+        // that this parser refused with a message about the RRULE the user never typed.
+        assert_eq!(codes("FREQ=WEEKLY;UNTIL=26021201"), "ok");
+        assert_eq!(codes("FREQ=WEEKLY;UNTIL=29991231T225959Z"), "ok");
+        for bad in [
+            "FREQ=WEEKLY;UNTIL=19991231",
+            "FREQ=WEEKLY;UNTIL=30000101",
+            "FREQ=WEEKLY;UNTIL=29991231T230000Z",
+        ] {
+            assert_eq!(codes(bad), "invalid_recurrence", "{bad}");
+        }
     }
 
     #[test]
