@@ -60,7 +60,8 @@ fn assert_one_winner(statuses: &[StatusCode]) {
     );
 }
 
-async fn users(app: &TestApp, n: usize) -> Vec<String> {
+/// `n` requesters spread over five partner organisations, with an API token each.
+pub(crate) async fn users(app: &TestApp, n: usize) -> Vec<String> {
     let orgs = ["uib", "hvl", "norce", "vid", "fhi"];
     let mut tokens = Vec::new();
     for i in 0..n {

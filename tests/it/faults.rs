@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use borgertun::domain::{Booking, Role, Status};
+use borgertun::domain::{Booking, Status};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -69,17 +69,6 @@ async fn send(client: &reqwest::Client, base: &str, token: &str, body: &Value) -
         took: sent_at.elapsed(),
         sent_at,
     }
-}
-
-/// `n` requesters spread over five partner organisations, with an API token each.
-async fn requesters(app: &TestApp, n: usize) -> Vec<String> {
-    let orgs = ["uib", "hvl", "norce", "vid", "fhi"];
-    let mut tokens = Vec::new();
-    for i in 0..n {
-        let org = orgs[i % orgs.len()];
-        tokens.push(app.user(&format!("last{i}@{org}.no"), org, Role::Requester).await);
-    }
-    tokens
 }
 
 /// `n` different open days from `from` days ahead.
@@ -252,7 +241,7 @@ async fn a_kill9_under_load_loses_and_doubles_nothing(b: Backend) {
     })
     .await;
     const N: usize = 90;
-    let tokens = requesters(&app, N).await;
+    let tokens = crate::concurrency::users(&app, N).await;
     let days = open_days(&app, 7, 8);
     let logs = tempfile::tempdir().unwrap();
     let serve = |n: usize| {
@@ -423,18 +412,25 @@ impl PrivatePostgres {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// `tool` of PostgreSQL's with `args`, as the `postgres` user when the tests run as root.
+    fn command(&self, tool: &str, args: &[&str]) -> Command {
         let program = self.bin.join(tool);
-        let out = if self.as_postgres {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
         } else {
-            Command::new(&program).args(args).output()
-        }
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+            Command::new(&program)
+        };
+        cmd.args(args);
+        cmd
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self
+            .command(tool, args)
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
         assert!(
             out.status.success(),
             "{tool} {args:?}: {}{}\n{}",
@@ -477,18 +473,10 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let program = self.bin.join("pg_ctl");
         let data = self.data();
-        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
-        let _ = if self.as_postgres {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&program).args(args).output()
-        };
+        let _ = self
+            .command("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
+            .output();
     }
 }
 
@@ -587,9 +575,9 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
     })
     .await;
     const USERS: usize = 12;
-    let tokens = requesters(&app, USERS).await;
+    let tokens = crate::concurrency::users(&app, USERS).await;
     let days = open_days(&app, 7, 12);
-    let session = signed_in(&app, "last0@uib.no").await;
+    let session = signed_in(&app, "person0@uib.no").await;
     let logs = tempfile::tempdir().unwrap();
     // The shipped database.acquire_timeout_seconds (3).
     let server = Serve::new(&db_url)
@@ -611,7 +599,7 @@ async fn a_postgres_restart_under_load_is_told_promptly_and_recovered_from() {
     let mine = client.get(format!("{base}/bookinger")).header("cookie", &session);
     let page = get(mine, "page").await;
     assert!(
-        page.status == Some(StatusCode::OK) && page.body.contains("last0@uib.no"),
+        page.status == Some(StatusCode::OK) && page.body.contains("person0@uib.no"),
         "signed in: {page:?}"
     );
 
