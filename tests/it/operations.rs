@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::common::serve::Serve;
 use crate::common::{codes, Backend, TestApp};
 
 on_both_backends!(readiness_needs_the_database_and_a_current_schema);
@@ -13,44 +14,19 @@ on_both_backends!(readiness_needs_the_database_and_a_current_schema);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
-        .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
-        .env(
-            "BORGERTUN_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("db").display()),
-        )
-        .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
+    let mut server = Serve::new(&format!("sqlite://{}", dir.path().join("db").display()))
         .env("BORGERTUN_SERVER__LOG_FORMAT", "json")
         .env("BORGERTUN_LOG", "info")
-        .env("BORGERTUN_MAIL__FILE_DIR", dir.path().join("mail"))
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let res = client
-        .get(format!("{base}/api/v1/rooms"))
+        .env("BORGERTUN_MAIL__FILE_DIR", dir.path().join("mail").display())
+        .log_to(&dir.path().join("log"))
+        .start()
+        .await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/rooms", server.base))
         .header("x-request-id", "spor-4711")
         .send()
         .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(up, "the server started");
+    server.kill9();
     assert_eq!(res.unwrap().status(), StatusCode::UNAUTHORIZED);
     let text = std::fs::read_to_string(dir.path().join("log")).unwrap();
     let lines: Vec<Value> = text
@@ -151,36 +127,14 @@ async fn readiness_needs_the_database_and_a_current_schema(b: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_finishes_what_it_began() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_borgertun"))
-        .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config"), "serve"])
-        .env(
-            "BORGERTUN_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("db").display()),
-        )
-        .env("BORGERTUN_BIND", format!("127.0.0.1:{port}"))
-        .env("BORGERTUN_SERVER__SHUTDOWN_GRACE_SECONDS", "10")
-        .env("BORGERTUN_LOG", "warn")
-        .env("BORGERTUN_MAIL__FILE_DIR", dir.path().join("mail"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Serve::new(&format!("sqlite://{}", dir.path().join("db").display()))
+        .env("BORGERTUN_SERVER__SHUTDOWN_GRACE_SECONDS", 10)
+        .env("BORGERTUN_MAIL__FILE_DIR", dir.path().join("mail").display())
+        .start()
+        .await;
+    let base = server.base.clone();
     // A new connection for every request, so none meets a connection the server is closing.
     let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(up, "the server started");
     // The OpenAPI document: a large answer, so that some are on the wire when the signal comes.
     let burst: Vec<_> = (0..300)
         .map(|i| {
@@ -201,12 +155,8 @@ async fn sigterm_finishes_what_it_began() {
         })
         .collect();
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    let started = std::time::Instant::now();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    let signalled = std::time::Instant::now();
+    server.sigterm();
     let mut answered = 0;
     let mut refused = 0;
     for t in burst {
@@ -218,16 +168,11 @@ async fn sigterm_finishes_what_it_began() {
             None => refused += 1,
         }
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(15),
-            "exited within the grace period"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    // Exits within the grace period (10 s), with a little to spare for a loaded machine,
+    // counted from the signal.
+    let status = server
+        .wait_exit(std::time::Duration::from_secs(15).saturating_sub(signalled.elapsed()))
+        .await;
     assert!(status.success(), "exit status {status}");
     assert!(answered > 0 && refused > 0, "answered {answered}, refused {refused}");
     // Stopped means stopped: nothing listens any more.

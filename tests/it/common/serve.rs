@@ -130,12 +130,23 @@ impl ServeProcess {
 
     /// SIGTERM, then wait for the exit (at most `within`); the exit status.
     pub async fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("a running process");
+        self.sigterm();
+        self.wait_exit(within).await
+    }
+
+    /// Send SIGTERM and return at once.
+    pub fn sigterm(&self) {
+        let child = self.child.as_ref().expect("a running process");
         let ok = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .expect("kill -TERM");
         assert!(ok.success());
+    }
+
+    /// Wait for the process to exit (at most `within`, else it is killed and the test fails).
+    pub async fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running process");
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = child.try_wait().expect("wait for the server") {
@@ -144,7 +155,7 @@ impl ServeProcess {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("borgertun serve did not exit within {within:?} of SIGTERM");
+                panic!("borgertun serve did not exit within {within:?}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
